@@ -1,0 +1,5 @@
+//! The `pipec` binary: parses the command line and hands over to `cli`.
+
+fn main() -> std::process::ExitCode {
+    pipec::cli::main()
+}

@@ -1,0 +1,1072 @@
+//! The pipeline language: the Rust types behind a pipeline YAML file.
+//!
+//! In: a JSON value that passed the JSON Schema (see `schema`). Out: a typed
+//! `Pipeline`. The JSON Schema in `schema/pipeline.schema.json` is generated
+//! from these types, so the doc comments here are what editors show.
+//!
+//! Maps are `IndexMap`s: the order a user writes things in is the order pipec
+//! renders them in, which keeps generated output stable and reviewable.
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// A Glue data pipeline: zones, table schemas, stages, crawlers and the triggers
+/// that chain them into one Glue workflow.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pipec pipeline")]
+pub struct Pipeline {
+    /// Pipeline name: lowercase letters, digits and hyphens. Prefixes every stack
+    /// (`<pipeline>-glue-jobs`) and every AWS resource name.
+    pub pipeline: String,
+    /// What the pipeline is for; shown in stack and workflow descriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tags put on every stack (and so on every resource that takes tags).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub tags: IndexMap<String, String>,
+    /// Defaults applied to every stage unless the stage sets its own.
+    #[serde(default)]
+    pub defaults: StageDefaults,
+    /// Data zones: one S3 bucket each (for example raw, silver, gold).
+    pub zones: IndexMap<String, Zone>,
+    /// Glue connections (JDBC databases reached inside a VPC).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub connections: IndexMap<String, Connection>,
+    /// Table schemas, declared once and referenced by name from stages and crawlers.
+    pub schemas: IndexMap<String, TableSchema>,
+    /// The ETL steps, each one Glue job.
+    pub stages: IndexMap<String, Stage>,
+    /// Glue crawlers that keep tables' partitions and schemas in step with S3.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub crawlers: IndexMap<String, Crawler>,
+    /// Triggers that start stages and crawlers: on demand, on a schedule, on an
+    /// event, or when other stages and crawlers reach a state.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub triggers: IndexMap<String, Trigger>,
+    /// Settings of the pipeline's Glue workflow.
+    #[serde(default)]
+    pub workflow: WorkflowSettings,
+    /// Alerts on stage failures.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub alerts: IndexMap<String, Alert>,
+    /// The Athena workgroup that queries the zones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub athena: Option<Athena>,
+    /// Account-wide settings that pipec manages only when asked.
+    #[serde(default)]
+    pub catalog: CatalogSettings,
+}
+
+/// A data zone: an S3 bucket that holds tables.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    /// Bucket name. Default: `<pipeline>-<zone>-<account id>-<region>`, unique
+    /// per account and region without any manual naming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// What the zone holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Days after which noncurrent object versions expire (buckets are versioned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_expiration_days: Option<u32>,
+}
+
+/// A Glue JDBC connection. The credentials stay in AWS Secrets Manager.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// Database engine behind the JDBC URL.
+    pub engine: Engine,
+    /// JDBC URL, for example `jdbc:postgresql://db.example.internal:5432/survey`.
+    pub url: String,
+    /// Name or ARN of the Secrets Manager secret that holds `username` and `password`.
+    pub secret: String,
+    /// Subnet the Glue job's network interface is placed in.
+    pub subnet: String,
+    /// Security groups of that network interface.
+    pub security_groups: Vec<String>,
+    /// Availability zone of the subnet, for example `us-east-1a`.
+    pub availability_zone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgresql,
+    Redshift,
+    Mysql,
+}
+
+/// A table: its columns and where it lives (a zone prefix, or a JDBC table).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableSchema {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Zone whose bucket holds the table's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Prefix of the table inside the zone bucket. Default: the table name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// File format of a zone table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// CSV reading options (only with `format: csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvOptions>,
+    /// Glue connection of a JDBC table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// Table name in the JDBC database, optionally schema-qualified (`public.respondents`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jdbc_table: Option<String>,
+    /// Columns in file order, name to Hive/Glue type (`string`, `bigint`,
+    /// `decimal(10,2)`, `array<string>`, ...) or to `{type, comment}`.
+    pub columns: IndexMap<String, Column>,
+    /// Columns that partition the table; each must also be listed in `columns`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_keys: Vec<String>,
+    /// Data-quality rules (DQDL) checked whenever a stage writes this table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<Quality>,
+}
+
+/// A column type, or a type with a comment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Column {
+    Type(String),
+    Full(ColumnFull),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFull {
+    /// Hive/Glue type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Column {
+    pub fn ty(&self) -> &str {
+        match self {
+            Column::Type(t) => t,
+            Column::Full(f) => &f.ty,
+        }
+    }
+    pub fn comment(&self) -> Option<&str> {
+        match self {
+            Column::Type(_) => None,
+            Column::Full(f) => f.comment.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+    Parquet,
+    Orc,
+}
+
+/// How a CSV file is laid out.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// Whether the first line holds column names (it is skipped; `columns` name them).
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Field delimiter: one character.
+    #[serde(default = "default_comma")]
+    pub delimiter: String,
+    /// Quote character: one character.
+    #[serde(default = "default_quote")]
+    pub quote: String,
+    /// Escape character inside quoted fields: one character.
+    #[serde(default = "default_backslash")]
+    pub escape: String,
+    /// Text that stands for a missing value, for example `NA`.
+    #[serde(default)]
+    pub null_value: String,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            header: true,
+            delimiter: ",".into(),
+            quote: "\"".into(),
+            escape: "\\".into(),
+            null_value: String::new(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_comma() -> String {
+    ",".into()
+}
+fn default_quote() -> String {
+    "\"".into()
+}
+fn default_backslash() -> String {
+    "\\".into()
+}
+
+/// Data-quality rules in DQDL, for example `IsComplete "id"` or `ColumnValues "price" > 0`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quality {
+    /// DQDL rules, one per item.
+    pub rules: Vec<String>,
+    /// `fail` stops the stage when a rule fails; `warn` only reports.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    #[default]
+    Fail,
+    Warn,
+}
+
+/// Job settings; each may be set in `defaults` and overridden per stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageDefaults {
+    /// Glue version. Spark: `3.0`, `4.0`, `5.0` (default). Python shell: `3.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glue_version: Option<String>,
+    /// Spark worker type. Default `G.1X`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_type: Option<WorkerType>,
+    /// Number of Spark workers. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// DPUs: Python shell `0.0625` or `1`; not together with `worker_type`/`workers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity: Option<f64>,
+    /// Minutes before the run is stopped. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u32>,
+    /// Retries after a failed run. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Job bookmarks: `enable` processes only new data on each run. Default `disable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookmarks: Option<Bookmarks>,
+    /// Concurrent runs allowed. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_runs: Option<u32>,
+    /// Whether the job publishes Glue job metrics. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<bool>,
+    /// Days CloudWatch keeps the job logs. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_retention_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WorkerType {
+    #[serde(rename = "G.025X")]
+    G025X,
+    #[serde(rename = "G.1X")]
+    G1X,
+    #[serde(rename = "G.2X")]
+    G2X,
+    #[serde(rename = "G.4X")]
+    G4X,
+    #[serde(rename = "G.8X")]
+    G8X,
+    #[serde(rename = "Standard")]
+    Standard,
+}
+
+impl WorkerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerType::G025X => "G.025X",
+            WorkerType::G1X => "G.1X",
+            WorkerType::G2X => "G.2X",
+            WorkerType::G4X => "G.4X",
+            WorkerType::G8X => "G.8X",
+            WorkerType::Standard => "Standard",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Bookmarks {
+    Enable,
+    Disable,
+    Pause,
+}
+
+/// One ETL step: a Glue job that reads inputs, transforms them and writes outputs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `spark` (default) or `python-shell`.
+    #[serde(default)]
+    pub kind: StageKind,
+    /// Python shell only: download a file over HTTPS (and unzip it) into a table's location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<Download>,
+    /// Your own script instead of generated code, relative to the pipeline file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    /// Tables the stage reads. Each becomes a frame named after the table (or `as`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Input>,
+    /// Transforms that build the `main` frame, starting from the first input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// More named frames, for stages that write several tables (each from another frame).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub frames: IndexMap<String, Frame>,
+    /// Tables the stage writes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Output>,
+    /// Job settings; unset ones come from `defaults`.
+    #[serde(flatten)]
+    pub settings: StageDefaults,
+    /// Extra job arguments (`--key: value`), passed to the script as data.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub arguments: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageKind {
+    #[default]
+    Spark,
+    PythonShell,
+}
+
+/// Download a file over HTTPS into the location of a table (unzipping it if asked).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Download {
+    /// HTTPS URL of the file.
+    pub url: String,
+    /// Unpack a zip archive and keep its members (all, or those matching `members`).
+    #[serde(default)]
+    pub unzip: bool,
+    /// Glob patterns of archive members to keep, for example `*.csv`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// Table whose location receives the file(s).
+    pub to: String,
+}
+
+/// A table read by a stage: its name, or `{table, as}` to name the frame.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Input {
+    Table(String),
+    Aliased(AliasedInput),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AliasedInput {
+    pub table: String,
+    /// Frame name for this input inside the stage.
+    #[serde(rename = "as")]
+    pub alias: String,
+}
+
+impl Input {
+    pub fn table(&self) -> &str {
+        match self {
+            Input::Table(t) => t,
+            Input::Aliased(a) => &a.table,
+        }
+    }
+    pub fn frame(&self) -> &str {
+        match self {
+            Input::Table(t) => t,
+            Input::Aliased(a) => &a.alias,
+        }
+    }
+}
+
+/// A named frame: transforms applied to another frame.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Frame {
+    /// Input or earlier frame this frame starts from.
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+/// A table written by a stage.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// Table written. Its schema decides the columns written and their types.
+    pub table: String,
+    /// Frame written. Default `main`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `overwrite` (default; only the partitions written are replaced), `append`,
+    /// or `error` when data already exists.
+    #[serde(default)]
+    pub mode: WriteMode,
+    /// Compression of Parquet/ORC/JSON/CSV files. Default `snappy` (Parquet, ORC), none otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    /// Output file count hint: repartition to this many files before writing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    #[default]
+    Overwrite,
+    Append,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Snappy,
+    Gzip,
+    Zstd,
+    Lz4,
+    Bzip2,
+}
+
+/// One transform. Each step is a mapping with exactly one key, the transform's name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Keep only these columns, in this order.
+    Select(Vec<String>),
+    /// Remove these columns.
+    Drop(Vec<String>),
+    /// Rename columns (`{old: new}`), or apply a rule to all: `snake_case`, `lower_case`.
+    Rename(Rename),
+    /// Change column types (`{column: type}`). A value that does not convert becomes null.
+    Cast(IndexMap<String, String>),
+    /// Keep rows for which a Spark SQL condition holds.
+    Filter(String),
+    /// Add or replace columns computed by Spark SQL expressions (`{column: expression}`).
+    Derive(IndexMap<String, Derived>),
+    /// Replace nulls (`{column: value}`).
+    FillNull(IndexMap<String, serde_json::Value>),
+    /// Drop duplicate rows: whole rows, or by `keys` keeping the first row by `order_by`.
+    Dedupe(Dedupe),
+    /// Join another frame.
+    Join(Join),
+    /// Group and aggregate.
+    Aggregate(Aggregate),
+    /// Append other frames, matching columns by name.
+    Union(Union),
+    /// Split a multi-valued column (`"Python;Rust;Go"`) into one row per value.
+    Explode(Explode),
+    /// Window functions over partitions (`row_number()`, `rank()`, `lag(col)`, ...).
+    Window(Window),
+    /// Redistribute rows by columns and/or into a number of partitions.
+    Repartition(Repartition),
+    /// A Spark SQL query over named frames; `this` is the current frame.
+    Sql(Sql),
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Select(_) => "select",
+            Step::Drop(_) => "drop",
+            Step::Rename(_) => "rename",
+            Step::Cast(_) => "cast",
+            Step::Filter(_) => "filter",
+            Step::Derive(_) => "derive",
+            Step::FillNull(_) => "fill_null",
+            Step::Dedupe(_) => "dedupe",
+            Step::Join(_) => "join",
+            Step::Aggregate(_) => "aggregate",
+            Step::Union(_) => "union",
+            Step::Explode(_) => "explode",
+            Step::Window(_) => "window",
+            Step::Repartition(_) => "repartition",
+            Step::Sql(_) => "sql",
+        }
+    }
+}
+
+/// The schema of `Step`: an object with exactly one known key. Written by hand
+/// (not `oneOf`) so that a typo is reported as an unknown key with a suggestion
+/// and a wrong value is reported at the value, not as "matches no variant".
+impl JsonSchema for Step {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Step".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut props = serde_json::Map::new();
+        let mut add = |name: &str, desc: &str, mut schema: Schema| {
+            schema.insert("description".into(), desc.into());
+            props.insert(name.into(), schema.into());
+        };
+        add("select", "Keep only these columns, in this order.", generator.subschema_for::<Vec<String>>());
+        add("drop", "Remove these columns.", generator.subschema_for::<Vec<String>>());
+        add("rename", "Rename columns (`{old: new}`), or `snake_case` / `lower_case` for all.", generator.subschema_for::<Rename>());
+        add("cast", "Change column types (`{column: type}`); a value that does not convert becomes null.", generator.subschema_for::<IndexMap<String, String>>());
+        add("filter", "Keep rows for which this Spark SQL condition holds.", generator.subschema_for::<String>());
+        add("derive", "Add or replace columns from Spark SQL expressions (`{column: expression}`).", generator.subschema_for::<IndexMap<String, Derived>>());
+        add("fill_null", "Replace nulls (`{column: value}`).", generator.subschema_for::<IndexMap<String, serde_json::Value>>());
+        add("dedupe", "Drop duplicate rows: whole rows, or by `keys` keeping the first by `order_by`.", generator.subschema_for::<Dedupe>());
+        add("join", "Join another frame.", generator.subschema_for::<Join>());
+        add("aggregate", "Group and aggregate.", generator.subschema_for::<Aggregate>());
+        add("union", "Append other frames, matching columns by name.", generator.subschema_for::<Union>());
+        add("explode", "Split a multi-valued column into one row per value.", generator.subschema_for::<Explode>());
+        add("window", "Window functions over partitions.", generator.subschema_for::<Window>());
+        add("repartition", "Redistribute rows by columns and/or into a number of partitions.", generator.subschema_for::<Repartition>());
+        add("sql", "A Spark SQL query over named frames; `this` is the current frame.", generator.subschema_for::<Sql>());
+        json_schema!({
+            "description": "One transform: a mapping with exactly one key, the transform's name.",
+            "type": "object",
+            "properties": props,
+            "additionalProperties": false,
+            "minProperties": 1,
+            "maxProperties": 1
+        })
+    }
+}
+
+/// A rename map, or a rule applied to every column.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Rename {
+    Rule(RenameRule),
+    Map(IndexMap<String, String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RenameRule {
+    SnakeCase,
+    LowerCase,
+}
+
+/// A derived column: an expression, or `{expr, type}` to fix its type.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Derived {
+    Expr(String),
+    Typed(TypedExpr),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypedExpr {
+    pub expr: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+impl Derived {
+    pub fn expr(&self) -> &str {
+        match self {
+            Derived::Expr(e) => e,
+            Derived::Typed(t) => &t.expr,
+        }
+    }
+    pub fn ty(&self) -> Option<&str> {
+        match self {
+            Derived::Expr(_) => None,
+            Derived::Typed(t) => Some(&t.ty),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dedupe {
+    /// Columns that identify a record. Empty: whole rows are compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Which row of a duplicate group is kept: the first by this order
+    /// (`column` or `column desc`). Required with `keys` so the result is defined.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// Frame joined to the current one (the right side).
+    pub with: String,
+    /// Join type. Default `inner`.
+    #[serde(default, rename = "type")]
+    pub kind: JoinKind,
+    /// Join keys: a column name present on both sides, or `{left, right}`.
+    pub on: Vec<JoinKey>,
+    /// Prefix added to right-side columns whose names clash with left-side ones
+    /// (as Glue Studio does). Keys named the same on both sides are kept once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Renames applied to right-side columns before the join (`{old: new}`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub rename: IndexMap<String, String>,
+    /// Broadcast the right side (a small table).
+    #[serde(default)]
+    pub broadcast: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinKind {
+    #[default]
+    Inner,
+    Left,
+    Right,
+    Full,
+    Semi,
+    Anti,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum JoinKey {
+    Same(String),
+    Pair(JoinPair),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinPair {
+    pub left: String,
+    pub right: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    /// Grouping columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    /// Output column to aggregate call: `count(*)`, `count(col)`, `count_distinct(col)`,
+    /// `sum(col)`, `avg(col)`, `min(col)`, `max(col)`, `first(col)`, `last(col)`,
+    /// `stddev(col)`, `variance(col)`, `collect_list(col)`, `collect_set(col)`,
+    /// `approx_count_distinct(col)`.
+    pub aggregates: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Union {
+    /// Frames appended to the current one.
+    pub with: Vec<String>,
+    /// Allow frames that lack some columns (they become null).
+    #[serde(default)]
+    pub allow_missing: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Explode {
+    /// Column holding several values.
+    pub column: String,
+    /// Separator between values, taken literally (not a regex). Omit for array columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// Name of the output column. Default: the exploded column's own name.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Keep rows whose list is empty or null (as one row with null).
+    #[serde(default)]
+    pub keep_empty: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_by: Vec<String>,
+    /// `column` or `column desc`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<String>,
+    /// Output column to window function: `row_number()`, `rank()`, `dense_rank()`,
+    /// `percent_rank()`, `ntile(n)`, `lag(col)`, `lead(col)`, `sum(col)`, `avg(col)`,
+    /// `min(col)`, `max(col)`, `count(col)`, `first(col)`, `last(col)`.
+    pub columns: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repartition {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sql {
+    /// The query. Frames are visible as views by their names, the current frame as `this`.
+    pub query: String,
+    /// Columns the query returns (name to type), so later steps can be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<IndexMap<String, String>>,
+}
+
+/// A Glue crawler over declared tables.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Crawler {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tables the crawler keeps up to date (new partitions, schema changes).
+    pub tables: Vec<String>,
+    /// What to do when the crawler finds a changed schema. Default `log`.
+    #[serde(default)]
+    pub on_schema_change: SchemaChange,
+    /// `new-folders-only` (default, incremental) or `everything`.
+    #[serde(default)]
+    pub recrawl: Recrawl,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemaChange {
+    #[default]
+    Log,
+    UpdateTable,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recrawl {
+    #[default]
+    NewFoldersOnly,
+    Everything,
+}
+
+/// A trigger. Its kind follows from what it has: `schedule` (scheduled),
+/// `when` (conditional), `event` (EventBridge), or none of them (on demand).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Glue cron expression: `cron(Minutes Hours Day-of-month Month Day-of-week Year)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Conditions on stages and crawlers: `{all: [...]}` or `{any: [...]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<When>,
+    /// Start on EventBridge events, optionally batched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventTrigger>,
+    /// Stages and crawlers to start.
+    pub start: Vec<Action>,
+}
+
+impl Trigger {
+    pub fn kind(&self) -> TriggerKind {
+        if self.schedule.is_some() {
+            TriggerKind::Scheduled
+        } else if self.when.is_some() {
+            TriggerKind::Conditional
+        } else if self.event.is_some() {
+            TriggerKind::Event
+        } else {
+            TriggerKind::OnDemand
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    OnDemand,
+    Scheduled,
+    Conditional,
+    Event,
+}
+
+/// All conditions (`all`) or at least one (`any`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any: Vec<Condition>,
+}
+
+/// A stage or crawler name (meaning: it succeeded), or `{stage|crawler, state}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Condition {
+    Succeeded(String),
+    Full(FullCondition),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullCondition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crawler: Option<String>,
+    /// Stages: succeeded, failed, timeout, stopped. Crawlers: succeeded, failed, cancelled.
+    #[serde(default)]
+    pub state: State,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    Succeeded,
+    Failed,
+    Timeout,
+    Stopped,
+    Cancelled,
+}
+
+impl State {
+    pub fn glue(self) -> &'static str {
+        match self {
+            State::Succeeded => "SUCCEEDED",
+            State::Failed => "FAILED",
+            State::Timeout => "TIMEOUT",
+            State::Stopped => "STOPPED",
+            State::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// EventBridge-driven start with optional batching.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventTrigger {
+    /// Start after this many events. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    /// ... or after this many seconds since the first event. Default 900.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_window_seconds: Option<u32>,
+    /// Start when objects are created under this zone's bucket (optionally under `prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// A stage or crawler to start: its name, or `{stage, arguments, timeout_minutes}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Action {
+    Name(String),
+    Full(FullAction),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crawler: Option<String>,
+    /// Job arguments for this start (stages only).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub arguments: IndexMap<String, String>,
+    /// Timeout of this run in minutes (stages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Concurrent workflow runs allowed. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_runs: Option<u32>,
+    /// Run properties shared by the workflow's jobs.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub properties: IndexMap<String, String>,
+}
+
+/// Notify on stage runs that end badly.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// Stages watched. Default: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
+    /// Glue job states that raise the alert. Default: FAILED, TIMEOUT, ERROR.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<AlertState>,
+    /// E-mail addresses subscribed to the alert topic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlertState {
+    Failed,
+    Timeout,
+    Error,
+    Stopped,
+}
+
+/// The Athena workgroup for querying the zones.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Athena {
+    /// Workgroup name. Default: the pipeline name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workgroup: Option<String>,
+    /// Most data one query may scan, for example `10 GB` (at least `10 MB`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_limit: Option<String>,
+    /// Days query results are kept. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_retention_days: Option<u32>,
+}
+
+/// Account-and-region-wide Glue settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSettings {
+    /// Manage Data Catalog encryption for the account and region. Off by default:
+    /// it is one setting per account and region, so only one pipeline may own it.
+    #[serde(default)]
+    pub manage_encryption: bool,
+}
+
+/// One `order_by` item: `column`, `column desc`, `column asc nulls last`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderKey {
+    pub column: String,
+    pub descending: bool,
+    /// `Some(true)`: nulls first; `Some(false)`: nulls last; `None`: Spark's default.
+    pub nulls_first: Option<bool>,
+}
+
+impl OrderKey {
+    /// Parses from the end, so that column names with spaces still work.
+    pub fn parse(s: &str) -> OrderKey {
+        let mut rest = s.trim();
+        let mut nulls_first = None;
+        let lower = rest.to_ascii_lowercase();
+        if lower.ends_with(" nulls first") {
+            nulls_first = Some(true);
+            rest = rest[..rest.len() - " nulls first".len()].trim_end();
+        } else if lower.ends_with(" nulls last") {
+            nulls_first = Some(false);
+            rest = rest[..rest.len() - " nulls last".len()].trim_end();
+        }
+        let lower = rest.to_ascii_lowercase();
+        let mut descending = false;
+        if lower.ends_with(" desc") {
+            descending = true;
+            rest = rest[..rest.len() - " desc".len()].trim_end();
+        } else if lower.ends_with(" asc") {
+            rest = rest[..rest.len() - " asc".len()].trim_end();
+        }
+        OrderKey {
+            column: rest.to_string(),
+            descending,
+            nulls_first,
+        }
+    }
+}
+
+/// A function call in `aggregates` or window `columns`: `sum(amount)`, `count(*)`, `ntile(4)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub function: String,
+    /// Arguments split on top-level commas and trimmed; empty for `row_number()`.
+    pub args: Vec<String>,
+}
+
+impl Call {
+    pub fn parse(s: &str) -> Option<Call> {
+        let s = s.trim();
+        let open = s.find('(')?;
+        let inner = s.strip_suffix(')')?.get(open + 1..)?;
+        let function = s[..open].trim().to_ascii_lowercase();
+        if function.is_empty() || !function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let args = if inner.trim().is_empty() {
+            Vec::new()
+        } else {
+            let mut args = Vec::new();
+            let mut depth = 0;
+            let mut cur = String::new();
+            for c in inner.chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    ',' if depth == 0 => {
+                        args.push(cur.trim().to_string());
+                        cur.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                cur.push(c);
+            }
+            args.push(cur.trim().to_string());
+            args
+        };
+        Some(Call { function, args })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_keys() {
+        assert_eq!(
+            OrderKey::parse("Event Time desc nulls last"),
+            OrderKey { column: "Event Time".into(), descending: true, nulls_first: Some(false) }
+        );
+        assert_eq!(OrderKey::parse("id").column, "id");
+    }
+
+    #[test]
+    fn calls() {
+        assert_eq!(
+            Call::parse("sum(dep_delay)"),
+            Some(Call { function: "sum".into(), args: vec!["dep_delay".into()] })
+        );
+        assert_eq!(Call::parse("row_number()").unwrap().args.len(), 0);
+        assert_eq!(Call::parse("lag(x, 2)").unwrap().args, vec!["x", "2"]);
+        assert!(Call::parse("sum dep").is_none());
+    }
+}

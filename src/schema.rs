@@ -1,0 +1,348 @@
+//! The schema phase: the JSON Schema of the language, and checking a document against it.
+//!
+//! In: a parsed `Document`. Out: schema diagnostics, located through the
+//! document's pointer table. The schema itself is generated from `model` by
+//! schemars; `schema/pipeline.schema.json` is that output, committed so that
+//! editors can complete and check pipeline files.
+//!
+//! jsonschema's raw errors are rewritten here into user words: an unknown key
+//! gets the nearest valid key as a hint, and a value that matches no branch of
+//! an `anyOf` is reported against the branch whose type it has.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::Pipeline;
+use crate::suggest;
+use crate::yaml::{Document, push_pointer};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The JSON Schema of a pipeline file, as committed in `schema/pipeline.schema.json`.
+pub fn generate() -> Value {
+    let mut schema = schemars::schema_for!(Pipeline).to_value();
+    if let Value::Object(o) = &mut schema {
+        o.insert(
+            "$id".into(),
+            "https://pipec.dev/schema/pipeline.schema.json".into(),
+        );
+    }
+    schema
+}
+
+/// The schema as the text committed to `schema/pipeline.schema.json`.
+pub fn generate_text() -> String {
+    let mut s = serde_json::to_string_pretty(&generate()).expect("schema serializes");
+    s.push('\n');
+    s
+}
+
+struct Compiled {
+    schema: Value,
+    validator: Validator,
+}
+
+fn compiled() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let schema = generate();
+        let validator = jsonschema::options()
+            .build(&schema)
+            .expect("the generated schema is a valid JSON Schema");
+        Compiled { schema, validator }
+    })
+}
+
+/// Checks a document against the schema and returns every violation found.
+pub fn check(doc: &Document) -> Vec<Diagnostic> {
+    let c = compiled();
+    let mut out = Vec::new();
+    for err in c.validator.iter_errors(&doc.value) {
+        explain(&c.schema, doc, &err, &mut out);
+    }
+    out
+}
+
+/// The JSON type of a value, in the words the messages use.
+fn type_word(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn json_type_word(t: &str) -> &'static str {
+    match t {
+        "null" => "nothing (null)",
+        "boolean" => "a boolean",
+        "number" => "a number",
+        "integer" => "an integer",
+        "string" => "a string",
+        "array" => "a list",
+        "object" => "a mapping",
+        _ => "a value",
+    }
+}
+
+fn type_matches(t: &str, v: &Value) -> bool {
+    match t {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "number" => v.is_number(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "string" => v.is_string(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => false,
+    }
+}
+
+/// Follows a keyword location (such as `/properties/stages/additionalProperties/$ref`)
+/// through the schema, resolving `$ref`s, to the subschema it names. Also returns
+/// the name of the last definition passed, to name the kind of object in messages.
+fn resolve<'a>(root: &'a Value, path: &str) -> (Option<&'a Value>, Option<String>) {
+    let mut cur = root;
+    let mut def_name = None;
+    let mut prev_defs = false;
+    for seg in path.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if prev_defs {
+            def_name = Some(seg.clone());
+        }
+        prev_defs = seg == "$defs";
+        if seg == "$ref" {
+            let Some(r) = cur.get("$ref").and_then(Value::as_str) else {
+                return (None, def_name);
+            };
+            let Some(name) = r.strip_prefix("#/$defs/") else {
+                return (None, def_name);
+            };
+            def_name = Some(name.to_string());
+            match root.get("$defs").and_then(|d| d.get(name)) {
+                Some(v) => cur = v,
+                None => return (None, def_name),
+            }
+            continue;
+        }
+        let next = match cur {
+            Value::Object(o) => o.get(&seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return (None, def_name),
+        }
+    }
+    (Some(cur), def_name)
+}
+
+/// "Stage" -> "a stage", "TableSchema" -> "a table schema", for messages.
+fn object_words(def: Option<&str>, pointer: &str) -> String {
+    let name = match def {
+        Some(d) => d,
+        None if pointer.is_empty() => return "the pipeline".into(),
+        None => return "this mapping".into(),
+    };
+    let mut words = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {words}")
+}
+
+fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    let pointer = err.instance_path().as_str().to_string();
+    let instance: &Value = err.instance();
+    let schema_path = err.schema_path().as_str();
+    let at_value = doc.locations.value(&pointer);
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let parent = schema_path
+                .strip_suffix("/additionalProperties")
+                .unwrap_or(schema_path);
+            let (sub, def) = resolve(root, parent);
+            let allowed: Vec<String> = sub
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            let what = object_words(def.as_deref(), &pointer);
+            for key in unexpected {
+                let span = doc.locations.key(&push_pointer(&pointer, key));
+                let hint = suggest::did_you_mean(key, allowed.iter().map(String::as_str))
+                    .or_else(|| {
+                        (!allowed.is_empty() && allowed.len() <= 20)
+                            .then(|| format!("valid keys: {}", allowed.join(", ")))
+                    });
+                let msg = if def.as_deref() == Some("Step") {
+                    format!("unknown step `{key}`")
+                } else {
+                    format!("unknown key `{key}` in {what}")
+                };
+                out.push(Diagnostic::error("schema", span, msg).with_hint(hint));
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let prop = property.as_str().unwrap_or_default();
+            let (_, def) = resolve(root, schema_path.strip_suffix("/required").unwrap_or(""));
+            let what = object_words(def.as_deref(), &pointer);
+            out.push(Diagnostic::error(
+                "schema",
+                doc.locations.key(&pointer),
+                format!("{what} needs the key `{prop}`"),
+            ));
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected: Vec<&str> = match kind {
+                TypeKind::Single(t) => vec![json_type_word(&t.to_string())],
+                TypeKind::Multiple(ts) => ts.iter().map(|t| json_type_word(&t.to_string())).collect(),
+            };
+            out.push(Diagnostic::error(
+                "schema",
+                at_value,
+                format!("expected {}, found {}", expected.join(" or "), type_word(instance)),
+            ));
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let shown = match instance {
+                Value::String(s) => format!("`{s}`"),
+                other => other.to_string(),
+            };
+            let hint = instance
+                .as_str()
+                .and_then(|s| suggest::did_you_mean(s, opts.iter().map(String::as_str)));
+            out.push(
+                Diagnostic::error(
+                    "schema",
+                    at_value,
+                    format!("{shown} is not one of: {}", opts.join(", ")),
+                )
+                .with_hint(hint),
+            );
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            out.push(Diagnostic::error(
+                "schema",
+                at_value,
+                format!("expected {expected_value}"),
+            ));
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let (branches, _) = resolve(root, schema_path);
+            let branches: Vec<&Value> = branches
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            // Prefer the branch whose type the value has: its errors are the real ones.
+            let mut best: Option<&Vec<ValidationError<'static>>> = None;
+            for (i, errs) in context.iter().enumerate() {
+                let type_failed = errs.iter().any(|e| {
+                    e.instance_path().as_str() == pointer
+                        && matches!(e.kind(), ValidationErrorKind::Type { .. })
+                });
+                if !type_failed && !errs.is_empty() {
+                    best = Some(errs);
+                    break;
+                }
+                let _ = i;
+            }
+            match best {
+                Some(errs) => {
+                    for e in errs {
+                        explain(root, doc, e, out);
+                    }
+                }
+                None => {
+                    let mut kinds: Vec<&str> = Vec::new();
+                    for b in &branches {
+                        let b = match b.get("$ref").and_then(Value::as_str) {
+                            Some(r) => r
+                                .strip_prefix("#/$defs/")
+                                .and_then(|n| root.get("$defs").and_then(|d| d.get(n)))
+                                .unwrap_or(b),
+                            None => b,
+                        };
+                        if let Some(t) = b.get("type").and_then(Value::as_str) {
+                            let w = json_type_word(t);
+                            if !kinds.contains(&w) {
+                                kinds.push(w);
+                            }
+                        }
+                    }
+                    let msg = if kinds.is_empty() {
+                        format!("this {} does not fit here", type_word(instance).trim_start_matches("a ").trim_start_matches("an "))
+                    } else {
+                        format!("expected {}, found {}", kinds.join(" or "), type_word(instance))
+                    };
+                    let _ = type_matches("", instance);
+                    out.push(Diagnostic::error("schema", at_value, msg));
+                }
+            }
+        }
+        ValidationErrorKind::MinItems { limit } => out.push(Diagnostic::error(
+            "schema",
+            at_value,
+            format!("expected at least {limit} item{}", if *limit == 1 { "" } else { "s" }),
+        )),
+        ValidationErrorKind::MaxItems { limit } => out.push(Diagnostic::error(
+            "schema",
+            at_value,
+            format!("expected at most {limit} items"),
+        )),
+        ValidationErrorKind::MinProperties { .. } if schema_path.contains("Step") || is_step(root, schema_path) => {
+            out.push(Diagnostic::error("schema", at_value, "a step needs one key, the transform's name (select, rename, join, ...)"));
+        }
+        ValidationErrorKind::MaxProperties { .. } if is_step(root, schema_path) => {
+            let keys: Vec<&str> = instance
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            out.push(
+                Diagnostic::error(
+                    "schema",
+                    at_value,
+                    format!("a step has one transform, but this one has {}: {}", keys.len(), keys.join(", ")),
+                )
+                .with_hint(Some("start each transform on its own `- ` list item".into())),
+            );
+        }
+        ValidationErrorKind::Minimum { limit } => out.push(Diagnostic::error(
+            "schema",
+            at_value,
+            format!("{instance} is less than the minimum {limit}"),
+        )),
+        ValidationErrorKind::Maximum { limit } => out.push(Diagnostic::error(
+            "schema",
+            at_value,
+            format!("{instance} is more than the maximum {limit}"),
+        )),
+        _ => out.push(Diagnostic::error("schema", at_value, err.to_string())),
+    }
+}
+
+fn is_step(root: &Value, schema_path: &str) -> bool {
+    let parent = schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+    matches!(resolve(root, parent), (_, Some(d)) if d == "Step")
+}

@@ -1,0 +1,180 @@
+//! The semantic phase's error type. Every message of the phase is worded here.
+//!
+//! In: what a check found. Out: the message and hint of a `Diagnostic`.
+
+/// One semantic problem. Checks build these; `message` and `hint` word them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SemanticError {
+    /// A name that breaks a naming rule.
+    BadName { what: &'static str, name: String, reason: String },
+    /// A reference to something not declared.
+    Unknown { what: &'static str, name: String, candidates: Vec<String> },
+    /// The same name declared twice in one namespace.
+    Duplicate { what: &'static str, name: String },
+    /// Two names that become the same CloudFormation logical ID.
+    LogicalIdClash { what: &'static str, name: String, other: String, id: String },
+    /// A name pipec derives (IAM role, bucket, ...) that would break an AWS limit.
+    DerivedTooLong { what: &'static str, derived: String, len: usize, max: usize },
+    /// A value that breaks a rule of its own.
+    BadValue { what: &'static str, value: String, reason: String },
+    /// Settings that do not go together.
+    Conflict { what: String, reason: &'static str },
+    /// Something required in this situation is missing.
+    Missing { what: String, hint: Option<&'static str> },
+    /// A cycle in the trigger graph, named in full.
+    Cycle { path: Vec<String> },
+    /// A stage that no trigger can ever start.
+    NeverStarts { stage: String, why: String },
+    /// A crawler no trigger starts: it runs only by hand.
+    CrawlerNeverStarts { crawler: String },
+    /// A column that does not exist at this point of a stage.
+    UnknownColumn { column: String, frame: String, candidates: Vec<String> },
+    /// Two columns that would share one name.
+    ColumnClash { column: String, reason: String, hint: Option<String> },
+    /// A frame written to a table lacks some of the table's columns.
+    MissingColumns { table: String, frame: String, columns: Vec<String> },
+    /// A frame has columns a table does not, which are therefore not written.
+    ExtraColumns { table: String, frame: String, columns: Vec<String> },
+    /// A stage overwrites a table it also reads.
+    ReadsAndOverwrites { table: String },
+    /// A Glue setting outside what Glue accepts.
+    Glue { reason: String, hint: Option<String> },
+    /// Two tables in the same place.
+    SharedLocation { table: String, other: String, location: String },
+}
+
+impl SemanticError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SemanticError::BadName { .. } | SemanticError::DerivedTooLong { .. } => "name",
+            SemanticError::Unknown { .. } => "unknown-reference",
+            SemanticError::Duplicate { .. } | SemanticError::LogicalIdClash { .. } => "duplicate",
+            SemanticError::BadValue { .. } => "value",
+            SemanticError::Conflict { .. } | SemanticError::Missing { .. } => "settings",
+            SemanticError::Cycle { .. } => "cycle",
+            SemanticError::NeverStarts { .. } | SemanticError::CrawlerNeverStarts { .. } => {
+                "unreachable"
+            }
+            SemanticError::UnknownColumn { .. }
+            | SemanticError::ColumnClash { .. }
+            | SemanticError::MissingColumns { .. }
+            | SemanticError::ExtraColumns { .. } => "column",
+            SemanticError::ReadsAndOverwrites { .. } => "data-safety",
+            SemanticError::Glue { .. } => "glue",
+            SemanticError::SharedLocation { .. } => "data-safety",
+        }
+    }
+
+    /// Warnings do not make a pipeline invalid.
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            SemanticError::CrawlerNeverStarts { .. } | SemanticError::ExtraColumns { .. }
+        )
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            SemanticError::BadName { what, name, reason } => {
+                format!("{what} name `{name}` is not valid: {reason}")
+            }
+            SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
+            SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
+            SemanticError::LogicalIdClash { what, name, other, id } => format!(
+                "{what} `{name}` and `{other}` both become the CloudFormation logical ID `{id}`"
+            ),
+            SemanticError::DerivedTooLong { what, derived, len, max } => format!(
+                "the {what} `{derived}` would have {len} characters; AWS allows at most {max}"
+            ),
+            SemanticError::BadValue { what, value, reason } => {
+                format!("{what} `{value}` is not valid: {reason}")
+            }
+            SemanticError::Conflict { what, reason } => format!("{what}: {reason}"),
+            SemanticError::Missing { what, .. } => what.clone(),
+            SemanticError::Cycle { path } => {
+                format!("the triggers form a cycle: {}", path.join(" -> "))
+            }
+            SemanticError::NeverStarts { stage, why } => {
+                format!("stage `{stage}` can never start: {why}")
+            }
+            SemanticError::CrawlerNeverStarts { crawler } => format!(
+                "crawler `{crawler}` is started by no trigger, so it runs only when started by hand"
+            ),
+            SemanticError::UnknownColumn { column, frame, .. } => {
+                format!("column `{column}` does not exist in frame `{frame}` at this step")
+            }
+            SemanticError::ColumnClash { column, reason, .. } => {
+                format!("column `{column}` {reason}")
+            }
+            SemanticError::MissingColumns { table, frame, columns } => format!(
+                "frame `{frame}` lacks column{} {} of table `{table}`",
+                if columns.len() == 1 { "" } else { "s" },
+                quote_list(columns)
+            ),
+            SemanticError::ExtraColumns { table, frame, columns } => format!(
+                "frame `{frame}` has column{} {} that table `{table}` does not declare; they are not written",
+                if columns.len() == 1 { "" } else { "s" },
+                quote_list(columns)
+            ),
+            SemanticError::ReadsAndOverwrites { table } => format!(
+                "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
+            ),
+            SemanticError::Glue { reason, .. } => reason.clone(),
+            SemanticError::SharedLocation { table, other, location } => format!(
+                "tables `{table}` and `{other}` overlap at {location}: writing one would overwrite the other"
+            ),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SemanticError::Unknown { name, candidates, what } => {
+                crate::suggest::did_you_mean(name, candidates.iter().map(String::as_str)).or_else(
+                    || {
+                        if candidates.is_empty() {
+                            Some(format!("no {what} is declared"))
+                        } else if candidates.len() <= 8 {
+                            Some(format!("declared: {}", candidates.join(", ")))
+                        } else {
+                            None
+                        }
+                    },
+                )
+            }
+            SemanticError::UnknownColumn { column, candidates, .. } => {
+                crate::suggest::did_you_mean(column, candidates.iter().map(String::as_str))
+                    .or_else(|| {
+                        (candidates.len() <= 12).then(|| {
+                            format!("columns here: {}", candidates.join(", "))
+                        })
+                    })
+            }
+            SemanticError::LogicalIdClash { .. } => {
+                Some("names that differ only in `-`/`_` collide; rename one".into())
+            }
+            SemanticError::DerivedTooLong { .. } => {
+                Some("shorten the pipeline name or this name".into())
+            }
+            SemanticError::Missing { hint, .. } => hint.map(str::to_string),
+            SemanticError::Cycle { .. } => {
+                Some("a Glue workflow is a graph without cycles; remove one of these conditions".into())
+            }
+            SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
+            SemanticError::MissingColumns { .. } => {
+                Some("derive or rename them before writing, or change the table's schema".into())
+            }
+            SemanticError::ReadsAndOverwrites { .. } => {
+                Some("write to another table, or use `mode: append`".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+fn quote_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,171 @@
+//! The trigger graph: which stage or crawler can start which.
+//!
+//! In: the pipeline's triggers, with their references already resolvable. Out:
+//! diagnostics for cycles (named in full) and for stages that nothing can ever
+//! start, either because no trigger names them or because the conditions of
+//! every trigger that names them wait for something that never runs.
+
+use super::{Ctx, Node, SemanticError, ptr, resolve_condition};
+use crate::model::{Action, TriggerKind};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+struct Conditional<'a> {
+    name: &'a str,
+    all: bool,
+    watches: Vec<Node<'a>>,
+    starts: Vec<Node<'a>>,
+}
+
+fn action_node<'a>(p: &'a crate::model::Pipeline, a: &'a Action) -> Option<Node<'a>> {
+    match a {
+        Action::Name(n) => super::resolve_name(p, n),
+        Action::Full(f) => match (&f.stage, &f.crawler) {
+            (Some(s), None) => p.stages.get_key_value(s).map(|(k, _)| Node::Stage(k)),
+            (None, Some(c)) => p.crawlers.get_key_value(c).map(|(k, _)| Node::Crawler(k)),
+            _ => None,
+        },
+    }
+}
+
+pub(super) fn check(cx: &mut Ctx) {
+    let p = cx.p;
+    let mut roots: Vec<Node> = Vec::new();
+    let mut conditionals: Vec<Conditional> = Vec::new();
+    for (name, t) in &p.triggers {
+        let starts: Vec<Node> = t.start.iter().filter_map(|a| action_node(p, a)).collect();
+        if t.kind() == TriggerKind::Conditional {
+            let w = t.when.as_ref().expect("conditional triggers have `when`");
+            let (all, list, key) = if w.all.is_empty() { (false, &w.any, "any") } else { (true, &w.all, "all") };
+            let mut watches = Vec::new();
+            for (i, c) in list.iter().enumerate() {
+                let cp = ptr(&["triggers", name, "when", key, &i.to_string()]);
+                if let Some((node, _)) = resolve_condition(cx, &cp, c) {
+                    watches.push(node);
+                }
+            }
+            conditionals.push(Conditional { name, all, watches, starts });
+        } else {
+            roots.extend(starts);
+        }
+    }
+
+    // Cycles: edges from each watched node to each node its trigger starts.
+    let mut edges: HashMap<Node, Vec<(Node, &str)>> = HashMap::new();
+    for c in &conditionals {
+        for w in &c.watches {
+            for s in &c.starts {
+                edges.entry(*w).or_default().push((*s, c.name));
+            }
+        }
+    }
+    let nodes: Vec<Node> = p
+        .stages
+        .keys()
+        .map(|s| Node::Stage(s))
+        .chain(p.crawlers.keys().map(|c| Node::Crawler(c)))
+        .collect();
+    let mut reported: HashSet<BTreeSet<Node>> = HashSet::new();
+    let mut done: HashSet<Node> = HashSet::new();
+    for start in &nodes {
+        if done.contains(start) {
+            continue;
+        }
+        // Iterative DFS; `path` holds (node, trigger that led to it, next edge index).
+        let mut path: Vec<(Node, Option<&str>, usize)> = vec![(*start, None, 0)];
+        let mut on_path: HashSet<Node> = HashSet::from([*start]);
+        while let Some(&mut (node, _, ref mut next)) = path.last_mut() {
+            let out = edges.get(&node).map(Vec::as_slice).unwrap_or(&[]);
+            if *next >= out.len() {
+                on_path.remove(&node);
+                done.insert(node);
+                path.pop();
+                continue;
+            }
+            let (to, via) = out[*next];
+            *next += 1;
+            if on_path.contains(&to) {
+                let from = path.iter().position(|(n, _, _)| *n == to).unwrap_or(0);
+                let members: BTreeSet<Node> = path[from..].iter().map(|(n, _, _)| *n).collect();
+                if reported.insert(members) {
+                    let mut words = Vec::new();
+                    for (i, (n, via_n, _)) in path[from..].iter().enumerate() {
+                        if i > 0 {
+                            words.push(format!("trigger {}", via_n.unwrap_or("?")));
+                        }
+                        words.push(n.describe());
+                    }
+                    words.push(format!("trigger {via}"));
+                    words.push(to.describe());
+                    cx.at_value(&ptr(&["triggers", via, "when"]), SemanticError::Cycle { path: words });
+                }
+            } else if !done.contains(&to) {
+                on_path.insert(to);
+                path.push((to, Some(via), 0));
+            }
+        }
+    }
+
+    // Reachability: conditional triggers fire once what they wait for can run.
+    if p.triggers.is_empty() {
+        if !p.stages.is_empty() {
+            cx.at_key("/stages", SemanticError::Missing {
+                what: "no trigger starts any stage, so the workflow would never run".into(),
+                hint: Some("add one, for example `triggers: {start: {start: [first_stage]}}`"),
+            });
+        }
+        return;
+    }
+    let mut reached: HashSet<Node> = roots.iter().copied().collect();
+    let mut fired = vec![false; conditionals.len()];
+    loop {
+        let mut changed = false;
+        for (i, c) in conditionals.iter().enumerate() {
+            if fired[i] || c.watches.is_empty() {
+                continue;
+            }
+            let fires = if c.all {
+                c.watches.iter().all(|w| reached.contains(w))
+            } else {
+                c.watches.iter().any(|w| reached.contains(w))
+            };
+            if fires {
+                fired[i] = true;
+                changed = true;
+                reached.extend(c.starts.iter().copied());
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for name in p.stages.keys() {
+        let node = Node::Stage(name);
+        if reached.contains(&node) {
+            continue;
+        }
+        let starters: Vec<&Conditional> = conditionals.iter().filter(|c| c.starts.contains(&node)).collect();
+        let why = if starters.is_empty() {
+            "no trigger starts it".to_string()
+        } else {
+            let parts: Vec<String> = starters
+                .iter()
+                .map(|c| {
+                    let waiting: Vec<String> = c
+                        .watches
+                        .iter()
+                        .filter(|w| !reached.contains(w))
+                        .map(|w| w.describe())
+                        .collect();
+                    format!("trigger `{}` waits for {}, which never runs", c.name, waiting.join(" and "))
+                })
+                .collect();
+            parts.join("; ")
+        };
+        cx.at_key(&ptr(&["stages", name]), SemanticError::NeverStarts { stage: name.clone(), why });
+    }
+    for name in p.crawlers.keys() {
+        if !reached.contains(&Node::Crawler(name)) {
+            cx.at_key(&ptr(&["crawlers", name]), SemanticError::CrawlerNeverStarts { crawler: name.clone() });
+        }
+    }
+}

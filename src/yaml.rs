@@ -1,0 +1,523 @@
+//! The parse phase: YAML text to a JSON value plus the location of every node.
+//!
+//! In: a `SourceFile`. Out: a `Document` (a `serde_json::Value` and a table
+//! from JSON pointer to source span) or `ParseError`s. Later phases speak in
+//! JSON pointers (`/stages/clean/inputs/0`) and this table turns them back
+//! into `file:line:col`.
+//!
+//! The parser is `saphyr-parser`, the event parser under `serde-saphyr`. We
+//! build the tree ourselves so that we control what untrusted input can cost:
+//! nesting depth, alias expansion (billion laughs) and duplicate keys are all
+//! bounded or reported here, before anything else looks at the data.
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{Pos, SourceFile, Span};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// Deepest nesting accepted; real pipelines use about ten levels.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes that aliases may add in total; stops alias bombs early.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// A parsed document: the data and where each piece of it came from.
+#[derive(Debug)]
+pub struct Document {
+    pub value: Value,
+    pub locations: Locations,
+}
+
+/// Where each node is in the source, keyed by JSON pointer.
+#[derive(Debug, Default)]
+pub struct Locations {
+    nodes: HashMap<String, NodeLoc>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NodeLoc {
+    value: Span,
+    key: Option<Span>,
+}
+
+impl Locations {
+    /// The span of the value at `pointer`, or of its nearest located ancestor
+    /// (nodes copied in by an alias are located at the alias).
+    pub fn value(&self, pointer: &str) -> Span {
+        self.find(pointer).map(|l| l.value).unwrap_or_default()
+    }
+
+    /// The span of the key that holds the value at `pointer`, falling back to the value.
+    pub fn key(&self, pointer: &str) -> Span {
+        self.find(pointer)
+            .map(|l| l.key.unwrap_or(l.value))
+            .unwrap_or_default()
+    }
+
+    fn find(&self, pointer: &str) -> Option<NodeLoc> {
+        let mut p = pointer;
+        loop {
+            if let Some(loc) = self.nodes.get(p) {
+                return Some(*loc);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return None,
+            }
+        }
+    }
+}
+
+impl Default for Span {
+    fn default() -> Span {
+        Span::point(Pos { line: 1, col: 1 })
+    }
+}
+
+/// Appends one reference token to a JSON pointer, escaped per RFC 6901.
+pub fn push_pointer(base: &str, token: &str) -> String {
+    let mut s = String::with_capacity(base.len() + token.len() + 1);
+    s.push_str(base);
+    s.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => s.push_str("~0"),
+            '/' => s.push_str("~1"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Errors of the parse phase. Their wording lives in `message`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParseError {
+    Syntax(String),
+    Empty,
+    SecondDocument,
+    TooDeep,
+    AliasBudget,
+    UnknownAnchor,
+    ComplexKey,
+    UnsupportedTag(String),
+    BadTaggedValue(String),
+    DuplicateKey(String),
+    BadMerge,
+}
+
+impl ParseError {
+    pub fn message(&self) -> String {
+        match self {
+            ParseError::Syntax(info) => format!("invalid YAML: {info}"),
+            ParseError::Empty => "the file is empty: expected a pipeline (a YAML mapping)".into(),
+            ParseError::SecondDocument => {
+                "a pipeline file holds one YAML document, but a second one starts here".into()
+            }
+            ParseError::TooDeep => {
+                format!("the YAML is nested more than {MAX_DEPTH} levels deep")
+            }
+            ParseError::AliasBudget => format!(
+                "aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"
+            ),
+            ParseError::UnknownAnchor => "this alias refers to an unknown anchor".into(),
+            ParseError::ComplexKey => "mapping keys must be plain scalars".into(),
+            ParseError::UnsupportedTag(t) => format!(
+                "YAML tag `{t}` is not supported: pipeline files hold plain data"
+            ),
+            ParseError::BadTaggedValue(t) => format!("this value is not a valid `{t}`"),
+            ParseError::DuplicateKey(k) => format!("duplicate key `{k}`"),
+            ParseError::BadMerge => "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ParseError::UnsupportedTag(t) if t.starts_with('!') && !t.starts_with("!!") => Some(
+                "CloudFormation intrinsics such as !Ref are written by pipec; name the resource instead".into(),
+            ),
+            ParseError::DuplicateKey(_) => Some("remove or rename one of the two".into()),
+            _ => None,
+        }
+    }
+
+    pub fn into_diagnostic(self, span: Span) -> Diagnostic {
+        let hint = self.hint();
+        Diagnostic::error("syntax", span, self.message()).with_hint(hint)
+    }
+}
+
+fn pos(m: Marker) -> Pos {
+    Pos {
+        line: m.line().max(1),
+        col: m.col() + 1,
+    }
+}
+
+fn span(s: saphyr_parser::Span) -> Span {
+    Span {
+        start: pos(s.start),
+        end: pos(s.end),
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        pointer: String,
+        anchor: usize,
+        nodes: usize,
+    },
+    Map {
+        map: Map<String, Value>,
+        pointer: String,
+        anchor: usize,
+        nodes: usize,
+        /// The key read, waiting for its value: text, span, and whether it is `<<`.
+        key: Option<(String, Span, bool)>,
+        key_spans: HashMap<String, Span>,
+        merges: Vec<Value>,
+    },
+}
+
+/// Parses a whole file. Fatal syntax errors stop the parse; recoverable ones
+/// (duplicate keys, unsupported tags) are collected and the parse goes on.
+pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut locations = Locations::default();
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Value> = None;
+    let mut alias_nodes = 0usize;
+    let mut documents = 0usize;
+    let fatal = |e: ParseError, s: Span, mut diags: Vec<Diagnostic>| {
+        diags.push(e.into_diagnostic(s));
+        Err(diags)
+    };
+
+    for item in Parser::new_from_str(&file.text) {
+        let (event, sp) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                let p = pos(*e.marker());
+                return fatal(ParseError::Syntax(e.info().to_string()), Span::point(p), diags);
+            }
+        };
+        let here = span(sp);
+        // A node completed by this event: its value, node count, anchor and span.
+        let done: Option<(Value, usize, usize, Span)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return fatal(ParseError::SecondDocument, here, diags);
+                }
+                None
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some((v, n)) => {
+                    alias_nodes += n;
+                    if alias_nodes > MAX_ALIAS_NODES {
+                        return fatal(ParseError::AliasBudget, here, diags);
+                    }
+                    Some((v.clone(), *n, 0, here))
+                }
+                None => return fatal(ParseError::UnknownAnchor, here, diags),
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let v = match resolve_scalar(&text, style, tag.as_deref()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        diags.push(e.into_diagnostic(here));
+                        Value::String(text.into_owned())
+                    }
+                };
+                Some((v, 1, anchor, here))
+            }
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                if let Some(t) = tag {
+                    let t = format!("{}{}", t.handle, t.suffix);
+                    if !matches!(t.as_str(), "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map") {
+                        diags.push(ParseError::UnsupportedTag(t).into_diagnostic(here));
+                    }
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return fatal(ParseError::TooDeep, here, diags);
+                }
+                let pointer = child_pointer(&stack);
+                let pointer = match pointer {
+                    Ok(p) => p,
+                    Err(e) => return fatal(e, here, diags),
+                };
+                record(&mut locations, &stack, &pointer, here);
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        pointer,
+                        anchor,
+                        nodes: 1,
+                    }
+                } else {
+                    Frame::Map {
+                        map: Map::new(),
+                        pointer,
+                        anchor,
+                        nodes: 1,
+                        key: None,
+                        key_spans: HashMap::new(),
+                        merges: Vec::new(),
+                    }
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    anchor,
+                    nodes,
+                    ..
+                }) => Some((Value::Array(items), nodes, anchor, here)),
+                _ => return fatal(ParseError::Syntax("unbalanced sequence".into()), here, diags),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    mut map,
+                    anchor,
+                    nodes,
+                    merges,
+                    ..
+                }) => {
+                    // Merge keys fill in only what the mapping does not set itself.
+                    for m in merges {
+                        let sources = match m {
+                            Value::Array(list) => list,
+                            other => vec![other],
+                        };
+                        for src in sources {
+                            match src {
+                                Value::Object(o) => {
+                                    for (k, v) in o {
+                                        map.entry(k).or_insert(v);
+                                    }
+                                }
+                                _ => diags.push(ParseError::BadMerge.into_diagnostic(here)),
+                            }
+                        }
+                    }
+                    Some((Value::Object(map), nodes, anchor, here))
+                }
+                _ => return fatal(ParseError::Syntax("unbalanced mapping".into()), here, diags),
+            },
+        };
+
+        let Some((value, nodes, anchor, vspan)) = done else {
+            continue;
+        };
+        if anchor != 0 {
+            anchors.insert(anchor, (value.clone(), nodes));
+        }
+        match stack.last_mut() {
+            None => {
+                if root.is_some() {
+                    return fatal(ParseError::SecondDocument, vspan, diags);
+                }
+                locations.nodes.entry(String::new()).or_insert(NodeLoc {
+                    value: vspan,
+                    key: None,
+                });
+                root = Some(value);
+            }
+            Some(Frame::Seq {
+                items,
+                pointer,
+                nodes: n,
+                ..
+            }) => {
+                let p = push_pointer(pointer, &items.len().to_string());
+                locations.nodes.entry(p).or_insert(NodeLoc {
+                    value: vspan,
+                    key: None,
+                });
+                items.push(value);
+                *n += nodes;
+            }
+            Some(Frame::Map {
+                map,
+                pointer,
+                nodes: n,
+                key,
+                key_spans,
+                merges,
+                ..
+            }) => {
+                *n += nodes;
+                match key.take() {
+                    None => {
+                        // This node is a key.
+                        let k = match value {
+                            Value::String(s) => s,
+                            Value::Null => String::new(),
+                            Value::Bool(b) => b.to_string(),
+                            Value::Number(num) => num.to_string(),
+                            _ => return fatal(ParseError::ComplexKey, vspan, diags),
+                        };
+                        let is_merge = k == "<<" && nodes == 1;
+                        *key = Some((k, vspan, is_merge));
+                    }
+                    Some((_, _, true)) => merges.push(value),
+                    Some((k, kspan, false)) => {
+                        if let Some(first) = key_spans.get(&k) {
+                            diags.push(
+                                ParseError::DuplicateKey(k.clone())
+                                    .into_diagnostic(kspan)
+                                    .with_note(*first, "first defined here"),
+                            );
+                            continue;
+                        }
+                        key_spans.insert(k.clone(), kspan);
+                        let p = push_pointer(pointer, &k);
+                        let loc = NodeLoc {
+                            value: vspan,
+                            key: Some(kspan),
+                        };
+                        // Containers were recorded at their start; add the key span.
+                        locations
+                            .nodes
+                            .entry(p)
+                            .and_modify(|l| l.key = Some(kspan))
+                            .or_insert(loc);
+                        map.insert(k, value);
+                    }
+                }
+            }
+        }
+    }
+
+    match root {
+        Some(value) => Ok((Document { value, locations }, diags)),
+        None => fatal(ParseError::Empty, Span::default(), diags),
+    }
+}
+
+/// The pointer of the container that is about to start, for its location record.
+fn child_pointer(stack: &[Frame]) -> Result<String, ParseError> {
+    Ok(match stack.last() {
+        None => String::new(),
+        Some(Frame::Seq { items, pointer, .. }) => push_pointer(pointer, &items.len().to_string()),
+        Some(Frame::Map { key, pointer, .. }) => match key {
+            Some((k, _, _)) => push_pointer(pointer, k),
+            // A mapping or sequence in key position.
+            None => return Err(ParseError::ComplexKey),
+        },
+    })
+}
+
+fn record(locations: &mut Locations, stack: &[Frame], pointer: &str, here: Span) {
+    let key = match stack.last() {
+        Some(Frame::Map { key: Some((_, s, _)), .. }) => Some(*s),
+        _ => None,
+    };
+    locations
+        .nodes
+        .entry(pointer.to_string())
+        .or_insert(NodeLoc { value: here, key });
+}
+
+/// Resolves a scalar by the YAML 1.2 core schema: plain `true`, `12`, `~` are
+/// typed; quoted scalars are always strings.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Value, ParseError> {
+    let short = tag.map(|t| t.strip_prefix("tag:yaml.org,2002:").map(|s| format!("!!{s}")).unwrap_or_else(|| t.to_string()));
+    match short.as_deref() {
+        None | Some("!") => {}
+        Some("!!str") => return Ok(Value::String(text.to_string())),
+        Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null")) => {
+            let v = resolve_plain(text);
+            let ok = match t {
+                "!!int" => v.is_i64() || v.is_u64(),
+                "!!float" => v.is_number(),
+                "!!bool" => v.is_boolean(),
+                _ => v.is_null(),
+            };
+            return if ok {
+                Ok(v)
+            } else {
+                Err(ParseError::BadTaggedValue(t.to_string()))
+            };
+        }
+        Some(other) => return Err(ParseError::UnsupportedTag(other.to_string())),
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_string()));
+    }
+    Ok(resolve_plain(text))
+}
+
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(n) = parse_int(text) {
+        return Value::Number(n);
+    }
+    if is_float(text) {
+        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    let (neg, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, body) = if let Some(h) = digits.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        (8, o)
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) || (radix != 10 && text.starts_with(['-', '+'])) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(body, radix).ok()?;
+    if neg {
+        let v = i64::try_from(magnitude).ok()?;
+        Some(Number::from(-v))
+    } else {
+        Some(Number::from(magnitude))
+    }
+}
+
+fn is_float(text: &str) -> bool {
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mant_ok = {
+        let (a, b) = match mantissa.find('.') {
+            Some(i) => (&mantissa[..i], Some(&mantissa[i + 1..])),
+            None => (mantissa, None),
+        };
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        match b {
+            None => !a.is_empty() && digits(a),
+            Some(b) => digits(a) && digits(b) && !(a.is_empty() && b.is_empty()),
+        }
+    };
+    let exp_ok = match exp {
+        None => true,
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+        }
+    };
+    mant_ok && exp_ok
+}

@@ -15,6 +15,7 @@ pub mod names;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod synthetic;
 pub mod validate;
 pub mod yaml;
 
@@ -77,7 +78,11 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         diags.extend(schema_diags);
         return (None, diags);
     }
-    let pipeline: model::Pipeline = match serde_json::from_value(doc.value.clone()) {
+    let mut value = doc.value.clone();
+    if let serde_json::Value::Object(o) = &mut value {
+        o.retain(|k, _| !k.starts_with("x-"));
+    }
+    let pipeline: model::Pipeline = match serde_json::from_value(value) {
         Ok(p) => p,
         Err(e) => {
             // The schema is generated from the model, so this means the two disagree.
@@ -91,7 +96,10 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
     };
     let had_errors = diags.iter().any(Diagnostic::is_error);
     let (valid, sem) = validate::validate(pipeline, &doc, base_dir);
-    diags.extend(sem);
+    // A value the parse phase already rejected (say, a `!Ref` tag) is not
+    // reported again by later phases: one error per place, the first phase's.
+    let parse_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();
+    diags.extend(sem.into_iter().filter(|d| !parse_spans.contains(&d.span)));
     (if had_errors { None } else { valid }, diags)
 }
 

@@ -26,6 +26,11 @@ pub fn generate() -> Value {
             "$id".into(),
             "https://pipec.dev/schema/pipeline.schema.json".into(),
         );
+        // Top-level `x-` keys hold YAML anchors for reuse and are ignored.
+        o.insert(
+            "patternProperties".into(),
+            serde_json::json!({"^x-": {"description": "An extension key, ignored by pipec: a place for YAML anchors to reuse."}}),
+        );
     }
     schema
 }
@@ -86,19 +91,6 @@ fn json_type_word(t: &str) -> &'static str {
         "array" => "a list",
         "object" => "a mapping",
         _ => "a value",
-    }
-}
-
-fn type_matches(t: &str, v: &Value) -> bool {
-    match t {
-        "null" => v.is_null(),
-        "boolean" => v.is_boolean(),
-        "number" => v.is_number(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "string" => v.is_string(),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        _ => false,
     }
 }
 
@@ -198,7 +190,18 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
         }
         ValidationErrorKind::Required { property } => {
             let prop = property.as_str().unwrap_or_default();
-            let (_, def) = resolve(root, schema_path.strip_suffix("/required").unwrap_or(""));
+            let (sub, def) = resolve(root, schema_path.strip_suffix("/required").unwrap_or(""));
+            let allowed = sub.and_then(|s| s.get("properties")).and_then(Value::as_object);
+            // A misspelt key already reported with this key as its hint says it all.
+            let misspelt = instance.as_object().is_some_and(|o| {
+                o.keys().any(|k| {
+                    allowed.is_some_and(|a| !a.contains_key(k))
+                        && suggest::nearest(k, [prop]) == Some(prop)
+                })
+            });
+            if misspelt {
+                return;
+            }
             let what = object_words(def.as_deref(), &pointer);
             out.push(Diagnostic::error(
                 "schema",
@@ -207,15 +210,25 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
             ));
         }
         ValidationErrorKind::Type { kind } => {
-            let expected: Vec<&str> = match kind {
-                TypeKind::Single(t) => vec![json_type_word(&t.to_string())],
-                TypeKind::Multiple(ts) => ts.iter().map(|t| json_type_word(&t.to_string())).collect(),
+            let mut expected: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![t.to_string()],
+                TypeKind::Multiple(ts) => ts.iter().map(|t| t.to_string()).collect(),
             };
-            out.push(Diagnostic::error(
-                "schema",
-                at_value,
-                format!("expected {}, found {}", expected.join(" or "), type_word(instance)),
-            ));
+            // Optional keys accept null too; saying so only distracts.
+            if expected.len() > 1 {
+                expected.retain(|t| t != "null");
+            }
+            let words: Vec<&str> = expected.iter().map(|t| json_type_word(t)).collect();
+            let hint = (expected.iter().any(|t| t == "string") && (instance.is_number() || instance.is_boolean()))
+                .then(|| format!("quote it to make it text: \"{instance}\""));
+            out.push(
+                Diagnostic::error(
+                    "schema",
+                    at_value,
+                    format!("expected {}, found {}", words.join(" or "), type_word(instance)),
+                )
+                .with_hint(hint),
+            );
         }
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options
@@ -257,7 +270,7 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 .unwrap_or_default();
             // Prefer the branch whose type the value has: its errors are the real ones.
             let mut best: Option<&Vec<ValidationError<'static>>> = None;
-            for (i, errs) in context.iter().enumerate() {
+            for errs in context {
                 let type_failed = errs.iter().any(|e| {
                     e.instance_path().as_str() == pointer
                         && matches!(e.kind(), ValidationErrorKind::Type { .. })
@@ -266,7 +279,6 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                     best = Some(errs);
                     break;
                 }
-                let _ = i;
             }
             match best {
                 Some(errs) => {
@@ -296,7 +308,6 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                     } else {
                         format!("expected {}, found {}", kinds.join(" or "), type_word(instance))
                     };
-                    let _ = type_matches("", instance);
                     out.push(Diagnostic::error("schema", at_value, msg));
                 }
             }

@@ -31,10 +31,11 @@ pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| c)
 }
 
-/// Lowercase without `_`/`-`, so `worker-type` finds `worker_type`.
+/// Lowercase without `_`, `-` and spaces, so `worker-type` finds `worker_type`
+/// and `Event Id` finds `event_id`.
 fn fold(s: &str) -> String {
     s.chars()
-        .filter(|c| *c != '_' && *c != '-')
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
         .flat_map(char::to_lowercase)
         .collect()
 }

@@ -109,7 +109,9 @@ impl ParseError {
     pub fn message(&self) -> String {
         match self {
             ParseError::Syntax(info) => format!("invalid YAML: {info}"),
-            ParseError::Empty => "the file is empty: expected a pipeline (a YAML mapping)".into(),
+            ParseError::Empty => {
+                "the file holds no YAML data: expected a pipeline (a YAML mapping)".into()
+            }
             ParseError::SecondDocument => {
                 "a pipeline file holds one YAML document, but a second one starts here".into()
             }

@@ -51,7 +51,8 @@ fn bad_cases_report_located_diagnostics() {
         // Every headline is FILE:LINE:COL: severity: message.
         let first = stderr.lines().next().unwrap_or_default();
         assert!(
-            first.starts_with(&format!("{}:", rel(path))) && first.contains(": error: ") || first.contains(": warning: "),
+            first.starts_with(&format!("{}:", rel(path)))
+                && (first.contains(": error: ") || first.contains(": warning: ")),
             "unlocated first line: {first}"
         );
         insta::assert_snapshot!(format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"));

@@ -2,7 +2,7 @@
 //! committed schema, exit codes, and inputs that are made rather than committed
 //! (non-UTF-8 bytes, a 50 MB file).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
@@ -149,35 +149,14 @@ fn fifty_megabyte_file_is_refused_quickly_and_clearly() {
 #[test]
 fn a_large_valid_pipeline_just_under_the_limit_is_parsed() {
     // 2,000 stages: far beyond real pipelines, still accepted and checked.
-    let p = temp_file("wide.yaml", pipec_bench_like(2000).as_bytes());
+    let p = temp_file("wide.yaml", pipec::synthetic::pipeline(2000).as_bytes());
     let out = pipec(&["validate", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("2000 stages"));
-}
-
-/// A chain of `n` Spark stages, each reading the previous stage's table.
-fn pipec_bench_like(n: usize) -> String {
-    let mut s = String::from("pipeline: wide\nzones:\n  data: {}\nschemas:\n");
-    for i in 0..=n {
-        s += &format!("  t{i}:\n    zone: data\n    columns: {{id: bigint, v: double}}\n");
-    }
-    s += "stages:\n";
-    for i in 1..=n {
-        s += &format!(
-            "  s{i}:\n    inputs: [t{}]\n    steps:\n      - filter: v > 0\n    outputs: [{{table: t{i}}}]\n",
-            i - 1
-        );
-    }
-    s += "triggers:\n  start:\n    start: [s1]\n";
-    for i in 2..=n {
-        s += &format!("  after-s{}:\n    when: {{all: [s{}]}}\n    start: [s{i}]\n", i - 1, i - 1);
-    }
-    s
 }
 
 #[test]
 fn paths_are_reported_as_given() {
     let out = pipec(&["validate", "./tests/cases/bad/unknown-table-reference.yaml"]);
     assert!(text(&out.stderr).starts_with("./tests/cases/bad/unknown-table-reference.yaml:"));
-    let _ = Path::new("");
 }

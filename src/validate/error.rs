@@ -29,6 +29,8 @@ pub enum SemanticError {
     CrawlerNeverStarts { crawler: String },
     /// A column that does not exist at this point of a stage.
     UnknownColumn { column: String, frame: String, candidates: Vec<String> },
+    /// A column a table declaration refers to but does not declare.
+    UnknownTableColumn { column: String, table: String, candidates: Vec<String> },
     /// Two columns that would share one name.
     ColumnClash { column: String, reason: String, hint: Option<String> },
     /// A frame written to a table lacks some of the table's columns.
@@ -56,6 +58,7 @@ impl SemanticError {
                 "unreachable"
             }
             SemanticError::UnknownColumn { .. }
+            | SemanticError::UnknownTableColumn { .. }
             | SemanticError::ColumnClash { .. }
             | SemanticError::MissingColumns { .. }
             | SemanticError::ExtraColumns { .. } => "column",
@@ -103,6 +106,9 @@ impl SemanticError {
             SemanticError::UnknownColumn { column, frame, .. } => {
                 format!("column `{column}` does not exist in frame `{frame}` at this step")
             }
+            SemanticError::UnknownTableColumn { column, table, .. } => {
+                format!("table `{table}` has no column `{column}`")
+            }
             SemanticError::ColumnClash { column, reason, .. } => {
                 format!("column `{column}` {reason}")
             }
@@ -141,7 +147,8 @@ impl SemanticError {
                     },
                 )
             }
-            SemanticError::UnknownColumn { column, candidates, .. } => {
+            SemanticError::UnknownColumn { column, candidates, .. }
+            | SemanticError::UnknownTableColumn { column, candidates, .. } => {
                 crate::suggest::did_you_mean(column, candidates.iter().map(String::as_str))
                     .or_else(|| {
                         (candidates.len() <= 12).then(|| {
@@ -152,6 +159,9 @@ impl SemanticError {
             SemanticError::LogicalIdClash { .. } => {
                 Some("names that differ only in `-`/`_` collide; rename one".into())
             }
+            SemanticError::DerivedTooLong { what, .. } if what.contains("bucket") => Some(
+                "the account ID and the longest region name are counted; shorten the pipeline or zone name, or set `bucket`".into(),
+            ),
             SemanticError::DerivedTooLong { .. } => {
                 Some("shorten the pipeline name or this name".into())
             }

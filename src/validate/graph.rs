@@ -14,6 +14,8 @@ struct Conditional<'a> {
     all: bool,
     watches: Vec<Node<'a>>,
     starts: Vec<Node<'a>>,
+    /// Some condition names nothing; that error is reported already.
+    broken: bool,
 }
 
 fn action_node<'a>(p: &'a crate::model::Pipeline, a: &'a Action) -> Option<Node<'a>> {
@@ -37,13 +39,15 @@ pub(super) fn check(cx: &mut Ctx) {
             let w = t.when.as_ref().expect("conditional triggers have `when`");
             let (all, list, key) = if w.all.is_empty() { (false, &w.any, "any") } else { (true, &w.all, "all") };
             let mut watches = Vec::new();
+            let mut broken = false;
             for (i, c) in list.iter().enumerate() {
                 let cp = ptr(&["triggers", name, "when", key, &i.to_string()]);
-                if let Some((node, _)) = resolve_condition(cx, &cp, c) {
-                    watches.push(node);
+                match resolve_condition(cx, &cp, c) {
+                    Some((node, _)) => watches.push(node),
+                    None => broken = true,
                 }
             }
-            conditionals.push(Conditional { name, all, watches, starts });
+            conditionals.push(Conditional { name, all, watches, starts, broken });
         } else {
             roots.extend(starts);
         }
@@ -120,7 +124,7 @@ pub(super) fn check(cx: &mut Ctx) {
     loop {
         let mut changed = false;
         for (i, c) in conditionals.iter().enumerate() {
-            if fired[i] || c.watches.is_empty() {
+            if fired[i] || c.watches.is_empty() || c.broken {
                 continue;
             }
             let fires = if c.all {
@@ -144,6 +148,10 @@ pub(super) fn check(cx: &mut Ctx) {
             continue;
         }
         let starters: Vec<&Conditional> = conditionals.iter().filter(|c| c.starts.contains(&node)).collect();
+        if starters.iter().any(|c| c.broken) {
+            // The unresolved condition is the real error; do not pile on.
+            continue;
+        }
         let why = if starters.is_empty() {
             "no trigger starts it".to_string()
         } else {

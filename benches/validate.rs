@@ -34,10 +34,16 @@ fn main() {
     let etl = std::fs::read(root.join("pipelines/etl.yaml")).expect("etl example");
     let mut cases: Vec<(String, Vec<u8>)> = vec![("etl example".into(), etl)];
     for n in [3, 200, 1000] {
-        cases.push((format!("synthetic {n} stages"), pipec::synthetic::pipeline(n).into_bytes()));
+        cases.push((
+            format!("synthetic {n} stages"),
+            pipec::synthetic::pipeline(n).into_bytes(),
+        ));
     }
     println!("in-process validation (parse + schema + semantic checks)");
-    println!("{:<24} {:>10} {:>12} {:>12}", "case", "bytes", "median", "min");
+    println!(
+        "{:<24} {:>10} {:>12} {:>12}",
+        "case", "bytes", "median", "min"
+    );
     for (name, bytes) in &cases {
         let iterations = if bytes.len() > 100_000 { 30 } else { 300 };
         let (median, min) = measure(iterations, || {
@@ -45,10 +51,18 @@ fn main() {
             assert!(loaded.pipeline.is_some(), "{name} must be valid");
             black_box(loaded);
         });
-        println!("{name:<24} {:>10} {:>12.3?} {:>12.3?}", bytes.len(), median, min);
+        println!(
+            "{name:<24} {:>10} {:>12.3?} {:>12.3?}",
+            bytes.len(),
+            median,
+            min
+        );
     }
     if let Some(kib) = peak_rss_kib() {
-        println!("peak RSS of this benchmark process: {:.1} MiB", kib as f64 / 1024.0);
+        println!(
+            "peak RSS of this benchmark process: {:.1} MiB",
+            kib as f64 / 1024.0
+        );
     }
 
     // The whole command, as a user runs it: process start included.
@@ -61,12 +75,23 @@ fn main() {
             let file = dir.join(format!("{}.yaml", name.replace(' ', "-")));
             std::fs::write(&file, bytes).unwrap();
             let (median, min) = measure(30, || {
-                let out = Command::new(&exe).arg("validate").arg(&file).output().unwrap();
+                let out = Command::new(&exe)
+                    .arg("validate")
+                    .arg(&file)
+                    .output()
+                    .unwrap();
                 assert!(out.status.success());
             });
-            println!("{name:<24} {:>10} {:>12.3?} {:>12.3?}", bytes.len(), median, min);
+            println!(
+                "{name:<24} {:>10} {:>12.3?} {:>12.3?}",
+                bytes.len(),
+                median,
+                min
+            );
         }
     } else {
-        println!("\n(build target/release/pipec with `cargo build --release` to time the whole command too)");
+        println!(
+            "\n(build target/release/pipec with `cargo build --release` to time the whole command too)"
+        );
     }
 }

@@ -59,13 +59,21 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path) -> Loaded {
                 Span::point(pos),
                 "the file is not valid UTF-8: pipeline files are UTF-8 text",
             );
-            return Loaded { file, diagnostics: vec![d], pipeline: None };
+            return Loaded {
+                file,
+                diagnostics: vec![d],
+                pipeline: None,
+            };
         }
     };
     let file = SourceFile::new(name, text);
     let (pipeline, mut diagnostics) = check(&file, base_dir);
     diagnostic::sort(&mut diagnostics);
-    Loaded { file, diagnostics, pipeline }
+    Loaded {
+        file,
+        diagnostics,
+        pipeline,
+    }
 }
 
 fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diagnostic>) {
@@ -121,7 +129,11 @@ pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
                 MAX_FILE_BYTES / 1024 / 1024
             ),
         );
-        return Ok(Loaded { file, diagnostics: vec![d], pipeline: None });
+        return Ok(Loaded {
+            file,
+            diagnostics: vec![d],
+            pipeline: None,
+        });
     }
     let bytes = std::fs::read(path)?;
     let base = path.parent().unwrap_or(Path::new("."));

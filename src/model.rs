@@ -532,21 +532,81 @@ impl JsonSchema for Step {
             schema.insert("description".into(), desc.into());
             props.insert(name.into(), schema.into());
         };
-        add("select", "Keep only these columns, in this order.", generator.subschema_for::<Vec<String>>());
-        add("drop", "Remove these columns.", generator.subschema_for::<Vec<String>>());
-        add("rename", "Rename columns (`{old: new}`), or `snake_case` / `lower_case` for all.", generator.subschema_for::<Rename>());
-        add("cast", "Change column types (`{column: type}`); a value that does not convert becomes null.", generator.subschema_for::<IndexMap<String, String>>());
-        add("filter", "Keep rows for which this Spark SQL condition holds.", generator.subschema_for::<String>());
-        add("derive", "Add or replace columns from Spark SQL expressions (`{column: expression}`).", generator.subschema_for::<IndexMap<String, Derived>>());
-        add("fill_null", "Replace nulls (`{column: value}`).", generator.subschema_for::<IndexMap<String, serde_json::Value>>());
-        add("dedupe", "Drop duplicate rows: whole rows, or by `keys` keeping the first by `order_by`.", generator.subschema_for::<Dedupe>());
-        add("join", "Join another frame.", generator.subschema_for::<Join>());
-        add("aggregate", "Group and aggregate.", generator.subschema_for::<Aggregate>());
-        add("union", "Append other frames, matching columns by name.", generator.subschema_for::<Union>());
-        add("explode", "Split a multi-valued column into one row per value.", generator.subschema_for::<Explode>());
-        add("window", "Window functions over partitions.", generator.subschema_for::<Window>());
-        add("repartition", "Redistribute rows by columns and/or into a number of partitions.", generator.subschema_for::<Repartition>());
-        add("sql", "A Spark SQL query over named frames; `this` is the current frame.", generator.subschema_for::<Sql>());
+        add(
+            "select",
+            "Keep only these columns, in this order.",
+            generator.subschema_for::<Vec<String>>(),
+        );
+        add(
+            "drop",
+            "Remove these columns.",
+            generator.subschema_for::<Vec<String>>(),
+        );
+        add(
+            "rename",
+            "Rename columns (`{old: new}`), or `snake_case` / `lower_case` for all.",
+            generator.subschema_for::<Rename>(),
+        );
+        add(
+            "cast",
+            "Change column types (`{column: type}`); a value that does not convert becomes null.",
+            generator.subschema_for::<IndexMap<String, String>>(),
+        );
+        add(
+            "filter",
+            "Keep rows for which this Spark SQL condition holds.",
+            generator.subschema_for::<String>(),
+        );
+        add(
+            "derive",
+            "Add or replace columns from Spark SQL expressions (`{column: expression}`).",
+            generator.subschema_for::<IndexMap<String, Derived>>(),
+        );
+        add(
+            "fill_null",
+            "Replace nulls (`{column: value}`).",
+            generator.subschema_for::<IndexMap<String, serde_json::Value>>(),
+        );
+        add(
+            "dedupe",
+            "Drop duplicate rows: whole rows, or by `keys` keeping the first by `order_by`.",
+            generator.subschema_for::<Dedupe>(),
+        );
+        add(
+            "join",
+            "Join another frame.",
+            generator.subschema_for::<Join>(),
+        );
+        add(
+            "aggregate",
+            "Group and aggregate.",
+            generator.subschema_for::<Aggregate>(),
+        );
+        add(
+            "union",
+            "Append other frames, matching columns by name.",
+            generator.subschema_for::<Union>(),
+        );
+        add(
+            "explode",
+            "Split a multi-valued column into one row per value.",
+            generator.subschema_for::<Explode>(),
+        );
+        add(
+            "window",
+            "Window functions over partitions.",
+            generator.subschema_for::<Window>(),
+        );
+        add(
+            "repartition",
+            "Redistribute rows by columns and/or into a number of partitions.",
+            generator.subschema_for::<Repartition>(),
+        );
+        add(
+            "sql",
+            "A Spark SQL query over named frames; `this` is the current frame.",
+            generator.subschema_for::<Sql>(),
+        );
         json_schema!({
             "description": "One transform: a mapping with exactly one key, the transform's name.",
             "type": "object",
@@ -1017,7 +1077,11 @@ impl Call {
         let open = s.find('(')?;
         let inner = s.strip_suffix(')')?.get(open + 1..)?;
         let function = s[..open].trim().to_ascii_lowercase();
-        if function.is_empty() || !function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if function.is_empty()
+            || !function
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return None;
         }
         let args = if inner.trim().is_empty() {
@@ -1054,7 +1118,11 @@ mod tests {
     fn order_keys() {
         assert_eq!(
             OrderKey::parse("Event Time desc nulls last"),
-            OrderKey { column: "Event Time".into(), descending: true, nulls_first: Some(false) }
+            OrderKey {
+                column: "Event Time".into(),
+                descending: true,
+                nulls_first: Some(false)
+            }
         );
         assert_eq!(OrderKey::parse("id").column, "id");
     }
@@ -1063,7 +1131,10 @@ mod tests {
     fn calls() {
         assert_eq!(
             Call::parse("sum(dep_delay)"),
-            Some(Call { function: "sum".into(), args: vec!["dep_delay".into()] })
+            Some(Call {
+                function: "sum".into(),
+                args: vec!["dep_delay".into()]
+            })
         );
         assert_eq!(Call::parse("row_number()").unwrap().args.len(), 0);
         assert_eq!(Call::parse("lag(x, 2)").unwrap().args, vec!["x", "2"]);

@@ -121,8 +121,7 @@ pub fn snake_case(name: &str) -> String {
             if c.is_uppercase() && i > 0 {
                 let prev = chars[i - 1];
                 let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-                if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower)
-                {
+                if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
                     out.push('_');
                 }
             }
@@ -148,7 +147,10 @@ mod tests {
         assert_eq!(snake_case("Country Name"), "country_name");
         assert_eq!(snake_case("GDPPerCapita"), "gdp_per_capita");
         assert_eq!(snake_case("already_snake"), "already_snake");
-        assert_eq!(snake_case("  Life-Expectancy (years) "), "life_expectancy_years");
+        assert_eq!(
+            snake_case("  Life-Expectancy (years) "),
+            "life_expectancy_years"
+        );
         assert_eq!(snake_case("id2Name"), "id2_name");
         assert_eq!(snake_case("!!!"), "_");
     }

@@ -175,8 +175,8 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
             let what = object_words(def.as_deref(), &pointer);
             for key in unexpected {
                 let span = doc.locations.key(&push_pointer(&pointer, key));
-                let hint = suggest::did_you_mean(key, allowed.iter().map(String::as_str))
-                    .or_else(|| {
+                let hint =
+                    suggest::did_you_mean(key, allowed.iter().map(String::as_str)).or_else(|| {
                         (!allowed.is_empty() && allowed.len() <= 20)
                             .then(|| format!("valid keys: {}", allowed.join(", ")))
                     });
@@ -191,7 +191,9 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
         ValidationErrorKind::Required { property } => {
             let prop = property.as_str().unwrap_or_default();
             let (sub, def) = resolve(root, schema_path.strip_suffix("/required").unwrap_or(""));
-            let allowed = sub.and_then(|s| s.get("properties")).and_then(Value::as_object);
+            let allowed = sub
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object);
             // A misspelt key already reported with this key as its hint says it all.
             let misspelt = instance.as_object().is_some_and(|o| {
                 o.keys().any(|k| {
@@ -219,13 +221,18 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 expected.retain(|t| t != "null");
             }
             let words: Vec<&str> = expected.iter().map(|t| json_type_word(t)).collect();
-            let hint = (expected.iter().any(|t| t == "string") && (instance.is_number() || instance.is_boolean()))
-                .then(|| format!("quote it to make it text: \"{instance}\""));
+            let hint = (expected.iter().any(|t| t == "string")
+                && (instance.is_number() || instance.is_boolean()))
+            .then(|| format!("quote it to make it text: \"{instance}\""));
             out.push(
                 Diagnostic::error(
                     "schema",
                     at_value,
-                    format!("expected {}, found {}", words.join(" or "), type_word(instance)),
+                    format!(
+                        "expected {}, found {}",
+                        words.join(" or "),
+                        type_word(instance)
+                    ),
                 )
                 .with_hint(hint),
             );
@@ -235,7 +242,11 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 .as_array()
                 .map(|a| {
                     a.iter()
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -304,9 +315,18 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                         }
                     }
                     let msg = if kinds.is_empty() {
-                        format!("this {} does not fit here", type_word(instance).trim_start_matches("a ").trim_start_matches("an "))
+                        format!(
+                            "this {} does not fit here",
+                            type_word(instance)
+                                .trim_start_matches("a ")
+                                .trim_start_matches("an ")
+                        )
                     } else {
-                        format!("expected {}, found {}", kinds.join(" or "), type_word(instance))
+                        format!(
+                            "expected {}, found {}",
+                            kinds.join(" or "),
+                            type_word(instance)
+                        )
                     };
                     out.push(Diagnostic::error("schema", at_value, msg));
                 }
@@ -315,15 +335,24 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
         ValidationErrorKind::MinItems { limit } => out.push(Diagnostic::error(
             "schema",
             at_value,
-            format!("expected at least {limit} item{}", if *limit == 1 { "" } else { "s" }),
+            format!(
+                "expected at least {limit} item{}",
+                if *limit == 1 { "" } else { "s" }
+            ),
         )),
         ValidationErrorKind::MaxItems { limit } => out.push(Diagnostic::error(
             "schema",
             at_value,
             format!("expected at most {limit} items"),
         )),
-        ValidationErrorKind::MinProperties { .. } if schema_path.contains("Step") || is_step(root, schema_path) => {
-            out.push(Diagnostic::error("schema", at_value, "a step needs one key, the transform's name (select, rename, join, ...)"));
+        ValidationErrorKind::MinProperties { .. }
+            if schema_path.contains("Step") || is_step(root, schema_path) =>
+        {
+            out.push(Diagnostic::error(
+                "schema",
+                at_value,
+                "a step needs one key, the transform's name (select, rename, join, ...)",
+            ));
         }
         ValidationErrorKind::MaxProperties { .. } if is_step(root, schema_path) => {
             let keys: Vec<&str> = instance
@@ -334,9 +363,15 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 Diagnostic::error(
                     "schema",
                     at_value,
-                    format!("a step has one transform, but this one has {}: {}", keys.len(), keys.join(", ")),
+                    format!(
+                        "a step has one transform, but this one has {}: {}",
+                        keys.len(),
+                        keys.join(", ")
+                    ),
                 )
-                .with_hint(Some("start each transform on its own `- ` list item".into())),
+                .with_hint(Some(
+                    "start each transform on its own `- ` list item".into(),
+                )),
             );
         }
         ValidationErrorKind::Minimum { limit } => out.push(Diagnostic::error(

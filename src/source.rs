@@ -81,6 +81,9 @@ pub struct Span {
 
 impl Span {
     pub fn point(pos: Pos) -> Span {
-        Span { start: pos, end: pos }
+        Span {
+            start: pos,
+            end: pos,
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! naming the closest valid name, when one is close enough to be a typo.
 
 /// The valid name nearest to `name`, as a ready-made hint.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     nearest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 

@@ -27,8 +27,14 @@ pub fn pipeline(n: usize) -> String {
     }
     s.push_str("triggers:\n  start:\n    start: [s1]\n");
     for i in 1..=n {
-        let next = if i < n { format!("s{}, ", i + 1) } else { String::new() };
-        s.push_str(&format!("  after-s{i}:\n    when: {{all: [s{i}]}}\n    start: [{next}c{i}]\n"));
+        let next = if i < n {
+            format!("s{}, ", i + 1)
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "  after-s{i}:\n    when: {{all: [s{i}]}}\n    start: [{next}c{i}]\n"
+        ));
     }
     s
 }
@@ -39,7 +45,8 @@ mod tests {
     fn synthetic_pipelines_are_valid() {
         for n in [1, 3, 50] {
             let text = super::pipeline(n);
-            let loaded = crate::load_bytes("synthetic.yaml", text.as_bytes(), std::path::Path::new("."));
+            let loaded =
+                crate::load_bytes("synthetic.yaml", text.as_bytes(), std::path::Path::new("."));
             assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
             assert_eq!(loaded.pipeline.unwrap().pipeline().stages.len(), n);
         }

@@ -118,17 +118,19 @@ impl ParseError {
             ParseError::TooDeep => {
                 format!("the YAML is nested more than {MAX_DEPTH} levels deep")
             }
-            ParseError::AliasBudget => format!(
-                "aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"
-            ),
+            ParseError::AliasBudget => {
+                format!("aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)")
+            }
             ParseError::UnknownAnchor => "this alias refers to an unknown anchor".into(),
             ParseError::ComplexKey => "mapping keys must be plain scalars".into(),
-            ParseError::UnsupportedTag(t) => format!(
-                "YAML tag `{t}` is not supported: pipeline files hold plain data"
-            ),
+            ParseError::UnsupportedTag(t) => {
+                format!("YAML tag `{t}` is not supported: pipeline files hold plain data")
+            }
             ParseError::BadTaggedValue(t) => format!("this value is not a valid `{t}`"),
             ParseError::DuplicateKey(k) => format!("duplicate key `{k}`"),
-            ParseError::BadMerge => "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+            ParseError::BadMerge => {
+                "a merge key (`<<`) takes a mapping or a list of mappings".into()
+            }
         }
     }
 
@@ -201,7 +203,11 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
             Ok(x) => x,
             Err(e) => {
                 let p = pos(*e.marker());
-                return fatal(ParseError::Syntax(e.info().to_string()), Span::point(p), diags);
+                return fatal(
+                    ParseError::Syntax(e.info().to_string()),
+                    Span::point(p),
+                    diags,
+                );
             }
         };
         let here = span(sp);
@@ -239,7 +245,10 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if let Some(t) = tag {
                     let t = format!("{}{}", t.handle, t.suffix);
-                    if !matches!(t.as_str(), "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map") {
+                    if !matches!(
+                        t.as_str(),
+                        "tag:yaml.org,2002:seq" | "tag:yaml.org,2002:map"
+                    ) {
                         diags.push(ParseError::UnsupportedTag(t).into_diagnostic(here));
                     }
                 }
@@ -279,7 +288,13 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                     nodes,
                     ..
                 }) => Some((Value::Array(items), nodes, anchor, here)),
-                _ => return fatal(ParseError::Syntax("unbalanced sequence".into()), here, diags),
+                _ => {
+                    return fatal(
+                        ParseError::Syntax("unbalanced sequence".into()),
+                        here,
+                        diags,
+                    );
+                }
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map {
@@ -416,7 +431,10 @@ fn child_pointer(stack: &[Frame]) -> Result<String, ParseError> {
 
 fn record(locations: &mut Locations, stack: &[Frame], pointer: &str, here: Span) {
     let key = match stack.last() {
-        Some(Frame::Map { key: Some((_, s, _)), .. }) => Some(*s),
+        Some(Frame::Map {
+            key: Some((_, s, _)),
+            ..
+        }) => Some(*s),
         _ => None,
     };
     locations
@@ -428,7 +446,11 @@ fn record(locations: &mut Locations, stack: &[Frame], pointer: &str, here: Span)
 /// Resolves a scalar by the YAML 1.2 core schema: plain `true`, `12`, `~` are
 /// typed; quoted scalars are always strings.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Value, ParseError> {
-    let short = tag.map(|t| t.strip_prefix("tag:yaml.org,2002:").map(|s| format!("!!{s}")).unwrap_or_else(|| t.to_string()));
+    let short = tag.map(|t| {
+        t.strip_prefix("tag:yaml.org,2002:")
+            .map(|s| format!("!!{s}"))
+            .unwrap_or_else(|| t.to_string())
+    });
     match short.as_deref() {
         None | Some("!") => {}
         Some("!!str") => return Ok(Value::String(text.to_string())),
@@ -464,10 +486,10 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(n) = parse_int(text) {
         return Value::Number(n);
     }
-    if is_float(text) {
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+    if is_float(text)
+        && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(n);
     }
     Value::String(text.to_string())
 }
@@ -485,7 +507,10 @@ fn parse_int(text: &str) -> Option<Number> {
     } else {
         (10, digits)
     };
-    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) || (radix != 10 && text.starts_with(['-', '+'])) {
+    if body.is_empty()
+        || !body.chars().all(|c| c.is_digit(radix))
+        || (radix != 10 && text.starts_with(['-', '+']))
+    {
         return None;
     }
     let magnitude = u64::from_str_radix(body, radix).ok()?;

@@ -38,7 +38,9 @@ fn good_cases_validate() {
     insta::glob!("cases/good/*.yaml", |path| {
         let (code, stdout, stderr) = validate(&rel(path), "text");
         assert_eq!(code, 0, "{}:\n{stderr}", path.display());
-        insta::assert_snapshot!(format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"));
+        insta::assert_snapshot!(format!(
+            "exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        ));
     });
 }
 
@@ -55,7 +57,9 @@ fn bad_cases_report_located_diagnostics() {
                 && (first.contains(": error: ") || first.contains(": warning: ")),
             "unlocated first line: {first}"
         );
-        insta::assert_snapshot!(format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"));
+        insta::assert_snapshot!(format!(
+            "exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        ));
     });
 }
 
@@ -71,7 +75,8 @@ fn json_format_gives_the_same_diagnostics() {
             .count();
         let mut n = 0;
         for line in stdout.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+            let v: serde_json::Value =
+                serde_json::from_str(line).expect("one JSON object per line");
             for key in ["file", "line", "column", "severity", "code", "message"] {
                 assert!(v.get(key).is_some(), "missing {key} in {line}");
             }

@@ -86,14 +86,27 @@ fn directory_is_an_io_error() {
 fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(pipec(&["validate"]).status.code(), Some(2));
     assert_eq!(pipec(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(pipec(&["validate", "--format", "xml", "x.yaml"]).status.code(), Some(2));
-    for sub in [&["--help"][..], &["validate", "--help"], &["schema", "--help"], &["completions", "--help"]] {
+    assert_eq!(
+        pipec(&["validate", "--format", "xml", "x.yaml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    for sub in [
+        &["--help"][..],
+        &["validate", "--help"],
+        &["schema", "--help"],
+        &["completions", "--help"],
+    ] {
         let out = pipec(sub);
         assert_eq!(out.status.code(), Some(0), "{sub:?}");
         assert!(text(&out.stdout).contains("Usage: pipec"), "{sub:?}");
     }
     let v = pipec(&["--version"]);
-    assert_eq!(text(&v.stdout).trim(), format!("pipec {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&v.stdout).trim(),
+        format!("pipec {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -107,9 +120,17 @@ fn completions_for_each_shell() {
 
 #[test]
 fn mixed_files_exit_with_the_worst_code() {
-    let out = pipec(&["validate", "pipelines/etl.yaml", "tests/cases/bad/unknown-table-reference.yaml"]);
+    let out = pipec(&[
+        "validate",
+        "pipelines/etl.yaml",
+        "tests/cases/bad/unknown-table-reference.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    let out = pipec(&["validate", "tests/cases/bad/unknown-table-reference.yaml", "nope.yaml"]);
+    let out = pipec(&[
+        "validate",
+        "tests/cases/bad/unknown-table-reference.yaml",
+        "nope.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -127,7 +148,10 @@ fn non_utf8_input_is_located() {
     let out = pipec(&["validate", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("latin1.yaml:2:17: error: the file is not valid UTF-8"), "{err}");
+    assert!(
+        err.contains("latin1.yaml:2:17: error: the file is not valid UTF-8"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -141,7 +165,10 @@ fn fifty_megabyte_file_is_refused_quickly_and_clearly() {
     let out = pipec(&["validate", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("huge.yaml:1:1: error: the file has 52"), "{err}");
+    assert!(
+        err.contains("huge.yaml:1:1: error: the file has 52"),
+        "{err}"
+    );
     assert!(err.contains("limited to 16 MiB"), "{err}");
     std::fs::remove_file(p).unwrap();
 }

@@ -8,7 +8,10 @@ fn check_no_panic(bytes: &[u8]) {
     let loaded = pipec::load_bytes("fuzz.yaml", bytes, Path::new("."));
     let lines = loaded.file.text.lines().count().max(1) + 1;
     for d in &loaded.diagnostics {
-        assert!(d.span.start.line >= 1 && d.span.start.line <= lines, "{d:?} outside a {lines}-line file");
+        assert!(
+            d.span.start.line >= 1 && d.span.start.line <= lines,
+            "{d:?} outside a {lines}-line file"
+        );
         // Rendering must not panic either, whatever the span.
         let _ = d.render_text(&loaded.file);
         let _ = d.render_json(&loaded.file);

@@ -64,7 +64,11 @@ impl Stepper<'_, '_> {
                 let candidates: Vec<String> = self.frames.keys().cloned().collect();
                 self.cx.at_value(
                     pointer,
-                    SemanticError::Unknown { what: "frame", name: name.to_string(), candidates },
+                    SemanticError::Unknown {
+                        what: "frame",
+                        name: name.to_string(),
+                        candidates,
+                    },
                 );
                 None
             }
@@ -110,7 +114,13 @@ impl Stepper<'_, '_> {
                     let p = at(&[&i.to_string()]);
                     if let Some(k) = find(&cols, c) {
                         if find(&out, c).is_some() {
-                            self.cx.at_value(&p, SemanticError::Duplicate { what: "selected column", name: c.clone() });
+                            self.cx.at_value(
+                                &p,
+                                SemanticError::Duplicate {
+                                    what: "selected column",
+                                    name: c.clone(),
+                                },
+                            );
                         } else {
                             out.push(cols[k].clone());
                         }
@@ -122,12 +132,20 @@ impl Stepper<'_, '_> {
             }
             Step::Drop(list) => {
                 for (i, c) in list.iter().enumerate() {
-                    if self.need(&cols, frame, c, &at(&[&i.to_string()])) && let Some(k) = find(&cols, c) {
+                    if self.need(&cols, frame, c, &at(&[&i.to_string()]))
+                        && let Some(k) = find(&cols, c)
+                    {
                         cols.remove(k);
                     }
                 }
                 if cols.is_empty() {
-                    self.cx.at_value(sp, SemanticError::Conflict { what: "this step drops every column".into(), reason: "a frame needs at least one column" });
+                    self.cx.at_value(
+                        sp,
+                        SemanticError::Conflict {
+                            what: "this step drops every column".into(),
+                            reason: "a frame needs at least one column",
+                        },
+                    );
                 }
                 Some(cols)
             }
@@ -138,7 +156,14 @@ impl Stepper<'_, '_> {
                         continue;
                     }
                     if let Err(reason) = rules::column_name(new) {
-                        self.cx.at_value(&p, SemanticError::BadName { what: "column", name: new.clone(), reason });
+                        self.cx.at_value(
+                            &p,
+                            SemanticError::BadName {
+                                what: "column",
+                                name: new.clone(),
+                                reason,
+                            },
+                        );
                     }
                     if let Some(k) = find(&cols, old) {
                         cols[k].name = new.clone();
@@ -158,11 +183,19 @@ impl Stepper<'_, '_> {
                 for i in 0..cols.len() {
                     for k in 0..i {
                         if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
-                            self.cx.at_value(sp, SemanticError::ColumnClash {
-                                column: before[i].name.clone(),
-                                reason: format!("and `{}` would both be renamed to `{}`", before[k].name, cols[i].name),
-                                hint: Some("rename one of them explicitly before this step".into()),
-                            });
+                            self.cx.at_value(
+                                sp,
+                                SemanticError::ColumnClash {
+                                    column: before[i].name.clone(),
+                                    reason: format!(
+                                        "and `{}` would both be renamed to `{}`",
+                                        before[k].name, cols[i].name
+                                    ),
+                                    hint: Some(
+                                        "rename one of them explicitly before this step".into(),
+                                    ),
+                                },
+                            );
                         }
                     }
                 }
@@ -175,7 +208,14 @@ impl Stepper<'_, '_> {
                         continue;
                     }
                     match rules::hive_type(ty) {
-                        Err(reason) => self.cx.at_value(&p, SemanticError::BadValue { what: "type", value: ty.clone(), reason }),
+                        Err(reason) => self.cx.at_value(
+                            &p,
+                            SemanticError::BadValue {
+                                what: "type",
+                                value: ty.clone(),
+                                reason,
+                            },
+                        ),
                         Ok(()) => {
                             if let Some(k) = find(&cols, c) {
                                 cols[k].ty = Some(ty.clone());
@@ -187,7 +227,13 @@ impl Stepper<'_, '_> {
             }
             Step::Filter(expr) => {
                 if expr.trim().is_empty() {
-                    self.cx.at_value(sp, SemanticError::Missing { what: "`filter` needs a condition".into(), hint: Some("for example `filter: \"amount > 0\"`") });
+                    self.cx.at_value(
+                        sp,
+                        SemanticError::Missing {
+                            what: "`filter` needs a condition".into(),
+                            hint: Some("for example `filter: \"amount > 0\"`"),
+                        },
+                    );
                 }
                 Some(cols)
             }
@@ -195,19 +241,44 @@ impl Stepper<'_, '_> {
                 for (c, d) in map {
                     let p = at(&[c]);
                     if d.expr().trim().is_empty() {
-                        self.cx.at_value(&p, SemanticError::Missing { what: format!("derived column `{c}` needs an expression"), hint: None });
+                        self.cx.at_value(
+                            &p,
+                            SemanticError::Missing {
+                                what: format!("derived column `{c}` needs an expression"),
+                                hint: None,
+                            },
+                        );
                     }
                     if let Err(reason) = rules::column_name(c) {
-                        self.cx.at_key(&p, SemanticError::BadName { what: "column", name: c.clone(), reason });
+                        self.cx.at_key(
+                            &p,
+                            SemanticError::BadName {
+                                what: "column",
+                                name: c.clone(),
+                                reason,
+                            },
+                        );
                     }
                     let mut ty = d.ty().map(str::to_string);
-                    if let Some(t) = &ty && let Err(reason) = rules::hive_type(t) {
-                        self.cx.at_value(&push_pointer(&p, "type"), SemanticError::BadValue { what: "type", value: t.clone(), reason });
+                    if let Some(t) = &ty
+                        && let Err(reason) = rules::hive_type(t)
+                    {
+                        self.cx.at_value(
+                            &push_pointer(&p, "type"),
+                            SemanticError::BadValue {
+                                what: "type",
+                                value: t.clone(),
+                                reason,
+                            },
+                        );
                         ty = None;
                     }
                     match find(&cols, c) {
                         Some(k) => cols[k].ty = ty,
-                        None => cols.push(Col { name: c.clone(), ty }),
+                        None => cols.push(Col {
+                            name: c.clone(),
+                            ty,
+                        }),
                     }
                 }
                 Some(cols)
@@ -220,18 +291,46 @@ impl Stepper<'_, '_> {
                     }
                     let ty = find(&cols, c).and_then(|k| cols[k].ty.clone());
                     let problem = match (v, ty.as_deref()) {
-                        (serde_json::Value::Null | serde_json::Value::Array(_) | serde_json::Value::Object(_), _) => Some("the value must be a string, number or boolean".to_string()),
+                        (
+                            serde_json::Value::Null
+                            | serde_json::Value::Array(_)
+                            | serde_json::Value::Object(_),
+                            _,
+                        ) => Some("the value must be a string, number or boolean".to_string()),
                         (_, None) => None,
                         (serde_json::Value::Number(_), Some(t)) if rules::is_numeric(t) => None,
-                        (serde_json::Value::String(_), Some(t)) if t == "string" || t.starts_with("varchar") || t.starts_with("char") => None,
-                        (serde_json::Value::Bool(_), Some("boolean")) => None,
-                        (_, Some(t)) if !(rules::is_numeric(t) || t == "string" || t.starts_with("varchar") || t.starts_with("char") || t == "boolean") => {
-                            Some(format!("Spark fills nulls only in numeric, string and boolean columns, and `{c}` is `{t}`; use `derive` with coalesce()"))
+                        (serde_json::Value::String(_), Some(t))
+                            if t == "string"
+                                || t.starts_with("varchar")
+                                || t.starts_with("char") =>
+                        {
+                            None
                         }
-                        (_, Some(t)) => Some(format!("`{c}` is `{t}`, and Spark silently skips a fill value of another type")),
+                        (serde_json::Value::Bool(_), Some("boolean")) => None,
+                        (_, Some(t))
+                            if !(rules::is_numeric(t)
+                                || t == "string"
+                                || t.starts_with("varchar")
+                                || t.starts_with("char")
+                                || t == "boolean") =>
+                        {
+                            Some(format!(
+                                "Spark fills nulls only in numeric, string and boolean columns, and `{c}` is `{t}`; use `derive` with coalesce()"
+                            ))
+                        }
+                        (_, Some(t)) => Some(format!(
+                            "`{c}` is `{t}`, and Spark silently skips a fill value of another type"
+                        )),
                     };
                     if let Some(reason) = problem {
-                        self.cx.at_value(&p, SemanticError::BadValue { what: "fill value", value: v.to_string(), reason });
+                        self.cx.at_value(
+                            &p,
+                            SemanticError::BadValue {
+                                what: "fill value",
+                                value: v.to_string(),
+                                reason,
+                            },
+                        );
                     }
                 }
                 Some(cols)
@@ -242,7 +341,12 @@ impl Stepper<'_, '_> {
                 }
                 for (i, o) in d.order_by.iter().enumerate() {
                     let key = OrderKey::parse(o);
-                    self.need(&cols, frame, &key.column, &at(&["order_by", &i.to_string()]));
+                    self.need(
+                        &cols,
+                        frame,
+                        &key.column,
+                        &at(&["order_by", &i.to_string()]),
+                    );
                 }
                 if !d.keys.is_empty() && d.order_by.is_empty() {
                     self.cx.at_value(sp, SemanticError::Missing {
@@ -260,46 +364,89 @@ impl Stepper<'_, '_> {
                 let mut out = Vec::new();
                 for (i, g) in a.group_by.iter().enumerate() {
                     let p = at(&["group_by", &i.to_string()]);
-                    if self.need(&cols, frame, g, &p) && let Some(k) = find(&cols, g) {
+                    if self.need(&cols, frame, g, &p)
+                        && let Some(k) = find(&cols, g)
+                    {
                         out.push(cols[k].clone());
                     }
                 }
                 if a.aggregates.is_empty() {
-                    self.cx.at_value(&at(&["aggregates"]), SemanticError::Missing { what: "`aggregates` needs at least one aggregate".into(), hint: Some("for example `aggregates: {flights: count(*)}`") });
+                    self.cx.at_value(
+                        &at(&["aggregates"]),
+                        SemanticError::Missing {
+                            what: "`aggregates` needs at least one aggregate".into(),
+                            hint: Some("for example `aggregates: {flights: count(*)}`"),
+                        },
+                    );
                 }
                 for (name, call) in &a.aggregates {
                     let p = at(&["aggregates", name]);
                     let ty = self.call_type(&cols, frame, call, &p, false, false);
                     if find(&out, name).is_some() {
-                        self.cx.at_key(&p, SemanticError::ColumnClash { column: name.clone(), reason: "is already a grouping column or aggregate".into(), hint: None });
+                        self.cx.at_key(
+                            &p,
+                            SemanticError::ColumnClash {
+                                column: name.clone(),
+                                reason: "is already a grouping column or aggregate".into(),
+                                hint: None,
+                            },
+                        );
                     }
-                    out.push(Col { name: name.clone(), ty });
+                    out.push(Col {
+                        name: name.clone(),
+                        ty,
+                    });
                 }
                 Some(out)
             }
             Step::Union(u) => {
                 if u.with.is_empty() {
-                    self.cx.at_value(&at(&["with"]), SemanticError::Missing { what: "`union` needs at least one frame in `with`".into(), hint: None });
+                    self.cx.at_value(
+                        &at(&["with"]),
+                        SemanticError::Missing {
+                            what: "`union` needs at least one frame in `with`".into(),
+                            hint: None,
+                        },
+                    );
                 }
                 for (i, w) in u.with.iter().enumerate() {
                     let p = at(&["with", &i.to_string()]);
-                    let Some(other) = self.frame(w, &p) else { continue };
+                    let Some(other) = self.frame(w, &p) else {
+                        continue;
+                    };
                     let Some(other) = other else { continue };
-                    let missing: Vec<String> = cols.iter().filter(|c| find(&other, &c.name).is_none()).map(|c| c.name.clone()).collect();
-                    let extra: Vec<Col> = other.iter().filter(|c| find(&cols, &c.name).is_none()).cloned().collect();
+                    let missing: Vec<String> = cols
+                        .iter()
+                        .filter(|c| find(&other, &c.name).is_none())
+                        .map(|c| c.name.clone())
+                        .collect();
+                    let extra: Vec<Col> = other
+                        .iter()
+                        .filter(|c| find(&cols, &c.name).is_none())
+                        .cloned()
+                        .collect();
                     if !u.allow_missing && (!missing.is_empty() || !extra.is_empty()) {
                         let mut parts = Vec::new();
                         if !missing.is_empty() {
                             parts.push(format!("`{w}` lacks {}", missing.join(", ")));
                         }
                         if !extra.is_empty() {
-                            parts.push(format!("`{w}` has {} that `{frame}` lacks", names_of(&extra).join(", ")));
+                            parts.push(format!(
+                                "`{w}` has {} that `{frame}` lacks",
+                                names_of(&extra).join(", ")
+                            ));
                         }
-                        self.cx.at_value(&p, SemanticError::ColumnClash {
-                            column: parts.join("; "),
-                            reason: "makes the union by name fail".into(),
-                            hint: Some("set `allow_missing: true` to fill missing columns with nulls".into()),
-                        });
+                        self.cx.at_value(
+                            &p,
+                            SemanticError::ColumnClash {
+                                column: parts.join("; "),
+                                reason: "makes the union by name fail".into(),
+                                hint: Some(
+                                    "set `allow_missing: true` to fill missing columns with nulls"
+                                        .into(),
+                                ),
+                            },
+                        );
                     }
                     if u.allow_missing {
                         cols.extend(extra);
@@ -317,12 +464,25 @@ impl Stepper<'_, '_> {
                 let elem = match (&e.separator, is_array) {
                     (Some(sep), Some(true)) => {
                         let _ = sep;
-                        self.cx.at_value(&at(&["separator"]), SemanticError::Conflict { what: format!("column `{}` is already an array", e.column), reason: "remove `separator`" });
+                        self.cx.at_value(
+                            &at(&["separator"]),
+                            SemanticError::Conflict {
+                                what: format!("column `{}` is already an array", e.column),
+                                reason: "remove `separator`",
+                            },
+                        );
                         None
                     }
                     (Some(sep), _) => {
                         if sep.is_empty() {
-                            self.cx.at_value(&at(&["separator"]), SemanticError::BadValue { what: "separator", value: String::new(), reason: "it must not be empty".into() });
+                            self.cx.at_value(
+                                &at(&["separator"]),
+                                SemanticError::BadValue {
+                                    what: "separator",
+                                    value: String::new(),
+                                    reason: "it must not be empty".into(),
+                                },
+                            );
                         }
                         Some("string".to_string())
                     }
@@ -330,13 +490,29 @@ impl Stepper<'_, '_> {
                         self.cx.at_value(&at(&["column"]), SemanticError::Missing { what: format!("column `{}` is `{}`, not an array", e.column, ty.clone().unwrap_or_default()), hint: Some("give the `separator` that splits it, for example `separator: \";\"`") });
                         None
                     }
-                    (None, _) => ty.as_deref().and_then(|t| t.strip_prefix("array<")).and_then(|t| t.strip_suffix('>')).map(str::to_string),
+                    (None, _) => ty
+                        .as_deref()
+                        .and_then(|t| t.strip_prefix("array<"))
+                        .and_then(|t| t.strip_suffix('>'))
+                        .map(str::to_string),
                 };
                 let new_name = e.alias.clone().unwrap_or_else(|| cols[k].name.clone());
-                if let Some(other) = find(&cols, &new_name) && other != k {
-                    self.cx.at_value(&at(&["as"]), SemanticError::ColumnClash { column: new_name.clone(), reason: "already exists in this frame".into(), hint: None });
+                if let Some(other) = find(&cols, &new_name)
+                    && other != k
+                {
+                    self.cx.at_value(
+                        &at(&["as"]),
+                        SemanticError::ColumnClash {
+                            column: new_name.clone(),
+                            reason: "already exists in this frame".into(),
+                            hint: None,
+                        },
+                    );
                 }
-                cols[k] = Col { name: new_name, ty: elem };
+                cols[k] = Col {
+                    name: new_name,
+                    ty: elem,
+                };
                 Some(cols)
             }
             Step::Window(w) => {
@@ -344,19 +520,40 @@ impl Stepper<'_, '_> {
                     self.need(&cols, frame, c, &at(&["partition_by", &i.to_string()]));
                 }
                 for (i, o) in w.order_by.iter().enumerate() {
-                    self.need(&cols, frame, &OrderKey::parse(o).column, &at(&["order_by", &i.to_string()]));
+                    self.need(
+                        &cols,
+                        frame,
+                        &OrderKey::parse(o).column,
+                        &at(&["order_by", &i.to_string()]),
+                    );
                 }
                 if w.columns.is_empty() {
-                    self.cx.at_value(&at(&["columns"]), SemanticError::Missing { what: "`window` needs at least one column".into(), hint: Some("for example `columns: {rn: row_number()}`") });
+                    self.cx.at_value(
+                        &at(&["columns"]),
+                        SemanticError::Missing {
+                            what: "`window` needs at least one column".into(),
+                            hint: Some("for example `columns: {rn: row_number()}`"),
+                        },
+                    );
                 }
                 let mut added = Vec::new();
                 for (name, call) in &w.columns {
                     let p = at(&["columns", name]);
                     let ty = self.call_type(&cols, frame, call, &p, true, !w.order_by.is_empty());
                     if find(&cols, name).is_some() || find(&added, name).is_some() {
-                        self.cx.at_key(&p, SemanticError::ColumnClash { column: name.clone(), reason: "already exists in this frame".into(), hint: Some("choose another name, or drop the column first".into()) });
+                        self.cx.at_key(
+                            &p,
+                            SemanticError::ColumnClash {
+                                column: name.clone(),
+                                reason: "already exists in this frame".into(),
+                                hint: Some("choose another name, or drop the column first".into()),
+                            },
+                        );
                     }
-                    added.push(Col { name: name.clone(), ty });
+                    added.push(Col {
+                        name: name.clone(),
+                        ty,
+                    });
                 }
                 cols.extend(added);
                 Some(cols)
@@ -366,25 +563,54 @@ impl Stepper<'_, '_> {
                     self.need(&cols, frame, c, &at(&["columns", &i.to_string()]));
                 }
                 if r.columns.is_empty() && r.count.is_none() {
-                    self.cx.at_value(sp, SemanticError::Missing { what: "`repartition` needs `columns`, `count` or both".into(), hint: None });
+                    self.cx.at_value(
+                        sp,
+                        SemanticError::Missing {
+                            what: "`repartition` needs `columns`, `count` or both".into(),
+                            hint: None,
+                        },
+                    );
                 }
                 if r.count == Some(0) {
-                    self.cx.at_value(&at(&["count"]), SemanticError::BadValue { what: "count", value: "0".into(), reason: "at least 1 partition".into() });
+                    self.cx.at_value(
+                        &at(&["count"]),
+                        SemanticError::BadValue {
+                            what: "count",
+                            value: "0".into(),
+                            reason: "at least 1 partition".into(),
+                        },
+                    );
                 }
                 Some(cols)
             }
             Step::Sql(s) => {
                 if s.query.trim().is_empty() {
-                    self.cx.at_value(&at(&["query"]), SemanticError::Missing { what: "`sql` needs a query".into(), hint: None });
+                    self.cx.at_value(
+                        &at(&["query"]),
+                        SemanticError::Missing {
+                            what: "`sql` needs a query".into(),
+                            hint: None,
+                        },
+                    );
                 }
                 s.columns.as_ref().map(|declared| {
                     declared
                         .iter()
                         .map(|(n, t)| {
                             if let Err(reason) = rules::hive_type(t) {
-                                self.cx.at_value(&at(&["columns", n]), SemanticError::BadValue { what: "type", value: t.clone(), reason });
+                                self.cx.at_value(
+                                    &at(&["columns", n]),
+                                    SemanticError::BadValue {
+                                        what: "type",
+                                        value: t.clone(),
+                                        reason,
+                                    },
+                                );
                             }
-                            Col { name: n.clone(), ty: Some(t.clone()) }
+                            Col {
+                                name: n.clone(),
+                                ty: Some(t.clone()),
+                            }
                         })
                         .collect()
                 })
@@ -396,7 +622,14 @@ impl Stepper<'_, '_> {
         for i in 0..cols.len() {
             for k in 0..i {
                 if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
-                    self.cx.at_value(sp, SemanticError::ColumnClash { column: cols[i].name.clone(), reason: format!("would exist twice {when}"), hint: None });
+                    self.cx.at_value(
+                        sp,
+                        SemanticError::ColumnClash {
+                            column: cols[i].name.clone(),
+                            reason: format!("would exist twice {when}"),
+                            hint: None,
+                        },
+                    );
                 }
             }
         }
@@ -408,12 +641,20 @@ impl Stepper<'_, '_> {
         let mut right = right?;
         for (old, new) in &j.rename {
             let p = at(&["rename", old]);
-            if self.need(&right, &j.with, old, &p) && let Some(k) = find(&right, old) {
+            if self.need(&right, &j.with, old, &p)
+                && let Some(k) = find(&right, old)
+            {
                 right[k].name = new.clone();
             }
         }
         if j.on.is_empty() {
-            self.cx.at_value(&at(&["on"]), SemanticError::Missing { what: "a join needs at least one key in `on`".into(), hint: None });
+            self.cx.at_value(
+                &at(&["on"]),
+                SemanticError::Missing {
+                    what: "a join needs at least one key in `on`".into(),
+                    hint: None,
+                },
+            );
         }
         let mut same_keys = Vec::new();
         for (i, key) in j.on.iter().enumerate() {
@@ -446,9 +687,19 @@ impl Stepper<'_, '_> {
                     Some(prefix) => {
                         let renamed = format!("{prefix}{}", c.name);
                         if find(&out, &renamed).is_some() {
-                            self.cx.at_value(&at(&["prefix"]), SemanticError::ColumnClash { column: renamed.clone(), reason: "still clashes after adding the prefix".into(), hint: Some("choose another prefix, or `rename` it".into()) });
+                            self.cx.at_value(
+                                &at(&["prefix"]),
+                                SemanticError::ColumnClash {
+                                    column: renamed.clone(),
+                                    reason: "still clashes after adding the prefix".into(),
+                                    hint: Some("choose another prefix, or `rename` it".into()),
+                                },
+                            );
                         }
-                        out.push(Col { name: renamed, ty: c.ty });
+                        out.push(Col {
+                            name: renamed,
+                            ty: c.ty,
+                        });
                     }
                     None => {
                         clashing.push(c.name.clone());
@@ -470,38 +721,124 @@ impl Stepper<'_, '_> {
     }
 
     /// Checks an aggregate or window call and returns its result type.
-    fn call_type(&mut self, cols: &[Col], frame: &str, call: &str, p: &str, window: bool, ordered: bool) -> Option<String> {
+    fn call_type(
+        &mut self,
+        cols: &[Col],
+        frame: &str,
+        call: &str,
+        p: &str,
+        window: bool,
+        ordered: bool,
+    ) -> Option<String> {
         let Some(c) = Call::parse(call) else {
-            self.cx.at_value(p, SemanticError::BadValue { what: "call", value: call.to_string(), reason: "write `function(column)`, for example `sum(amount)` or `count(*)`".into() });
+            self.cx.at_value(
+                p,
+                SemanticError::BadValue {
+                    what: "call",
+                    value: call.to_string(),
+                    reason: "write `function(column)`, for example `sum(amount)` or `count(*)`"
+                        .into(),
+                },
+            );
             return None;
         };
-        const AGG: [&str; 14] = ["count", "count_distinct", "approx_count_distinct", "sum", "avg", "mean", "min", "max", "first", "last", "stddev", "variance", "collect_list", "collect_set"];
-        const RANK: [&str; 7] = ["row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag"];
+        const AGG: [&str; 14] = [
+            "count",
+            "count_distinct",
+            "approx_count_distinct",
+            "sum",
+            "avg",
+            "mean",
+            "min",
+            "max",
+            "first",
+            "last",
+            "stddev",
+            "variance",
+            "collect_list",
+            "collect_set",
+        ];
+        const RANK: [&str; 7] = [
+            "row_number",
+            "rank",
+            "dense_rank",
+            "percent_rank",
+            "cume_dist",
+            "ntile",
+            "lag",
+        ];
         let f = c.function.as_str();
-        let known: Vec<&str> = if window { AGG.iter().chain(RANK.iter()).chain(["lead"].iter()).copied().collect() } else { AGG.to_vec() };
+        let known: Vec<&str> = if window {
+            AGG.iter()
+                .chain(RANK.iter())
+                .chain(["lead"].iter())
+                .copied()
+                .collect()
+        } else {
+            AGG.to_vec()
+        };
         if !known.contains(&f) {
-            let hint = crate::suggest::nearest(f, known.iter().copied()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            self.cx.at_value(p, SemanticError::BadValue { what: "function", value: f.to_string(), reason: format!("pipec knows {}{hint}", known.join(", ")) });
+            let hint = crate::suggest::nearest(f, known.iter().copied())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            self.cx.at_value(
+                p,
+                SemanticError::BadValue {
+                    what: "function",
+                    value: f.to_string(),
+                    reason: format!("pipec knows {}{hint}", known.join(", ")),
+                },
+            );
             return None;
         }
-        let needs_order = matches!(f, "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile" | "lag" | "lead");
+        let needs_order = matches!(
+            f,
+            "row_number"
+                | "rank"
+                | "dense_rank"
+                | "percent_rank"
+                | "cume_dist"
+                | "ntile"
+                | "lag"
+                | "lead"
+        );
         if needs_order && !ordered {
-            self.cx.at_value(p, SemanticError::Missing { what: format!("`{f}` needs the window's `order_by`"), hint: Some("add `order_by` to the window") });
+            self.cx.at_value(
+                p,
+                SemanticError::Missing {
+                    what: format!("`{f}` needs the window's `order_by`"),
+                    hint: Some("add `order_by` to the window"),
+                },
+            );
         }
         let arity_ok = match f {
-            "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => c.args.is_empty(),
+            "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
+                c.args.is_empty()
+            }
             "ntile" => c.args.len() == 1 && c.args[0].parse::<u32>().is_ok_and(|n| n > 0),
-            "lag" | "lead" => (1..=3).contains(&c.args.len()) && c.args.get(1).is_none_or(|a| a.parse::<i32>().is_ok()),
+            "lag" | "lead" => {
+                (1..=3).contains(&c.args.len())
+                    && c.args.get(1).is_none_or(|a| a.parse::<i32>().is_ok())
+            }
             _ => c.args.len() == 1,
         };
         if !arity_ok {
             let form = match f {
                 "ntile" => "ntile(n) with a whole number n".to_string(),
                 "lag" | "lead" => format!("{f}(column[, offset[, default]])"),
-                "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => format!("{f}()"),
+                "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
+                    format!("{f}()")
+                }
                 _ => format!("{f}(column)"),
             };
-            self.cx.at_value(p, SemanticError::BadValue { what: "call", value: call.to_string(), reason: format!("write {form}") });
+            self.cx.at_value(
+                p,
+                SemanticError::BadValue {
+                    what: "call",
+                    value: call.to_string(),
+                    reason: format!("write {form}"),
+                },
+            );
             return None;
         }
         let col_ty = match (f, c.args.first()) {
@@ -514,12 +851,24 @@ impl Stepper<'_, '_> {
                 find(cols, a).and_then(|k| cols[k].ty.clone())
             }
         };
-        if matches!(f, "sum" | "avg" | "mean" | "stddev" | "variance") && let Some(t) = &col_ty && !rules::is_numeric(t) {
-            self.cx.at_value(p, SemanticError::BadValue { what: "call", value: call.to_string(), reason: format!("`{f}` needs a numeric column, and `{}` is `{t}`", c.args[0]) });
+        if matches!(f, "sum" | "avg" | "mean" | "stddev" | "variance")
+            && let Some(t) = &col_ty
+            && !rules::is_numeric(t)
+        {
+            self.cx.at_value(
+                p,
+                SemanticError::BadValue {
+                    what: "call",
+                    value: call.to_string(),
+                    reason: format!("`{f}` needs a numeric column, and `{}` is `{t}`", c.args[0]),
+                },
+            );
         }
         match f {
             "count" | "count_distinct" | "approx_count_distinct" => Some("bigint".into()),
-            "avg" | "mean" | "stddev" | "variance" | "percent_rank" | "cume_dist" => Some("double".into()),
+            "avg" | "mean" | "stddev" | "variance" | "percent_rank" | "cume_dist" => {
+                Some("double".into())
+            }
             "row_number" | "rank" | "dense_rank" | "ntile" => Some("int".into()),
             "sum" => col_ty.map(|t| {
                 if t.starts_with("decimal") {
@@ -539,12 +888,18 @@ impl Stepper<'_, '_> {
 /// Tracks the columns of every frame of a Spark stage and checks its outputs.
 pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
     let p = cx.p;
-    let mut st = Stepper { cx, frames: IndexMap::new() };
+    let mut st = Stepper {
+        cx,
+        frames: IndexMap::new(),
+    };
     for input in &s.inputs {
         let cols = p.schemas.get(input.table()).map(|t| {
             t.columns
                 .iter()
-                .map(|(n, c)| Col { name: n.clone(), ty: Some(c.ty().to_string()) })
+                .map(|(n, c)| Col {
+                    name: n.clone(),
+                    ty: Some(c.ty().to_string()),
+                })
                 .collect()
         });
         st.frames.insert(input.frame().to_string(), cols);
@@ -552,19 +907,38 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
     for (fname, f) in &s.frames {
         let fp = ptr(&["stages", stage, "frames", fname]);
         if fname == "main" {
-            st.cx.at_key(&fp, SemanticError::Conflict { what: "`main` is the frame that `steps` builds".into(), reason: "give this frame another name" });
+            st.cx.at_key(
+                &fp,
+                SemanticError::Conflict {
+                    what: "`main` is the frame that `steps` builds".into(),
+                    reason: "give this frame another name",
+                },
+            );
             continue;
         }
         if st.frames.contains_key(fname) {
-            st.cx.at_key(&fp, SemanticError::Duplicate { what: "frame", name: fname.clone() });
+            st.cx.at_key(
+                &fp,
+                SemanticError::Duplicate {
+                    what: "frame",
+                    name: fname.clone(),
+                },
+            );
             continue;
         }
         let start = st.frame(&f.from, &push_pointer(&fp, "from")).flatten();
         let known = st.frames.get(&f.from).is_some();
-        let cols = if known { st.run(fname, start, &f.steps, &push_pointer(&fp, "steps")) } else { None };
+        let cols = if known {
+            st.run(fname, start, &f.steps, &push_pointer(&fp, "steps"))
+        } else {
+            None
+        };
         st.frames.insert(fname.clone(), cols);
     }
-    let main_used = !s.steps.is_empty() || s.outputs.iter().any(|o| o.from.as_deref().is_none_or(|f| f == "main"));
+    let main_used = !s.steps.is_empty()
+        || s.outputs
+            .iter()
+            .any(|o| o.from.as_deref().is_none_or(|f| f == "main"));
     if main_used && let Some(first) = s.inputs.first() {
         let start = st.frames.get(first.frame()).cloned().flatten();
         let cols = st.run("main", start, &s.steps, &ptr(&["stages", stage, "steps"]));
@@ -576,18 +950,55 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
         let Some(cols) = st.frames.get(from).cloned() else {
             if o.from.is_some() {
                 let candidates: Vec<String> = st.frames.keys().cloned().collect();
-                st.cx.at_value(&push_pointer(&op, "from"), SemanticError::Unknown { what: "frame", name: from.to_string(), candidates });
+                st.cx.at_value(
+                    &push_pointer(&op, "from"),
+                    SemanticError::Unknown {
+                        what: "frame",
+                        name: from.to_string(),
+                        candidates,
+                    },
+                );
             }
             continue;
         };
-        let (Some(cols), Some(table)) = (cols, p.schemas.get(&o.table)) else { continue };
-        let missing: Vec<String> = table.columns.keys().filter(|c| find(&cols, c).is_none()).cloned().collect();
+        let (Some(cols), Some(table)) = (cols, p.schemas.get(&o.table)) else {
+            continue;
+        };
+        let missing: Vec<String> = table
+            .columns
+            .keys()
+            .filter(|c| find(&cols, c).is_none())
+            .cloned()
+            .collect();
         if !missing.is_empty() {
-            st.cx.at_value(&op, SemanticError::MissingColumns { table: o.table.clone(), frame: from.to_string(), columns: missing });
+            st.cx.at_value(
+                &op,
+                SemanticError::MissingColumns {
+                    table: o.table.clone(),
+                    frame: from.to_string(),
+                    columns: missing,
+                },
+            );
         }
-        let extra: Vec<String> = cols.iter().filter(|c| !table.columns.keys().any(|t| t.eq_ignore_ascii_case(&c.name))).map(|c| c.name.clone()).collect();
+        let extra: Vec<String> = cols
+            .iter()
+            .filter(|c| {
+                !table
+                    .columns
+                    .keys()
+                    .any(|t| t.eq_ignore_ascii_case(&c.name))
+            })
+            .map(|c| c.name.clone())
+            .collect();
         if !extra.is_empty() {
-            st.cx.at_value(&op, SemanticError::ExtraColumns { table: o.table.clone(), frame: from.to_string(), columns: extra });
+            st.cx.at_value(
+                &op,
+                SemanticError::ExtraColumns {
+                    table: o.table.clone(),
+                    frame: from.to_string(),
+                    columns: extra,
+                },
+            );
         }
     }
 }

@@ -6,21 +6,46 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum SemanticError {
     /// A name that breaks a naming rule.
-    BadName { what: &'static str, name: String, reason: String },
+    BadName {
+        what: &'static str,
+        name: String,
+        reason: String,
+    },
     /// A reference to something not declared.
-    Unknown { what: &'static str, name: String, candidates: Vec<String> },
+    Unknown {
+        what: &'static str,
+        name: String,
+        candidates: Vec<String>,
+    },
     /// The same name declared twice in one namespace.
     Duplicate { what: &'static str, name: String },
     /// Two names that become the same CloudFormation logical ID.
-    LogicalIdClash { what: &'static str, name: String, other: String, id: String },
+    LogicalIdClash {
+        what: &'static str,
+        name: String,
+        other: String,
+        id: String,
+    },
     /// A name pipec derives (IAM role, bucket, ...) that would break an AWS limit.
-    DerivedTooLong { what: &'static str, derived: String, len: usize, max: usize },
+    DerivedTooLong {
+        what: &'static str,
+        derived: String,
+        len: usize,
+        max: usize,
+    },
     /// A value that breaks a rule of its own.
-    BadValue { what: &'static str, value: String, reason: String },
+    BadValue {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
     /// Settings that do not go together.
     Conflict { what: String, reason: &'static str },
     /// Something required in this situation is missing.
-    Missing { what: String, hint: Option<&'static str> },
+    Missing {
+        what: String,
+        hint: Option<&'static str>,
+    },
     /// A cycle in the trigger graph, named in full.
     Cycle { path: Vec<String> },
     /// A stage that no trigger can ever start.
@@ -28,21 +53,48 @@ pub enum SemanticError {
     /// A crawler no trigger starts: it runs only by hand.
     CrawlerNeverStarts { crawler: String },
     /// A column that does not exist at this point of a stage.
-    UnknownColumn { column: String, frame: String, candidates: Vec<String> },
+    UnknownColumn {
+        column: String,
+        frame: String,
+        candidates: Vec<String>,
+    },
     /// A column a table declaration refers to but does not declare.
-    UnknownTableColumn { column: String, table: String, candidates: Vec<String> },
+    UnknownTableColumn {
+        column: String,
+        table: String,
+        candidates: Vec<String>,
+    },
     /// Two columns that would share one name.
-    ColumnClash { column: String, reason: String, hint: Option<String> },
+    ColumnClash {
+        column: String,
+        reason: String,
+        hint: Option<String>,
+    },
     /// A frame written to a table lacks some of the table's columns.
-    MissingColumns { table: String, frame: String, columns: Vec<String> },
+    MissingColumns {
+        table: String,
+        frame: String,
+        columns: Vec<String>,
+    },
     /// A frame has columns a table does not, which are therefore not written.
-    ExtraColumns { table: String, frame: String, columns: Vec<String> },
+    ExtraColumns {
+        table: String,
+        frame: String,
+        columns: Vec<String>,
+    },
     /// A stage overwrites a table it also reads.
     ReadsAndOverwrites { table: String },
     /// A Glue setting outside what Glue accepts.
-    Glue { reason: String, hint: Option<String> },
+    Glue {
+        reason: String,
+        hint: Option<String>,
+    },
     /// Two tables in the same place.
-    SharedLocation { table: String, other: String, location: String },
+    SharedLocation {
+        table: String,
+        other: String,
+        location: String,
+    },
 }
 
 impl SemanticError {
@@ -83,13 +135,27 @@ impl SemanticError {
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
-            SemanticError::LogicalIdClash { what, name, other, id } => format!(
+            SemanticError::LogicalIdClash {
+                what,
+                name,
+                other,
+                id,
+            } => format!(
                 "{what} `{name}` and `{other}` both become the CloudFormation logical ID `{id}`"
             ),
-            SemanticError::DerivedTooLong { what, derived, len, max } => format!(
+            SemanticError::DerivedTooLong {
+                what,
+                derived,
+                len,
+                max,
+            } => format!(
                 "the {what} `{derived}` would have {len} characters; AWS allows at most {max}"
             ),
-            SemanticError::BadValue { what, value, reason } => {
+            SemanticError::BadValue {
+                what,
+                value,
+                reason,
+            } => {
                 format!("{what} `{value}` is not valid: {reason}")
             }
             SemanticError::Conflict { what, reason } => format!("{what}: {reason}"),
@@ -112,12 +178,20 @@ impl SemanticError {
             SemanticError::ColumnClash { column, reason, .. } => {
                 format!("column `{column}` {reason}")
             }
-            SemanticError::MissingColumns { table, frame, columns } => format!(
+            SemanticError::MissingColumns {
+                table,
+                frame,
+                columns,
+            } => format!(
                 "frame `{frame}` lacks column{} {} of table `{table}`",
                 if columns.len() == 1 { "" } else { "s" },
                 quote_list(columns)
             ),
-            SemanticError::ExtraColumns { table, frame, columns } => format!(
+            SemanticError::ExtraColumns {
+                table,
+                frame,
+                columns,
+            } => format!(
                 "frame `{frame}` has column{} {} that table `{table}` does not declare; they are not written",
                 if columns.len() == 1 { "" } else { "s" },
                 quote_list(columns)
@@ -126,7 +200,11 @@ impl SemanticError {
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
-            SemanticError::SharedLocation { table, other, location } => format!(
+            SemanticError::SharedLocation {
+                table,
+                other,
+                location,
+            } => format!(
                 "tables `{table}` and `{other}` overlap at {location}: writing one would overwrite the other"
             ),
         }

@@ -37,7 +37,11 @@ pub(super) fn check(cx: &mut Ctx) {
         let starts: Vec<Node> = t.start.iter().filter_map(|a| action_node(p, a)).collect();
         if t.kind() == TriggerKind::Conditional {
             let w = t.when.as_ref().expect("conditional triggers have `when`");
-            let (all, list, key) = if w.all.is_empty() { (false, &w.any, "any") } else { (true, &w.all, "all") };
+            let (all, list, key) = if w.all.is_empty() {
+                (false, &w.any, "any")
+            } else {
+                (true, &w.all, "all")
+            };
             let mut watches = Vec::new();
             let mut broken = false;
             for (i, c) in list.iter().enumerate() {
@@ -47,7 +51,13 @@ pub(super) fn check(cx: &mut Ctx) {
                     None => broken = true,
                 }
             }
-            conditionals.push(Conditional { name, all, watches, starts, broken });
+            conditionals.push(Conditional {
+                name,
+                all,
+                watches,
+                starts,
+                broken,
+            });
         } else {
             roots.extend(starts);
         }
@@ -100,7 +110,10 @@ pub(super) fn check(cx: &mut Ctx) {
                     }
                     words.push(format!("trigger {via}"));
                     words.push(to.describe());
-                    cx.at_value(&ptr(&["triggers", via, "when"]), SemanticError::Cycle { path: words });
+                    cx.at_value(
+                        &ptr(&["triggers", via, "when"]),
+                        SemanticError::Cycle { path: words },
+                    );
                 }
             } else if !done.contains(&to) {
                 on_path.insert(to);
@@ -112,10 +125,13 @@ pub(super) fn check(cx: &mut Ctx) {
     // Reachability: conditional triggers fire once what they wait for can run.
     if p.triggers.is_empty() {
         if !p.stages.is_empty() {
-            cx.at_key("/stages", SemanticError::Missing {
-                what: "no trigger starts any stage, so the workflow would never run".into(),
-                hint: Some("add one, for example `triggers: {start: {start: [first_stage]}}`"),
-            });
+            cx.at_key(
+                "/stages",
+                SemanticError::Missing {
+                    what: "no trigger starts any stage, so the workflow would never run".into(),
+                    hint: Some("add one, for example `triggers: {start: {start: [first_stage]}}`"),
+                },
+            );
         }
         return;
     }
@@ -147,7 +163,10 @@ pub(super) fn check(cx: &mut Ctx) {
         if reached.contains(&node) {
             continue;
         }
-        let starters: Vec<&Conditional> = conditionals.iter().filter(|c| c.starts.contains(&node)).collect();
+        let starters: Vec<&Conditional> = conditionals
+            .iter()
+            .filter(|c| c.starts.contains(&node))
+            .collect();
         if starters.iter().any(|c| c.broken) {
             // The unresolved condition is the real error; do not pile on.
             continue;
@@ -164,16 +183,31 @@ pub(super) fn check(cx: &mut Ctx) {
                         .filter(|w| !reached.contains(w))
                         .map(|w| w.describe())
                         .collect();
-                    format!("trigger `{}` waits for {}, which never runs", c.name, waiting.join(" and "))
+                    format!(
+                        "trigger `{}` waits for {}, which never runs",
+                        c.name,
+                        waiting.join(" and ")
+                    )
                 })
                 .collect();
             parts.join("; ")
         };
-        cx.at_key(&ptr(&["stages", name]), SemanticError::NeverStarts { stage: name.clone(), why });
+        cx.at_key(
+            &ptr(&["stages", name]),
+            SemanticError::NeverStarts {
+                stage: name.clone(),
+                why,
+            },
+        );
     }
     for name in p.crawlers.keys() {
         if !reached.contains(&Node::Crawler(name)) {
-            cx.at_key(&ptr(&["crawlers", name]), SemanticError::CrawlerNeverStarts { crawler: name.clone() });
+            cx.at_key(
+                &ptr(&["crawlers", name]),
+                SemanticError::CrawlerNeverStarts {
+                    crawler: name.clone(),
+                },
+            );
         }
     }
 }

@@ -42,7 +42,9 @@ impl ValidPipeline {
 
 /// Builds a JSON pointer from reference tokens.
 pub(crate) fn ptr(parts: &[&str]) -> String {
-    parts.iter().fold(String::new(), |acc, p| push_pointer(&acc, p))
+    parts
+        .iter()
+        .fold(String::new(), |acc, p| push_pointer(&acc, p))
 }
 
 /// Glue versions pipec accepts for Spark stages (older ones are past end of support).
@@ -57,10 +59,18 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 ];
 /// Job arguments pipec sets itself; users set them through stage settings instead.
 const RESERVED_ARGUMENTS: [&str; 12] = [
-    "--JOB_NAME", "--job-bookmark-option", "--enable-metrics", "--TempDir",
-    "--enable-continuous-cloudwatch-log", "--enable-glue-datacatalog", "--job-language",
-    "--extra-py-files", "--additional-python-modules", "--enable-job-insights",
-    "--continuous-log-logGroup", "--enable-observability-metrics",
+    "--JOB_NAME",
+    "--job-bookmark-option",
+    "--enable-metrics",
+    "--TempDir",
+    "--enable-continuous-cloudwatch-log",
+    "--enable-glue-datacatalog",
+    "--job-language",
+    "--extra-py-files",
+    "--additional-python-modules",
+    "--enable-job-insights",
+    "--continuous-log-logGroup",
+    "--enable-observability-metrics",
 ];
 
 pub(crate) struct Ctx<'a> {
@@ -89,7 +99,13 @@ impl Ctx<'_> {
         };
         self.diags.push(d.with_hint(e.hint()));
     }
-    fn unknown(&mut self, pointer: &str, what: &'static str, name: &str, candidates: impl IntoIterator<Item = String>) {
+    fn unknown(
+        &mut self,
+        pointer: &str,
+        what: &'static str,
+        name: &str,
+        candidates: impl IntoIterator<Item = String>,
+    ) {
         self.at_value(
             pointer,
             SemanticError::Unknown {
@@ -136,15 +152,46 @@ pub fn validate(
 fn check_names(cx: &mut Ctx) {
     let p = cx.p;
     if let Err(reason) = rules::pipeline_name(&p.pipeline) {
-        cx.at_value("/pipeline", SemanticError::BadName { what: "pipeline", name: p.pipeline.clone(), reason });
+        cx.at_value(
+            "/pipeline",
+            SemanticError::BadName {
+                what: "pipeline",
+                name: p.pipeline.clone(),
+                reason,
+            },
+        );
     }
     let namespaces: [(Kind, &str, Vec<&String>, bool, usize); 7] = [
         (Kind::Zone, "zones", p.zones.keys().collect(), true, 24),
-        (Kind::Table, "schemas", p.schemas.keys().collect(), false, 128),
+        (
+            Kind::Table,
+            "schemas",
+            p.schemas.keys().collect(),
+            false,
+            128,
+        ),
         (Kind::Stage, "stages", p.stages.keys().collect(), true, 64),
-        (Kind::Crawler, "crawlers", p.crawlers.keys().collect(), true, 64),
-        (Kind::Trigger, "triggers", p.triggers.keys().collect(), true, 64),
-        (Kind::Connection, "connections", p.connections.keys().collect(), true, 64),
+        (
+            Kind::Crawler,
+            "crawlers",
+            p.crawlers.keys().collect(),
+            true,
+            64,
+        ),
+        (
+            Kind::Trigger,
+            "triggers",
+            p.triggers.keys().collect(),
+            true,
+            64,
+        ),
+        (
+            Kind::Connection,
+            "connections",
+            p.connections.keys().collect(),
+            true,
+            64,
+        ),
         (Kind::Alert, "alerts", p.alerts.keys().collect(), true, 64),
     ];
     for (kind, section, list, hyphen, max) in namespaces {
@@ -153,11 +200,26 @@ fn check_names(cx: &mut Ctx) {
             let pointer = ptr(&[section, name]);
             let mut valid = true;
             if let Err(reason) = rules::identifier(name, hyphen, max) {
-                cx.at_key(&pointer, SemanticError::BadName { what: kind.word(), name: name.clone(), reason });
+                cx.at_key(
+                    &pointer,
+                    SemanticError::BadName {
+                        what: kind.word(),
+                        name: name.clone(),
+                        reason,
+                    },
+                );
                 valid = false;
             }
             if kind == Kind::Zone && name.contains('_') {
-                cx.at_key(&pointer, SemanticError::BadName { what: "zone", name: name.clone(), reason: "zone names become bucket names, which do not allow `_`; use `-`".into() });
+                cx.at_key(
+                    &pointer,
+                    SemanticError::BadName {
+                        what: "zone",
+                        name: name.clone(),
+                        reason: "zone names become bucket names, which do not allow `_`; use `-`"
+                            .into(),
+                    },
+                );
                 valid = false;
             }
             if !valid {
@@ -165,7 +227,15 @@ fn check_names(cx: &mut Ctx) {
             }
             let id = names::logical_id(kind, name);
             if let Some(other) = ids.get(&id) {
-                cx.at_key(&pointer, SemanticError::LogicalIdClash { what: kind.word(), name: name.clone(), other: (*other).clone(), id: id.clone() });
+                cx.at_key(
+                    &pointer,
+                    SemanticError::LogicalIdClash {
+                        what: kind.word(),
+                        name: name.clone(),
+                        other: (*other).clone(),
+                        id: id.clone(),
+                    },
+                );
             } else {
                 ids.insert(id, name);
             }
@@ -174,23 +244,42 @@ fn check_names(cx: &mut Ctx) {
     // Stages and crawlers share the namespace of trigger actions and conditions.
     for name in p.crawlers.keys() {
         if p.stages.contains_key(name) {
-            cx.at_key(&ptr(&["crawlers", name]), SemanticError::Conflict {
-                what: format!("crawler `{name}` has the name of a stage"),
-                reason: "triggers name stages and crawlers alike, so their names must differ",
-            });
+            cx.at_key(
+                &ptr(&["crawlers", name]),
+                SemanticError::Conflict {
+                    what: format!("crawler `{name}` has the name of a stage"),
+                    reason: "triggers name stages and crawlers alike, so their names must differ",
+                },
+            );
         }
     }
     // Derived AWS names and their limits.
     for name in p.stages.keys() {
         let role = names::job_role(&p.pipeline, name);
         if role.len() > 64 {
-            cx.at_key(&ptr(&["stages", name]), SemanticError::DerivedTooLong { what: "IAM role name", len: role.len(), derived: role, max: 64 });
+            cx.at_key(
+                &ptr(&["stages", name]),
+                SemanticError::DerivedTooLong {
+                    what: "IAM role name",
+                    len: role.len(),
+                    derived: role,
+                    max: 64,
+                },
+            );
         }
     }
     for name in p.crawlers.keys() {
         let role = names::crawler_role(&p.pipeline, name);
         if role.len() > 64 {
-            cx.at_key(&ptr(&["crawlers", name]), SemanticError::DerivedTooLong { what: "IAM role name", len: role.len(), derived: role, max: 64 });
+            cx.at_key(
+                &ptr(&["crawlers", name]),
+                SemanticError::DerivedTooLong {
+                    what: "IAM role name",
+                    len: role.len(),
+                    derived: role,
+                    max: 64,
+                },
+            );
         }
     }
 }
@@ -198,14 +287,27 @@ fn check_names(cx: &mut Ctx) {
 fn check_zones(cx: &mut Ctx) {
     let p = cx.p;
     if p.zones.is_empty() {
-        cx.at_value("/zones", SemanticError::Missing { what: "a pipeline needs at least one zone".into(), hint: Some("for example `zones: {raw: {}}`") });
+        cx.at_value(
+            "/zones",
+            SemanticError::Missing {
+                what: "a pipeline needs at least one zone".into(),
+                hint: Some("for example `zones: {raw: {}}`"),
+            },
+        );
     }
     let mut buckets: HashMap<String, &String> = HashMap::new();
     for (name, zone) in &p.zones {
         let bucket = match &zone.bucket {
             Some(b) => {
                 if let Err(reason) = rules::bucket_name(b) {
-                    cx.at_value(&ptr(&["zones", name, "bucket"]), SemanticError::BadValue { what: "bucket name", value: b.clone(), reason });
+                    cx.at_value(
+                        &ptr(&["zones", name, "bucket"]),
+                        SemanticError::BadValue {
+                            what: "bucket name",
+                            value: b.clone(),
+                            reason,
+                        },
+                    );
                 }
                 b.clone()
             }
@@ -213,21 +315,39 @@ fn check_zones(cx: &mut Ctx) {
                 let max = names::default_bucket_max_len(&p.pipeline, name);
                 if max > 63 {
                     let derived = format!("{}-{name}-123456789012-ap-southeast-4", p.pipeline);
-                    cx.at_key(&ptr(&["zones", name]), SemanticError::DerivedTooLong { what: "default bucket name", derived, len: max, max: 63 });
+                    cx.at_key(
+                        &ptr(&["zones", name]),
+                        SemanticError::DerivedTooLong {
+                            what: "default bucket name",
+                            derived,
+                            len: max,
+                            max: 63,
+                        },
+                    );
                 }
                 names::default_bucket(&p.pipeline, name)
             }
         };
         if let Some(other) = buckets.get(&bucket) {
-            cx.at_value(&ptr(&["zones", name, "bucket"]), SemanticError::Conflict {
-                what: format!("zones `{other}` and `{name}` use the same bucket"),
-                reason: "each zone needs a bucket of its own",
-            });
+            cx.at_value(
+                &ptr(&["zones", name, "bucket"]),
+                SemanticError::Conflict {
+                    what: format!("zones `{other}` and `{name}` use the same bucket"),
+                    reason: "each zone needs a bucket of its own",
+                },
+            );
         } else {
             buckets.insert(bucket, name);
         }
         if zone.noncurrent_version_expiration_days == Some(0) {
-            cx.at_value(&ptr(&["zones", name, "noncurrent_version_expiration_days"]), SemanticError::BadValue { what: "expiration", value: "0".into(), reason: "it must be at least 1 day".into() });
+            cx.at_value(
+                &ptr(&["zones", name, "noncurrent_version_expiration_days"]),
+                SemanticError::BadValue {
+                    what: "expiration",
+                    value: "0".into(),
+                    reason: "it must be at least 1 day".into(),
+                },
+            );
         }
     }
 }
@@ -241,47 +361,106 @@ fn check_connections(cx: &mut Ctx) {
             Engine::Mysql => "jdbc:mysql://",
         };
         if !c.url.starts_with(prefix) {
-            cx.at_value(&push_pointer(&base, "url"), SemanticError::BadValue { what: "JDBC URL", value: c.url.clone(), reason: format!("a {:?} URL starts with `{prefix}`", c.engine).to_lowercase() });
+            cx.at_value(
+                &push_pointer(&base, "url"),
+                SemanticError::BadValue {
+                    what: "JDBC URL",
+                    value: c.url.clone(),
+                    reason: format!("a {:?} URL starts with `{prefix}`", c.engine).to_lowercase(),
+                },
+            );
         }
         let lower = c.url.to_ascii_lowercase();
         let after_scheme = c.url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        if lower.contains("password=") || lower.contains("pwd=") || after_scheme.split('/').next().unwrap_or("").contains('@') {
+        if lower.contains("password=")
+            || lower.contains("pwd=")
+            || after_scheme.split('/').next().unwrap_or("").contains('@')
+        {
             cx.at_value(&push_pointer(&base, "url"), SemanticError::Conflict {
                 what: "this JDBC URL carries credentials".into(),
                 reason: "credentials belong in the Secrets Manager secret named by `secret`, never in the pipeline",
             });
         }
         let secret_ok = if c.secret.starts_with("arn:") {
-            c.secret.starts_with("arn:aws") && c.secret.contains(":secretsmanager:") && c.secret.contains(":secret:")
+            c.secret.starts_with("arn:aws")
+                && c.secret.contains(":secretsmanager:")
+                && c.secret.contains(":secret:")
         } else {
             !c.secret.is_empty()
                 && c.secret.len() <= 512
-                && c.secret.chars().all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch))
+                && c.secret
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch))
         };
         if !secret_ok {
-            cx.at_value(&push_pointer(&base, "secret"), SemanticError::BadValue { what: "secret", value: c.secret.clone(), reason: "give a Secrets Manager secret name (letters, digits, /_+=.@-) or its ARN".into() });
+            cx.at_value(
+                &push_pointer(&base, "secret"),
+                SemanticError::BadValue {
+                    what: "secret",
+                    value: c.secret.clone(),
+                    reason:
+                        "give a Secrets Manager secret name (letters, digits, /_+=.@-) or its ARN"
+                            .into(),
+                },
+            );
         }
         if !aws_id(&c.subnet, "subnet-") {
-            cx.at_value(&push_pointer(&base, "subnet"), SemanticError::BadValue { what: "subnet", value: c.subnet.clone(), reason: "subnet IDs look like `subnet-0123456789abcdef0`".into() });
+            cx.at_value(
+                &push_pointer(&base, "subnet"),
+                SemanticError::BadValue {
+                    what: "subnet",
+                    value: c.subnet.clone(),
+                    reason: "subnet IDs look like `subnet-0123456789abcdef0`".into(),
+                },
+            );
         }
         if c.security_groups.is_empty() {
-            cx.at_value(&push_pointer(&base, "security_groups"), SemanticError::Missing { what: "a connection needs at least one security group".into(), hint: None });
+            cx.at_value(
+                &push_pointer(&base, "security_groups"),
+                SemanticError::Missing {
+                    what: "a connection needs at least one security group".into(),
+                    hint: None,
+                },
+            );
         }
         for (i, sg) in c.security_groups.iter().enumerate() {
             if !aws_id(sg, "sg-") {
-                cx.at_value(&ptr(&["connections", name, "security_groups", &i.to_string()]), SemanticError::BadValue { what: "security group", value: sg.clone(), reason: "security group IDs look like `sg-0123456789abcdef0`".into() });
+                cx.at_value(
+                    &ptr(&["connections", name, "security_groups", &i.to_string()]),
+                    SemanticError::BadValue {
+                        what: "security group",
+                        value: sg.clone(),
+                        reason: "security group IDs look like `sg-0123456789abcdef0`".into(),
+                    },
+                );
             }
         }
         let az = &c.availability_zone;
-        let az_ok = az.len() <= 20 && az.split('-').count() >= 3 && az.ends_with(|ch: char| ch.is_ascii_lowercase()) && az.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+        let az_ok = az.len() <= 20
+            && az.split('-').count() >= 3
+            && az.ends_with(|ch: char| ch.is_ascii_lowercase())
+            && az
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
         if !az_ok {
-            cx.at_value(&push_pointer(&base, "availability_zone"), SemanticError::BadValue { what: "availability zone", value: az.clone(), reason: "availability zones look like `us-east-1a`".into() });
+            cx.at_value(
+                &push_pointer(&base, "availability_zone"),
+                SemanticError::BadValue {
+                    what: "availability zone",
+                    value: az.clone(),
+                    reason: "availability zones look like `us-east-1a`".into(),
+                },
+            );
         }
     }
 }
 
 fn aws_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|h| matches!(h.len(), 8 | 17) && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    s.strip_prefix(prefix).is_some_and(|h| {
+        matches!(h.len(), 8 | 17)
+            && h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
 }
 
 /// A table's resolved location, for overlap checks: (zone, prefix with a trailing `/`).
@@ -297,31 +476,63 @@ fn table_location(name: &str, t: &TableSchema) -> Option<(String, String)> {
 fn check_tables(cx: &mut Ctx) {
     let p = cx.p;
     if p.schemas.is_empty() {
-        cx.at_value("/schemas", SemanticError::Missing { what: "a pipeline needs at least one table schema".into(), hint: None });
+        cx.at_value(
+            "/schemas",
+            SemanticError::Missing {
+                what: "a pipeline needs at least one table schema".into(),
+                hint: None,
+            },
+        );
     }
     let mut locations: Vec<(String, String, &String)> = Vec::new();
     for (name, t) in &p.schemas {
         let base = ptr(&["schemas", name]);
         match (&t.zone, &t.connection) {
-            (Some(_), Some(_)) => cx.at_key(&push_pointer(&base, "connection"), SemanticError::Conflict {
-                what: format!("table `{name}` has both `zone` and `connection`"),
-                reason: "a table lives either in a zone (S3) or in a JDBC database",
-            }),
-            (None, None) => cx.at_key(&base, SemanticError::Missing {
-                what: format!("table `{name}` needs a `zone` (S3) or a `connection` (JDBC)"),
-                hint: None,
-            }),
+            (Some(_), Some(_)) => cx.at_key(
+                &push_pointer(&base, "connection"),
+                SemanticError::Conflict {
+                    what: format!("table `{name}` has both `zone` and `connection`"),
+                    reason: "a table lives either in a zone (S3) or in a JDBC database",
+                },
+            ),
+            (None, None) => cx.at_key(
+                &base,
+                SemanticError::Missing {
+                    what: format!("table `{name}` needs a `zone` (S3) or a `connection` (JDBC)"),
+                    hint: None,
+                },
+            ),
             _ => {}
         }
         if let Some(z) = &t.zone {
             if !p.zones.contains_key(z) {
-                cx.unknown(&push_pointer(&base, "zone"), "zone", z, p.zones.keys().cloned());
+                cx.unknown(
+                    &push_pointer(&base, "zone"),
+                    "zone",
+                    z,
+                    p.zones.keys().cloned(),
+                );
             }
-            if let Some(path) = &t.path && let Err(reason) = rules::s3_prefix(path) {
-                cx.at_value(&push_pointer(&base, "path"), SemanticError::BadValue { what: "path", value: path.clone(), reason });
+            if let Some(path) = &t.path
+                && let Err(reason) = rules::s3_prefix(path)
+            {
+                cx.at_value(
+                    &push_pointer(&base, "path"),
+                    SemanticError::BadValue {
+                        what: "path",
+                        value: path.clone(),
+                        reason,
+                    },
+                );
             }
             if t.jdbc_table.is_some() {
-                cx.at_key(&push_pointer(&base, "jdbc_table"), SemanticError::Conflict { what: "`jdbc_table` is for JDBC tables".into(), reason: "this table is in a zone; remove `jdbc_table`" });
+                cx.at_key(
+                    &push_pointer(&base, "jdbc_table"),
+                    SemanticError::Conflict {
+                        what: "`jdbc_table` is for JDBC tables".into(),
+                        reason: "this table is in a zone; remove `jdbc_table`",
+                    },
+                );
             }
             if let Some(loc) = table_location(name, t) {
                 locations.push((loc.0, loc.1, name));
@@ -329,41 +540,111 @@ fn check_tables(cx: &mut Ctx) {
         }
         if let Some(c) = &t.connection {
             if !p.connections.contains_key(c) {
-                cx.unknown(&push_pointer(&base, "connection"), "connection", c, p.connections.keys().cloned());
+                cx.unknown(
+                    &push_pointer(&base, "connection"),
+                    "connection",
+                    c,
+                    p.connections.keys().cloned(),
+                );
             }
             match &t.jdbc_table {
-                None => cx.at_key(&base, SemanticError::Missing { what: format!("JDBC table `{name}` needs `jdbc_table`, its name in the database"), hint: Some("for example `jdbc_table: public.respondents`") }),
+                None => cx.at_key(
+                    &base,
+                    SemanticError::Missing {
+                        what: format!(
+                            "JDBC table `{name}` needs `jdbc_table`, its name in the database"
+                        ),
+                        hint: Some("for example `jdbc_table: public.respondents`"),
+                    },
+                ),
                 Some(j) => {
-                    let ok = !j.is_empty() && j.split('.').count() <= 3 && j.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$'));
+                    let ok = !j.is_empty()
+                        && j.split('.').count() <= 3
+                        && j.split('.').all(|part| {
+                            !part.is_empty()
+                                && part
+                                    .chars()
+                                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                        });
                     if !ok {
-                        cx.at_value(&push_pointer(&base, "jdbc_table"), SemanticError::BadValue { what: "JDBC table", value: j.clone(), reason: "use `table` or `schema.table` with letters, digits and `_`".into() });
+                        cx.at_value(
+                            &push_pointer(&base, "jdbc_table"),
+                            SemanticError::BadValue {
+                                what: "JDBC table",
+                                value: j.clone(),
+                                reason:
+                                    "use `table` or `schema.table` with letters, digits and `_`"
+                                        .into(),
+                            },
+                        );
                     }
                 }
             }
-            for (key, set) in [("path", t.path.is_some()), ("format", t.format.is_some()), ("csv", t.csv.is_some()), ("partition_keys", !t.partition_keys.is_empty())] {
+            for (key, set) in [
+                ("path", t.path.is_some()),
+                ("format", t.format.is_some()),
+                ("csv", t.csv.is_some()),
+                ("partition_keys", !t.partition_keys.is_empty()),
+            ] {
                 if set {
-                    cx.at_key(&push_pointer(&base, key), SemanticError::Conflict { what: format!("`{key}` is for zone tables"), reason: "this table is in a JDBC database" });
+                    cx.at_key(
+                        &push_pointer(&base, key),
+                        SemanticError::Conflict {
+                            what: format!("`{key}` is for zone tables"),
+                            reason: "this table is in a JDBC database",
+                        },
+                    );
                 }
             }
         }
         if t.csv.is_some() && t.format != Some(Format::Csv) {
-            cx.at_key(&push_pointer(&base, "csv"), SemanticError::Conflict { what: "`csv` options need `format: csv`".into(), reason: "they describe how a CSV file is read" });
+            cx.at_key(
+                &push_pointer(&base, "csv"),
+                SemanticError::Conflict {
+                    what: "`csv` options need `format: csv`".into(),
+                    reason: "they describe how a CSV file is read",
+                },
+            );
         }
         if let Some(csv) = &t.csv {
-            for (key, v) in [("delimiter", &csv.delimiter), ("quote", &csv.quote), ("escape", &csv.escape)] {
+            for (key, v) in [
+                ("delimiter", &csv.delimiter),
+                ("quote", &csv.quote),
+                ("escape", &csv.escape),
+            ] {
                 if v.chars().count() != 1 {
-                    cx.at_value(&ptr(&["schemas", name, "csv", key]), SemanticError::BadValue { what: key, value: v.clone(), reason: "it must be exactly one character".into() });
+                    cx.at_value(
+                        &ptr(&["schemas", name, "csv", key]),
+                        SemanticError::BadValue {
+                            what: key,
+                            value: v.clone(),
+                            reason: "it must be exactly one character".into(),
+                        },
+                    );
                 }
             }
         }
         if t.columns.is_empty() {
-            cx.at_value(&push_pointer(&base, "columns"), SemanticError::Missing { what: format!("table `{name}` declares no columns"), hint: None });
+            cx.at_value(
+                &push_pointer(&base, "columns"),
+                SemanticError::Missing {
+                    what: format!("table `{name}` declares no columns"),
+                    hint: None,
+                },
+            );
         }
         let mut seen: HashMap<String, &String> = HashMap::new();
         for (col, c) in &t.columns {
             let cp = ptr(&["schemas", name, "columns", col]);
             if let Err(reason) = rules::column_name(col) {
-                cx.at_key(&cp, SemanticError::BadName { what: "column", name: col.clone(), reason });
+                cx.at_key(
+                    &cp,
+                    SemanticError::BadName {
+                        what: "column",
+                        name: col.clone(),
+                        reason,
+                    },
+                );
             }
             if let Some(other) = seen.get(&col.to_lowercase()) {
                 cx.at_key(&cp, SemanticError::ColumnClash { column: col.clone(), reason: format!("clashes with `{other}`: Glue and Spark compare column names without case"), hint: None });
@@ -371,38 +652,94 @@ fn check_tables(cx: &mut Ctx) {
                 seen.insert(col.to_lowercase(), col);
             }
             if let Err(reason) = rules::hive_type(c.ty()) {
-                let tp = match c { Column::Type(_) => cp.clone(), Column::Full(_) => push_pointer(&cp, "type") };
-                cx.at_value(&tp, SemanticError::BadValue { what: "type", value: c.ty().to_string(), reason });
+                let tp = match c {
+                    Column::Type(_) => cp.clone(),
+                    Column::Full(_) => push_pointer(&cp, "type"),
+                };
+                cx.at_value(
+                    &tp,
+                    SemanticError::BadValue {
+                        what: "type",
+                        value: c.ty().to_string(),
+                        reason,
+                    },
+                );
             }
         }
         let mut pk_seen = Vec::new();
         for (i, k) in t.partition_keys.iter().enumerate() {
             let kp = ptr(&["schemas", name, "partition_keys", &i.to_string()]);
             match t.columns.get(k) {
-                None => cx.at_value(&kp, SemanticError::UnknownTableColumn { column: k.clone(), table: name.clone(), candidates: t.columns.keys().cloned().collect() }),
-                Some(c) if !rules::is_primitive(c.ty()) => cx.at_value(&kp, SemanticError::BadValue { what: "partition key", value: k.clone(), reason: format!("partition keys need a primitive type, not `{}`", c.ty()) }),
+                None => cx.at_value(
+                    &kp,
+                    SemanticError::UnknownTableColumn {
+                        column: k.clone(),
+                        table: name.clone(),
+                        candidates: t.columns.keys().cloned().collect(),
+                    },
+                ),
+                Some(c) if !rules::is_primitive(c.ty()) => cx.at_value(
+                    &kp,
+                    SemanticError::BadValue {
+                        what: "partition key",
+                        value: k.clone(),
+                        reason: format!("partition keys need a primitive type, not `{}`", c.ty()),
+                    },
+                ),
                 _ => {}
             }
             if pk_seen.contains(&k) {
-                cx.at_value(&kp, SemanticError::Duplicate { what: "partition key", name: k.clone() });
+                cx.at_value(
+                    &kp,
+                    SemanticError::Duplicate {
+                        what: "partition key",
+                        name: k.clone(),
+                    },
+                );
             }
             pk_seen.push(k);
         }
         if !t.partition_keys.is_empty() && t.partition_keys.len() == t.columns.len() {
-            cx.at_value(&push_pointer(&base, "partition_keys"), SemanticError::Conflict { what: "every column is a partition key".into(), reason: "a table needs at least one column that is not a partition key" });
+            cx.at_value(
+                &push_pointer(&base, "partition_keys"),
+                SemanticError::Conflict {
+                    what: "every column is a partition key".into(),
+                    reason: "a table needs at least one column that is not a partition key",
+                },
+            );
         }
         if let Some(q) = &t.quality {
             if q.rules.is_empty() {
-                cx.at_value(&ptr(&["schemas", name, "quality", "rules"]), SemanticError::Missing { what: "`quality` needs at least one rule".into(), hint: None });
+                cx.at_value(
+                    &ptr(&["schemas", name, "quality", "rules"]),
+                    SemanticError::Missing {
+                        what: "`quality` needs at least one rule".into(),
+                        hint: None,
+                    },
+                );
             }
             for (i, rule) in q.rules.iter().enumerate() {
                 let rp = ptr(&["schemas", name, "quality", "rules", &i.to_string()]);
                 match rules::dqdl_rule(rule) {
-                    Err(reason) => cx.at_value(&rp, SemanticError::BadValue { what: "DQDL rule", value: rule.clone(), reason }),
+                    Err(reason) => cx.at_value(
+                        &rp,
+                        SemanticError::BadValue {
+                            what: "DQDL rule",
+                            value: rule.clone(),
+                            reason,
+                        },
+                    ),
                     Ok(cols) => {
                         for col in cols {
                             if !t.columns.keys().any(|c| c.eq_ignore_ascii_case(&col)) {
-                                cx.at_value(&rp, SemanticError::UnknownTableColumn { column: col, table: name.clone(), candidates: t.columns.keys().cloned().collect() });
+                                cx.at_value(
+                                    &rp,
+                                    SemanticError::UnknownTableColumn {
+                                        column: col,
+                                        table: name.clone(),
+                                        candidates: t.columns.keys().cloned().collect(),
+                                    },
+                                );
                             }
                         }
                     }
@@ -414,7 +751,14 @@ fn check_tables(cx: &mut Ctx) {
     for (i, (za, pa, a)) in locations.iter().enumerate() {
         for (zb, pb, b) in &locations[..i] {
             if za == zb && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) {
-                cx.at_value(&ptr(&["schemas", a, "path"]), SemanticError::SharedLocation { table: (*a).clone(), other: (*b).clone(), location: format!("zone `{za}` prefix `{}`", pa.min(pb)) });
+                cx.at_value(
+                    &ptr(&["schemas", a, "path"]),
+                    SemanticError::SharedLocation {
+                        table: (*a).clone(),
+                        other: (*b).clone(),
+                        location: format!("zone `{za}` prefix `{}`", pa.min(pb)),
+                    },
+                );
             }
         }
     }
@@ -439,15 +783,32 @@ pub fn settings(p: &Pipeline, s: &Stage) -> Settings {
     let d = &p.defaults;
     let o = &s.settings;
     let shell = s.kind == StageKind::PythonShell;
-    let glue_version = o.glue_version.clone().or_else(|| if shell { None } else { d.glue_version.clone() }).unwrap_or_else(|| {
-        if shell { PYTHON_SHELL_GLUE_VERSION } else { DEFAULT_SPARK_GLUE_VERSION }.to_string()
-    });
+    let glue_version = o
+        .glue_version
+        .clone()
+        .or_else(|| if shell { None } else { d.glue_version.clone() })
+        .unwrap_or_else(|| {
+            if shell {
+                PYTHON_SHELL_GLUE_VERSION
+            } else {
+                DEFAULT_SPARK_GLUE_VERSION
+            }
+            .to_string()
+        });
     let (worker_type, workers, max_capacity) = if shell {
-        (o.worker_type, o.workers, o.max_capacity.or(d.max_capacity).or(Some(0.0625)))
+        (
+            o.worker_type,
+            o.workers,
+            o.max_capacity.or(d.max_capacity).or(Some(0.0625)),
+        )
     } else if o.max_capacity.is_some() {
         (o.worker_type, o.workers, o.max_capacity)
     } else {
-        (o.worker_type.or(d.worker_type).or(Some(WorkerType::G1X)), o.workers.or(d.workers).or(Some(2)), None)
+        (
+            o.worker_type.or(d.worker_type).or(Some(WorkerType::G1X)),
+            o.workers.or(d.workers).or(Some(2)),
+            None,
+        )
     };
     Settings {
         glue_version,
@@ -468,38 +829,101 @@ fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
     let shell = s.kind == StageKind::PythonShell;
     let own = &s.settings;
     // Point at the stage's own setting when it has one, else at `defaults`.
-    let at = |key: &str, own_set: bool| if own_set { push_pointer(base, key) } else { ptr(&["defaults", key]) };
+    let at = |key: &str, own_set: bool| {
+        if own_set {
+            push_pointer(base, key)
+        } else {
+            ptr(&["defaults", key])
+        }
+    };
     if shell {
         if st.glue_version != PYTHON_SHELL_GLUE_VERSION {
             cx.at_value(&at("glue_version", own.glue_version.is_some()), SemanticError::Glue { reason: format!("Python shell stages run on Glue version {PYTHON_SHELL_GLUE_VERSION}, not {}", st.glue_version), hint: None });
         }
         if own.worker_type.is_some() || own.workers.is_some() {
-            cx.at_key(&at(if own.worker_type.is_some() { "worker_type" } else { "workers" }, true), SemanticError::Glue { reason: "Python shell stages take `max_capacity` (0.0625 or 1), not workers".into(), hint: None });
+            cx.at_key(
+                &at(
+                    if own.worker_type.is_some() {
+                        "worker_type"
+                    } else {
+                        "workers"
+                    },
+                    true,
+                ),
+                SemanticError::Glue {
+                    reason: "Python shell stages take `max_capacity` (0.0625 or 1), not workers"
+                        .into(),
+                    hint: None,
+                },
+            );
         }
-        if let Some(mc) = st.max_capacity && mc != 0.0625 && mc != 1.0 {
-            cx.at_value(&at("max_capacity", own.max_capacity.is_some()), SemanticError::Glue { reason: format!("Python shell max_capacity is 0.0625 or 1, not {mc}"), hint: None });
+        if let Some(mc) = st.max_capacity
+            && mc != 0.0625
+            && mc != 1.0
+        {
+            cx.at_value(
+                &at("max_capacity", own.max_capacity.is_some()),
+                SemanticError::Glue {
+                    reason: format!("Python shell max_capacity is 0.0625 or 1, not {mc}"),
+                    hint: None,
+                },
+            );
         }
         if st.bookmarks == Bookmarks::Enable && own.bookmarks.is_some() {
-            cx.at_value(&at("bookmarks", true), SemanticError::Glue { reason: "job bookmarks work with Spark stages only".into(), hint: None });
+            cx.at_value(
+                &at("bookmarks", true),
+                SemanticError::Glue {
+                    reason: "job bookmarks work with Spark stages only".into(),
+                    hint: None,
+                },
+            );
         }
     } else {
         if !SPARK_GLUE_VERSIONS.contains(&st.glue_version.as_str()) {
             let hint = if ["0.9", "1.0", "2.0"].contains(&st.glue_version.as_str()) {
-                Some(format!("Glue {} is past end of support; use 5.0", st.glue_version))
+                Some(format!(
+                    "Glue {} is past end of support; use 5.0",
+                    st.glue_version
+                ))
             } else {
                 Some(format!("{DEFAULT_SPARK_GLUE_VERSION} is the newest"))
             };
-            cx.at_value(&at("glue_version", own.glue_version.is_some()), SemanticError::Glue { reason: format!("Glue version `{}` is not one of {}", st.glue_version, SPARK_GLUE_VERSIONS.join(", ")), hint });
+            cx.at_value(
+                &at("glue_version", own.glue_version.is_some()),
+                SemanticError::Glue {
+                    reason: format!(
+                        "Glue version `{}` is not one of {}",
+                        st.glue_version,
+                        SPARK_GLUE_VERSIONS.join(", ")
+                    ),
+                    hint,
+                },
+            );
         }
         if own.max_capacity.is_some() {
             cx.at_key(&at("max_capacity", true), SemanticError::Glue { reason: "Spark stages on Glue 2.0 and later take `worker_type` and `workers`, not `max_capacity`".into(), hint: Some("remove `max_capacity` and set `workers`".into()) });
         }
         if let Some(wt) = st.worker_type {
-            let (key_set, wt_at) = (own.worker_type.is_some(), at("worker_type", own.worker_type.is_some()));
+            let (key_set, wt_at) = (
+                own.worker_type.is_some(),
+                at("worker_type", own.worker_type.is_some()),
+            );
             let _ = key_set;
             match wt {
-                WorkerType::G025X => cx.at_value(&wt_at, SemanticError::Glue { reason: "G.025X workers are for streaming jobs only".into(), hint: Some("use G.1X".into()) }),
-                WorkerType::Standard => cx.at_value(&wt_at, SemanticError::Glue { reason: "Standard workers belong to Glue 1.0 and older".into(), hint: Some("use G.1X".into()) }),
+                WorkerType::G025X => cx.at_value(
+                    &wt_at,
+                    SemanticError::Glue {
+                        reason: "G.025X workers are for streaming jobs only".into(),
+                        hint: Some("use G.1X".into()),
+                    },
+                ),
+                WorkerType::Standard => cx.at_value(
+                    &wt_at,
+                    SemanticError::Glue {
+                        reason: "Standard workers belong to Glue 1.0 and older".into(),
+                        hint: Some("use G.1X".into()),
+                    },
+                ),
                 _ => {}
             }
             if let Some(n) = st.workers {
@@ -512,22 +936,56 @@ fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                 if n < 2 {
                     cx.at_value(&w_at, SemanticError::Glue { reason: format!("a Spark stage needs at least 2 workers (a driver and an executor), not {n}"), hint: None });
                 } else if n > max {
-                    cx.at_value(&w_at, SemanticError::Glue { reason: format!("Glue allows at most {max} {} workers, not {n}", wt.as_str()), hint: None });
+                    cx.at_value(
+                        &w_at,
+                        SemanticError::Glue {
+                            reason: format!(
+                                "Glue allows at most {max} {} workers, not {n}",
+                                wt.as_str()
+                            ),
+                            hint: None,
+                        },
+                    );
                 }
             }
         }
     }
     if st.timeout_minutes == 0 || st.timeout_minutes > 10080 {
-        cx.at_value(&at("timeout_minutes", own.timeout_minutes.is_some()), SemanticError::Glue { reason: format!("a Glue job timeout is 1 to 10080 minutes (7 days), not {}", st.timeout_minutes), hint: None });
+        cx.at_value(
+            &at("timeout_minutes", own.timeout_minutes.is_some()),
+            SemanticError::Glue {
+                reason: format!(
+                    "a Glue job timeout is 1 to 10080 minutes (7 days), not {}",
+                    st.timeout_minutes
+                ),
+                hint: None,
+            },
+        );
     }
     if st.retries > 10 {
-        cx.at_value(&at("retries", own.retries.is_some()), SemanticError::Glue { reason: format!("Glue allows at most 10 retries, not {}", st.retries), hint: None });
+        cx.at_value(
+            &at("retries", own.retries.is_some()),
+            SemanticError::Glue {
+                reason: format!("Glue allows at most 10 retries, not {}", st.retries),
+                hint: None,
+            },
+        );
     }
     if st.max_concurrent_runs == 0 {
-        cx.at_value(&at("max_concurrent_runs", own.max_concurrent_runs.is_some()), SemanticError::Glue { reason: "max_concurrent_runs must be at least 1".into(), hint: None });
+        cx.at_value(
+            &at("max_concurrent_runs", own.max_concurrent_runs.is_some()),
+            SemanticError::Glue {
+                reason: "max_concurrent_runs must be at least 1".into(),
+                hint: None,
+            },
+        );
     }
     if !LOG_RETENTION_DAYS.contains(&st.log_retention_days) {
-        let near = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(st.log_retention_days)).copied().unwrap_or(30);
+        let near = LOG_RETENTION_DAYS
+            .iter()
+            .min_by_key(|d| d.abs_diff(st.log_retention_days))
+            .copied()
+            .unwrap_or(30);
         cx.at_value(&at("log_retention_days", own.log_retention_days.is_some()), SemanticError::BadValue { what: "log retention", value: st.log_retention_days.to_string(), reason: "CloudWatch Logs keeps logs for 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days".into() });
         let _ = near;
     }
@@ -536,17 +994,44 @@ fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
 fn check_stages(cx: &mut Ctx, base_dir: &Path) {
     let p = cx.p;
     if p.stages.is_empty() {
-        cx.at_value("/stages", SemanticError::Missing { what: "a pipeline needs at least one stage".into(), hint: None });
+        cx.at_value(
+            "/stages",
+            SemanticError::Missing {
+                what: "a pipeline needs at least one stage".into(),
+                hint: None,
+            },
+        );
     }
     for (name, s) in &p.stages {
         let base = ptr(&["stages", name]);
         check_settings(cx, &base, s);
         for (k, _) in &s.arguments {
             let ap = ptr(&["stages", name, "arguments", k]);
-            let key = if k.starts_with("--") { k.clone() } else { format!("--{k}") };
-            if key.len() < 3 || !key[2..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                cx.at_key(&ap, SemanticError::BadName { what: "argument", name: k.clone(), reason: "use letters, digits, `_` and `-`".into() });
-            } else if RESERVED_ARGUMENTS.iter().any(|r| r.eq_ignore_ascii_case(&key)) || key.starts_with("--pipec-") || key.starts_with("--input-") || key.starts_with("--output-") {
+            let key = if k.starts_with("--") {
+                k.clone()
+            } else {
+                format!("--{k}")
+            };
+            if key.len() < 3
+                || !key[2..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                cx.at_key(
+                    &ap,
+                    SemanticError::BadName {
+                        what: "argument",
+                        name: k.clone(),
+                        reason: "use letters, digits, `_` and `-`".into(),
+                    },
+                );
+            } else if RESERVED_ARGUMENTS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&key))
+                || key.starts_with("--pipec-")
+                || key.starts_with("--input-")
+                || key.starts_with("--output-")
+            {
                 cx.at_key(&ap, SemanticError::Conflict { what: format!("argument `{key}` is set by pipec"), reason: "set it through the stage's settings (bookmarks, metrics, ...) instead" });
             }
         }
@@ -554,13 +1039,42 @@ fn check_stages(cx: &mut Ctx, base_dir: &Path) {
         if let Some(script) = &s.script {
             let sp = push_pointer(&base, "script");
             if Path::new(script).is_absolute() || script.split(['/', '\\']).any(|c| c == "..") {
-                cx.at_value(&sp, SemanticError::BadValue { what: "script path", value: script.clone(), reason: "give a path inside the repository, relative to the pipeline file".into() });
+                cx.at_value(
+                    &sp,
+                    SemanticError::BadValue {
+                        what: "script path",
+                        value: script.clone(),
+                        reason: "give a path inside the repository, relative to the pipeline file"
+                            .into(),
+                    },
+                );
             } else if !script.ends_with(".py") {
-                cx.at_value(&sp, SemanticError::BadValue { what: "script path", value: script.clone(), reason: "Glue runs Python scripts (`.py`)".into() });
+                cx.at_value(
+                    &sp,
+                    SemanticError::BadValue {
+                        what: "script path",
+                        value: script.clone(),
+                        reason: "Glue runs Python scripts (`.py`)".into(),
+                    },
+                );
             } else if !base_dir.join(script).is_file() {
-                cx.at_value(&sp, SemanticError::BadValue { what: "script path", value: script.clone(), reason: format!("no such file next to the pipeline ({})", base_dir.join(script).display()) });
+                cx.at_value(
+                    &sp,
+                    SemanticError::BadValue {
+                        what: "script path",
+                        value: script.clone(),
+                        reason: format!(
+                            "no such file next to the pipeline ({})",
+                            base_dir.join(script).display()
+                        ),
+                    },
+                );
             }
-            for (key, set) in [("steps", !s.steps.is_empty()), ("frames", !s.frames.is_empty()), ("download", s.download.is_some())] {
+            for (key, set) in [
+                ("steps", !s.steps.is_empty()),
+                ("frames", !s.frames.is_empty()),
+                ("download", s.download.is_some()),
+            ] {
                 if set {
                     cx.at_key(&push_pointer(&base, key), SemanticError::Conflict { what: format!("`{key}` and `script` cannot be used together"), reason: "pipec generates code from steps only when you do not bring your own script" });
                 }
@@ -569,79 +1083,211 @@ fn check_stages(cx: &mut Ctx, base_dir: &Path) {
         if let Some(d) = &s.download {
             let dp = push_pointer(&base, "download");
             if !shell {
-                cx.at_key(&dp, SemanticError::Conflict { what: "`download` runs in a Python shell stage".into(), reason: "add `kind: python-shell` to this stage" });
+                cx.at_key(
+                    &dp,
+                    SemanticError::Conflict {
+                        what: "`download` runs in a Python shell stage".into(),
+                        reason: "add `kind: python-shell` to this stage",
+                    },
+                );
             }
-            if !d.url.starts_with("https://") || d.url.len() <= "https://".len() || d.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                cx.at_value(&push_pointer(&dp, "url"), SemanticError::BadValue { what: "URL", value: d.url.clone(), reason: "downloads use an `https://` URL".into() });
+            if !d.url.starts_with("https://")
+                || d.url.len() <= "https://".len()
+                || d.url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                cx.at_value(
+                    &push_pointer(&dp, "url"),
+                    SemanticError::BadValue {
+                        what: "URL",
+                        value: d.url.clone(),
+                        reason: "downloads use an `https://` URL".into(),
+                    },
+                );
             }
             if !d.members.is_empty() && !d.unzip {
-                cx.at_key(&push_pointer(&dp, "members"), SemanticError::Conflict { what: "`members` selects files inside a zip archive".into(), reason: "set `unzip: true` too" });
+                cx.at_key(
+                    &push_pointer(&dp, "members"),
+                    SemanticError::Conflict {
+                        what: "`members` selects files inside a zip archive".into(),
+                        reason: "set `unzip: true` too",
+                    },
+                );
             }
             match p.schemas.get(&d.to) {
-                None => cx.unknown(&push_pointer(&dp, "to"), "table", &d.to, p.schemas.keys().cloned()),
-                Some(t) if t.zone.is_none() => cx.at_value(&push_pointer(&dp, "to"), SemanticError::Conflict { what: format!("table `{}` is a JDBC table", d.to), reason: "downloads land in a zone table" }),
+                None => cx.unknown(
+                    &push_pointer(&dp, "to"),
+                    "table",
+                    &d.to,
+                    p.schemas.keys().cloned(),
+                ),
+                Some(t) if t.zone.is_none() => cx.at_value(
+                    &push_pointer(&dp, "to"),
+                    SemanticError::Conflict {
+                        what: format!("table `{}` is a JDBC table", d.to),
+                        reason: "downloads land in a zone table",
+                    },
+                ),
                 _ => {}
             }
         }
         if shell {
-            for (key, set) in [("steps", !s.steps.is_empty()), ("frames", !s.frames.is_empty())] {
+            for (key, set) in [
+                ("steps", !s.steps.is_empty()),
+                ("frames", !s.frames.is_empty()),
+            ] {
                 if set {
-                    cx.at_key(&push_pointer(&base, key), SemanticError::Conflict { what: format!("`{key}` need a Spark stage"), reason: "Python shell stages run `download` or your own `script`" });
+                    cx.at_key(
+                        &push_pointer(&base, key),
+                        SemanticError::Conflict {
+                            what: format!("`{key}` need a Spark stage"),
+                            reason: "Python shell stages run `download` or your own `script`",
+                        },
+                    );
                 }
             }
             if s.download.is_none() && s.script.is_none() {
-                cx.at_key(&base, SemanticError::Missing { what: format!("Python shell stage `{name}` needs `download` or `script`"), hint: None });
+                cx.at_key(
+                    &base,
+                    SemanticError::Missing {
+                        what: format!("Python shell stage `{name}` needs `download` or `script`"),
+                        hint: None,
+                    },
+                );
             }
         } else if s.script.is_none() {
             if s.inputs.is_empty() {
-                cx.at_key(&base, SemanticError::Missing { what: format!("stage `{name}` reads nothing: add `inputs`"), hint: Some("or bring your own code with `script`") });
+                cx.at_key(
+                    &base,
+                    SemanticError::Missing {
+                        what: format!("stage `{name}` reads nothing: add `inputs`"),
+                        hint: Some("or bring your own code with `script`"),
+                    },
+                );
             }
             if s.outputs.is_empty() {
-                cx.at_key(&base, SemanticError::Missing { what: format!("stage `{name}` writes nothing: add `outputs`"), hint: None });
+                cx.at_key(
+                    &base,
+                    SemanticError::Missing {
+                        what: format!("stage `{name}` writes nothing: add `outputs`"),
+                        hint: None,
+                    },
+                );
             }
         }
         // Inputs and outputs exist; frame names are unique.
         let mut frames_seen: HashMap<&str, usize> = HashMap::new();
         for (i, input) in s.inputs.iter().enumerate() {
             let ip = ptr(&["stages", name, "inputs", &i.to_string()]);
-            let tp = match input { Input::Table(_) => ip.clone(), Input::Aliased(_) => push_pointer(&ip, "table") };
+            let tp = match input {
+                Input::Table(_) => ip.clone(),
+                Input::Aliased(_) => push_pointer(&ip, "table"),
+            };
             if !p.schemas.contains_key(input.table()) {
                 cx.unknown(&tp, "table", input.table(), p.schemas.keys().cloned());
             }
             if frames_seen.insert(input.frame(), i).is_some() {
-                cx.at_value(&ip, SemanticError::Duplicate { what: "input frame", name: input.frame().to_string() });
+                cx.at_value(
+                    &ip,
+                    SemanticError::Duplicate {
+                        what: "input frame",
+                        name: input.frame().to_string(),
+                    },
+                );
             }
         }
         let mut written: HashMap<&str, usize> = HashMap::new();
         for (i, o) in s.outputs.iter().enumerate() {
             let op = ptr(&["stages", name, "outputs", &i.to_string()]);
             match p.schemas.get(&o.table) {
-                None => cx.unknown(&push_pointer(&op, "table"), "table", &o.table, p.schemas.keys().cloned()),
+                None => cx.unknown(
+                    &push_pointer(&op, "table"),
+                    "table",
+                    &o.table,
+                    p.schemas.keys().cloned(),
+                ),
                 Some(t) => {
                     if t.connection.is_some() && o.compression.is_some() {
-                        cx.at_key(&push_pointer(&op, "compression"), SemanticError::Conflict { what: "`compression` is for files".into(), reason: "this output is a JDBC table" });
+                        cx.at_key(
+                            &push_pointer(&op, "compression"),
+                            SemanticError::Conflict {
+                                what: "`compression` is for files".into(),
+                                reason: "this output is a JDBC table",
+                            },
+                        );
                     }
-                    if let (Some(c), Some(f)) = (o.compression, t.format.or(t.zone.as_ref().map(|_| Format::Parquet))) {
+                    if let (Some(c), Some(f)) = (
+                        o.compression,
+                        t.format.or(t.zone.as_ref().map(|_| Format::Parquet)),
+                    ) {
                         let ok = match f {
-                            Format::Parquet => matches!(c, Compression::None | Compression::Snappy | Compression::Gzip | Compression::Zstd | Compression::Lz4),
-                            Format::Orc => matches!(c, Compression::None | Compression::Snappy | Compression::Zstd | Compression::Lz4),
-                            Format::Csv | Format::Json => matches!(c, Compression::None | Compression::Gzip | Compression::Bzip2 | Compression::Snappy | Compression::Lz4),
+                            Format::Parquet => matches!(
+                                c,
+                                Compression::None
+                                    | Compression::Snappy
+                                    | Compression::Gzip
+                                    | Compression::Zstd
+                                    | Compression::Lz4
+                            ),
+                            Format::Orc => matches!(
+                                c,
+                                Compression::None
+                                    | Compression::Snappy
+                                    | Compression::Zstd
+                                    | Compression::Lz4
+                            ),
+                            Format::Csv | Format::Json => matches!(
+                                c,
+                                Compression::None
+                                    | Compression::Gzip
+                                    | Compression::Bzip2
+                                    | Compression::Snappy
+                                    | Compression::Lz4
+                            ),
                         };
                         if !ok {
-                            cx.at_value(&push_pointer(&op, "compression"), SemanticError::Conflict { what: format!("{c:?} compression does not apply to {f:?} files").to_lowercase(), reason: "choose one the format supports" });
+                            cx.at_value(
+                                &push_pointer(&op, "compression"),
+                                SemanticError::Conflict {
+                                    what: format!(
+                                        "{c:?} compression does not apply to {f:?} files"
+                                    )
+                                    .to_lowercase(),
+                                    reason: "choose one the format supports",
+                                },
+                            );
                         }
                     }
-                    if o.mode == WriteMode::Overwrite && s.inputs.iter().any(|inp| inp.table() == o.table) {
-                        cx.at_value(&push_pointer(&op, "table"), SemanticError::ReadsAndOverwrites { table: o.table.clone() });
+                    if o.mode == WriteMode::Overwrite
+                        && s.inputs.iter().any(|inp| inp.table() == o.table)
+                    {
+                        cx.at_value(
+                            &push_pointer(&op, "table"),
+                            SemanticError::ReadsAndOverwrites {
+                                table: o.table.clone(),
+                            },
+                        );
                     }
                 }
             }
             if let Some(prev) = written.insert(o.table.as_str(), i) {
                 let _ = prev;
-                cx.at_value(&push_pointer(&op, "table"), SemanticError::Duplicate { what: "output table", name: o.table.clone() });
+                cx.at_value(
+                    &push_pointer(&op, "table"),
+                    SemanticError::Duplicate {
+                        what: "output table",
+                        name: o.table.clone(),
+                    },
+                );
             }
             if o.files == Some(0) {
-                cx.at_value(&push_pointer(&op, "files"), SemanticError::BadValue { what: "files", value: "0".into(), reason: "write at least 1 file".into() });
+                cx.at_value(
+                    &push_pointer(&op, "files"),
+                    SemanticError::BadValue {
+                        what: "files",
+                        value: "0".into(),
+                        reason: "write at least 1 file".into(),
+                    },
+                );
             }
         }
         if !shell && s.script.is_none() {
@@ -654,18 +1300,36 @@ fn check_crawlers(cx: &mut Ctx) {
     let p = cx.p;
     for (name, c) in &p.crawlers {
         if c.tables.is_empty() {
-            cx.at_value(&ptr(&["crawlers", name, "tables"]), SemanticError::Missing { what: "a crawler needs at least one table".into(), hint: None });
+            cx.at_value(
+                &ptr(&["crawlers", name, "tables"]),
+                SemanticError::Missing {
+                    what: "a crawler needs at least one table".into(),
+                    hint: None,
+                },
+            );
         }
         let mut seen = Vec::new();
         for (i, t) in c.tables.iter().enumerate() {
             let tp = ptr(&["crawlers", name, "tables", &i.to_string()]);
             match p.schemas.get(t) {
                 None => cx.unknown(&tp, "table", t, p.schemas.keys().cloned()),
-                Some(s) if s.zone.is_none() => cx.at_value(&tp, SemanticError::Conflict { what: format!("table `{t}` is a JDBC table"), reason: "pipec's crawlers keep S3 zone tables up to date" }),
+                Some(s) if s.zone.is_none() => cx.at_value(
+                    &tp,
+                    SemanticError::Conflict {
+                        what: format!("table `{t}` is a JDBC table"),
+                        reason: "pipec's crawlers keep S3 zone tables up to date",
+                    },
+                ),
                 _ => {}
             }
             if seen.contains(&t) {
-                cx.at_value(&tp, SemanticError::Duplicate { what: "crawled table", name: t.clone() });
+                cx.at_value(
+                    &tp,
+                    SemanticError::Duplicate {
+                        what: "crawled table",
+                        name: t.clone(),
+                    },
+                );
             }
             seen.push(t);
         }
@@ -693,7 +1357,9 @@ pub(crate) fn resolve_name<'a>(p: &'a Pipeline, name: &str) -> Option<Node<'a>> 
     if let Some((k, _)) = p.stages.get_key_value(name) {
         return Some(Node::Stage(k));
     }
-    p.crawlers.get_key_value(name).map(|(k, _)| Node::Crawler(k))
+    p.crawlers
+        .get_key_value(name)
+        .map(|(k, _)| Node::Crawler(k))
 }
 
 fn stage_and_crawler_names(p: &Pipeline) -> Vec<String> {
@@ -701,7 +1367,11 @@ fn stage_and_crawler_names(p: &Pipeline) -> Vec<String> {
 }
 
 /// Resolves one trigger action, reporting what is wrong with it.
-pub(crate) fn resolve_action<'a>(cx: &mut Ctx<'a>, pointer: &str, a: &'a Action) -> Option<Node<'a>> {
+pub(crate) fn resolve_action<'a>(
+    cx: &mut Ctx<'a>,
+    pointer: &str,
+    a: &'a Action,
+) -> Option<Node<'a>> {
     let p = cx.p;
     match a {
         Action::Name(n) => {
@@ -715,24 +1385,46 @@ pub(crate) fn resolve_action<'a>(cx: &mut Ctx<'a>, pointer: &str, a: &'a Action)
             (Some(s), None) => match p.stages.get_key_value(s) {
                 Some((k, _)) => Some(Node::Stage(k)),
                 None => {
-                    cx.unknown(&push_pointer(pointer, "stage"), "stage", s, p.stages.keys().cloned());
+                    cx.unknown(
+                        &push_pointer(pointer, "stage"),
+                        "stage",
+                        s,
+                        p.stages.keys().cloned(),
+                    );
                     None
                 }
             },
             (None, Some(c)) => {
                 if !f.arguments.is_empty() || f.timeout_minutes.is_some() {
-                    cx.at_value(pointer, SemanticError::Conflict { what: "`arguments` and `timeout_minutes` apply to stages".into(), reason: "a crawler run takes neither" });
+                    cx.at_value(
+                        pointer,
+                        SemanticError::Conflict {
+                            what: "`arguments` and `timeout_minutes` apply to stages".into(),
+                            reason: "a crawler run takes neither",
+                        },
+                    );
                 }
                 match p.crawlers.get_key_value(c) {
                     Some((k, _)) => Some(Node::Crawler(k)),
                     None => {
-                        cx.unknown(&push_pointer(pointer, "crawler"), "crawler", c, p.crawlers.keys().cloned());
+                        cx.unknown(
+                            &push_pointer(pointer, "crawler"),
+                            "crawler",
+                            c,
+                            p.crawlers.keys().cloned(),
+                        );
                         None
                     }
                 }
             }
             _ => {
-                cx.at_value(pointer, SemanticError::Missing { what: "an action names exactly one `stage` or `crawler`".into(), hint: None });
+                cx.at_value(
+                    pointer,
+                    SemanticError::Missing {
+                        what: "an action names exactly one `stage` or `crawler`".into(),
+                        hint: None,
+                    },
+                );
                 None
             }
         },
@@ -740,7 +1432,11 @@ pub(crate) fn resolve_action<'a>(cx: &mut Ctx<'a>, pointer: &str, a: &'a Action)
 }
 
 /// Resolves one trigger condition to the node it watches and its state.
-pub(crate) fn resolve_condition<'a>(cx: &mut Ctx<'a>, pointer: &str, c: &'a Condition) -> Option<(Node<'a>, State)> {
+pub(crate) fn resolve_condition<'a>(
+    cx: &mut Ctx<'a>,
+    pointer: &str,
+    c: &'a Condition,
+) -> Option<(Node<'a>, State)> {
     let p = cx.p;
     match c {
         Condition::Succeeded(n) => {
@@ -755,32 +1451,67 @@ pub(crate) fn resolve_condition<'a>(cx: &mut Ctx<'a>, pointer: &str, c: &'a Cond
                 (Some(s), None) => match p.stages.get_key_value(s) {
                     Some((k, _)) => Some(Node::Stage(k)),
                     None => {
-                        cx.unknown(&push_pointer(pointer, "stage"), "stage", s, p.stages.keys().cloned());
+                        cx.unknown(
+                            &push_pointer(pointer, "stage"),
+                            "stage",
+                            s,
+                            p.stages.keys().cloned(),
+                        );
                         None
                     }
                 },
                 (None, Some(c)) => match p.crawlers.get_key_value(c) {
                     Some((k, _)) => Some(Node::Crawler(k)),
                     None => {
-                        cx.unknown(&push_pointer(pointer, "crawler"), "crawler", c, p.crawlers.keys().cloned());
+                        cx.unknown(
+                            &push_pointer(pointer, "crawler"),
+                            "crawler",
+                            c,
+                            p.crawlers.keys().cloned(),
+                        );
                         None
                     }
                 },
                 _ => {
-                    cx.at_value(pointer, SemanticError::Missing { what: "a condition names exactly one `stage` or `crawler`".into(), hint: None });
+                    cx.at_value(
+                        pointer,
+                        SemanticError::Missing {
+                            what: "a condition names exactly one `stage` or `crawler`".into(),
+                            hint: None,
+                        },
+                    );
                     None
                 }
             }?;
             let ok = match node {
-                Node::Stage(_) => matches!(f.state, State::Succeeded | State::Failed | State::Timeout | State::Stopped),
-                Node::Crawler(_) => matches!(f.state, State::Succeeded | State::Failed | State::Cancelled),
+                Node::Stage(_) => matches!(
+                    f.state,
+                    State::Succeeded | State::Failed | State::Timeout | State::Stopped
+                ),
+                Node::Crawler(_) => {
+                    matches!(f.state, State::Succeeded | State::Failed | State::Cancelled)
+                }
             };
             if !ok {
                 let allowed = match node {
                     Node::Stage(_) => "succeeded, failed, timeout or stopped",
                     Node::Crawler(_) => "succeeded, failed or cancelled",
                 };
-                cx.at_value(&push_pointer(pointer, "state"), SemanticError::BadValue { what: "state", value: format!("{:?}", f.state).to_lowercase(), reason: format!("a {} ends {allowed}", if matches!(node, Node::Stage(_)) { "stage" } else { "crawler" }) });
+                cx.at_value(
+                    &push_pointer(pointer, "state"),
+                    SemanticError::BadValue {
+                        what: "state",
+                        value: format!("{:?}", f.state).to_lowercase(),
+                        reason: format!(
+                            "a {} ends {allowed}",
+                            if matches!(node, Node::Stage(_)) {
+                                "stage"
+                            } else {
+                                "crawler"
+                            }
+                        ),
+                    },
+                );
             }
             Some((node, f.state))
         }
@@ -792,45 +1523,119 @@ fn check_triggers(cx: &mut Ctx) {
     let mut starters: Vec<&String> = Vec::new();
     for (name, t) in &p.triggers {
         let base = ptr(&["triggers", name]);
-        let kinds = [t.schedule.is_some(), t.when.is_some(), t.event.is_some()].iter().filter(|b| **b).count();
+        let kinds = [t.schedule.is_some(), t.when.is_some(), t.event.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
         if kinds > 1 {
-            cx.at_key(&base, SemanticError::Conflict { what: format!("trigger `{name}` mixes `schedule`, `when` and `event`"), reason: "a Glue trigger is scheduled, conditional or event-driven, not several" });
+            cx.at_key(
+                &base,
+                SemanticError::Conflict {
+                    what: format!("trigger `{name}` mixes `schedule`, `when` and `event`"),
+                    reason: "a Glue trigger is scheduled, conditional or event-driven, not several",
+                },
+            );
         }
-        if let Some(s) = &t.schedule && let Err(reason) = rules::glue_cron(s) {
-            cx.at_value(&push_pointer(&base, "schedule"), SemanticError::BadValue { what: "schedule", value: s.clone(), reason });
+        if let Some(s) = &t.schedule
+            && let Err(reason) = rules::glue_cron(s)
+        {
+            cx.at_value(
+                &push_pointer(&base, "schedule"),
+                SemanticError::BadValue {
+                    what: "schedule",
+                    value: s.clone(),
+                    reason,
+                },
+            );
         }
-        if let Some(w) = &t.when && w.all.is_empty() == w.any.is_empty() {
-            cx.at_value(&push_pointer(&base, "when"), SemanticError::Missing { what: "`when` takes either `all` or `any`, with at least one condition".into(), hint: Some("for example `when: {all: [extract]}`") });
+        if let Some(w) = &t.when
+            && w.all.is_empty() == w.any.is_empty()
+        {
+            cx.at_value(
+                &push_pointer(&base, "when"),
+                SemanticError::Missing {
+                    what: "`when` takes either `all` or `any`, with at least one condition".into(),
+                    hint: Some("for example `when: {all: [extract]}`"),
+                },
+            );
         }
         if let Some(e) = &t.event {
             let ep = push_pointer(&base, "event");
-            if let Some(n) = e.batch_size && !(1..=100).contains(&n) {
-                cx.at_value(&push_pointer(&ep, "batch_size"), SemanticError::Glue { reason: format!("an event batch holds 1 to 100 events, not {n}"), hint: None });
+            if let Some(n) = e.batch_size
+                && !(1..=100).contains(&n)
+            {
+                cx.at_value(
+                    &push_pointer(&ep, "batch_size"),
+                    SemanticError::Glue {
+                        reason: format!("an event batch holds 1 to 100 events, not {n}"),
+                        hint: None,
+                    },
+                );
             }
-            if let Some(n) = e.batch_window_seconds && !(1..=900).contains(&n) {
-                cx.at_value(&push_pointer(&ep, "batch_window_seconds"), SemanticError::Glue { reason: format!("an event batch window is 1 to 900 seconds, not {n}"), hint: None });
+            if let Some(n) = e.batch_window_seconds
+                && !(1..=900).contains(&n)
+            {
+                cx.at_value(
+                    &push_pointer(&ep, "batch_window_seconds"),
+                    SemanticError::Glue {
+                        reason: format!("an event batch window is 1 to 900 seconds, not {n}"),
+                        hint: None,
+                    },
+                );
             }
             match &e.zone {
-                Some(z) if !p.zones.contains_key(z) => cx.unknown(&push_pointer(&ep, "zone"), "zone", z, p.zones.keys().cloned()),
-                None if e.prefix.is_some() => cx.at_key(&push_pointer(&ep, "prefix"), SemanticError::Missing { what: "`prefix` needs the `zone` it is in".into(), hint: None }),
+                Some(z) if !p.zones.contains_key(z) => cx.unknown(
+                    &push_pointer(&ep, "zone"),
+                    "zone",
+                    z,
+                    p.zones.keys().cloned(),
+                ),
+                None if e.prefix.is_some() => cx.at_key(
+                    &push_pointer(&ep, "prefix"),
+                    SemanticError::Missing {
+                        what: "`prefix` needs the `zone` it is in".into(),
+                        hint: None,
+                    },
+                ),
                 _ => {}
             }
-            if let Some(pre) = &e.prefix && let Err(reason) = rules::s3_prefix(pre) {
-                cx.at_value(&push_pointer(&ep, "prefix"), SemanticError::BadValue { what: "prefix", value: pre.clone(), reason });
+            if let Some(pre) = &e.prefix
+                && let Err(reason) = rules::s3_prefix(pre)
+            {
+                cx.at_value(
+                    &push_pointer(&ep, "prefix"),
+                    SemanticError::BadValue {
+                        what: "prefix",
+                        value: pre.clone(),
+                        reason,
+                    },
+                );
             }
         }
         if t.when.is_none() {
             starters.push(name);
         }
         if t.start.is_empty() {
-            cx.at_value(&push_pointer(&base, "start"), SemanticError::Missing { what: format!("trigger `{name}` starts nothing"), hint: None });
+            cx.at_value(
+                &push_pointer(&base, "start"),
+                SemanticError::Missing {
+                    what: format!("trigger `{name}` starts nothing"),
+                    hint: None,
+                },
+            );
         }
         let mut seen = Vec::new();
         for (i, a) in t.start.iter().enumerate() {
             let ap = ptr(&["triggers", name, "start", &i.to_string()]);
             if let Some(node) = resolve_action(cx, &ap, a) {
                 if seen.contains(&node) {
-                    cx.at_value(&ap, SemanticError::Duplicate { what: "action", name: node.describe() });
+                    cx.at_value(
+                        &ap,
+                        SemanticError::Duplicate {
+                            what: "action",
+                            name: node.describe(),
+                        },
+                    );
                 }
                 seen.push(node);
             }
@@ -852,13 +1657,27 @@ fn check_alerts(cx: &mut Ctx) {
     for (name, a) in &p.alerts {
         for (i, s) in a.stages.iter().enumerate() {
             if !p.stages.contains_key(s) {
-                cx.unknown(&ptr(&["alerts", name, "stages", &i.to_string()]), "stage", s, p.stages.keys().cloned());
+                cx.unknown(
+                    &ptr(&["alerts", name, "stages", &i.to_string()]),
+                    "stage",
+                    s,
+                    p.stages.keys().cloned(),
+                );
             }
         }
         for (i, e) in a.email.iter().enumerate() {
-            let ok = e.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')) && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+            let ok = e.split_once('@').is_some_and(|(u, d)| {
+                !u.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            }) && !e.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
-                cx.at_value(&ptr(&["alerts", name, "email", &i.to_string()]), SemanticError::BadValue { what: "e-mail address", value: e.clone(), reason: "it should look like `team@example.com`".into() });
+                cx.at_value(
+                    &ptr(&["alerts", name, "email", &i.to_string()]),
+                    SemanticError::BadValue {
+                        what: "e-mail address",
+                        value: e.clone(),
+                        reason: "it should look like `team@example.com`".into(),
+                    },
+                );
             }
         }
     }
@@ -867,39 +1686,106 @@ fn check_alerts(cx: &mut Ctx) {
 fn check_misc(cx: &mut Ctx) {
     let p = cx.p;
     if p.tags.len() > 50 {
-        cx.at_value("/tags", SemanticError::BadValue { what: "tags", value: format!("{} tags", p.tags.len()), reason: "AWS allows at most 50 tags per resource".into() });
+        cx.at_value(
+            "/tags",
+            SemanticError::BadValue {
+                what: "tags",
+                value: format!("{} tags", p.tags.len()),
+                reason: "AWS allows at most 50 tags per resource".into(),
+            },
+        );
     }
     for (k, v) in &p.tags {
         let tp = ptr(&["tags", k]);
         if k.is_empty() || k.chars().count() > 128 || k.to_ascii_lowercase().starts_with("aws:") {
-            cx.at_key(&tp, SemanticError::BadName { what: "tag", name: k.clone(), reason: "tag keys have 1 to 128 characters and must not start with `aws:`".into() });
+            cx.at_key(
+                &tp,
+                SemanticError::BadName {
+                    what: "tag",
+                    name: k.clone(),
+                    reason: "tag keys have 1 to 128 characters and must not start with `aws:`"
+                        .into(),
+                },
+            );
         }
         if v.chars().count() > 256 {
-            cx.at_value(&tp, SemanticError::BadValue { what: "tag value", value: v.chars().take(20).collect::<String>() + "...", reason: "tag values have at most 256 characters".into() });
+            cx.at_value(
+                &tp,
+                SemanticError::BadValue {
+                    what: "tag value",
+                    value: v.chars().take(20).collect::<String>() + "...",
+                    reason: "tag values have at most 256 characters".into(),
+                },
+            );
         }
     }
-    if let Some(mc) = p.defaults.max_capacity && mc != 0.0625 && mc != 1.0 {
+    if let Some(mc) = p.defaults.max_capacity
+        && mc != 0.0625
+        && mc != 1.0
+    {
         cx.at_value("/defaults/max_capacity", SemanticError::Glue {
             reason: format!("`max_capacity` in defaults applies to Python shell stages, which take 0.0625 or 1, not {mc}"),
             hint: Some("Spark stages take `worker_type` and `workers`".into()),
         });
     }
     if p.workflow.max_concurrent_runs == Some(0) {
-        cx.at_value("/workflow/max_concurrent_runs", SemanticError::Glue { reason: "max_concurrent_runs must be at least 1".into(), hint: None });
+        cx.at_value(
+            "/workflow/max_concurrent_runs",
+            SemanticError::Glue {
+                reason: "max_concurrent_runs must be at least 1".into(),
+                hint: None,
+            },
+        );
     }
     if let Some(a) = &p.athena {
-        if let Some(w) = &a.workgroup && (w.is_empty() || w.len() > 128 || !w.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))) {
-            cx.at_value("/athena/workgroup", SemanticError::BadName { what: "workgroup", name: w.clone(), reason: "use 1 to 128 letters, digits, `.`, `_` and `-`".into() });
+        if let Some(w) = &a.workgroup
+            && (w.is_empty()
+                || w.len() > 128
+                || !w
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+        {
+            cx.at_value(
+                "/athena/workgroup",
+                SemanticError::BadName {
+                    what: "workgroup",
+                    name: w.clone(),
+                    reason: "use 1 to 128 letters, digits, `.`, `_` and `-`".into(),
+                },
+            );
         }
         if let Some(limit) = &a.scan_limit {
             match rules::byte_size(limit) {
-                Err(reason) => cx.at_value("/athena/scan_limit", SemanticError::BadValue { what: "scan limit", value: limit.clone(), reason }),
-                Ok(n) if n < 10_000_000 => cx.at_value("/athena/scan_limit", SemanticError::BadValue { what: "scan limit", value: limit.clone(), reason: "Athena's smallest per-query limit is 10 MB".into() }),
+                Err(reason) => cx.at_value(
+                    "/athena/scan_limit",
+                    SemanticError::BadValue {
+                        what: "scan limit",
+                        value: limit.clone(),
+                        reason,
+                    },
+                ),
+                Ok(n) if n < 10_000_000 => cx.at_value(
+                    "/athena/scan_limit",
+                    SemanticError::BadValue {
+                        what: "scan limit",
+                        value: limit.clone(),
+                        reason: "Athena's smallest per-query limit is 10 MB".into(),
+                    },
+                ),
                 Ok(_) => {}
             }
         }
-        if let Some(d) = a.results_retention_days && d == 0 {
-            cx.at_value("/athena/results_retention_days", SemanticError::BadValue { what: "retention", value: "0".into(), reason: "keep results at least 1 day".into() });
+        if let Some(d) = a.results_retention_days
+            && d == 0
+        {
+            cx.at_value(
+                "/athena/results_retention_days",
+                SemanticError::BadValue {
+                    what: "retention",
+                    value: "0".into(),
+                    reason: "keep results at least 1 day".into(),
+                },
+            );
         }
     }
 }

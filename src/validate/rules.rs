@@ -18,7 +18,9 @@ pub fn identifier(name: &str, allow_hyphen: bool, max: usize) -> Result<(), Stri
         return Err("it is empty".into());
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("it must start with a lowercase letter and use only {allowed}"));
+        return Err(format!(
+            "it must start with a lowercase letter and use only {allowed}"
+        ));
     }
     if let Some(c) = name.chars().find(|c| !ok_char(*c)) {
         return Err(format!("{c:?} is not allowed; use only {allowed}"));
@@ -27,7 +29,10 @@ pub fn identifier(name: &str, allow_hyphen: bool, max: usize) -> Result<(), Stri
         return Err("it must not end with `-` or `_`".into());
     }
     if name.len() > max {
-        return Err(format!("it has {} characters; at most {max} are allowed", name.len()));
+        return Err(format!(
+            "it has {} characters; at most {max} are allowed",
+            name.len()
+        ));
     }
     Ok(())
 }
@@ -45,13 +50,17 @@ pub fn pipeline_name(name: &str) -> Result<(), String> {
 pub fn bucket_name(name: &str) -> Result<(), String> {
     let n = name.len();
     if !(3..=63).contains(&n) {
-        return Err(format!("bucket names have 3 to 63 characters, this one has {n}"));
+        return Err(format!(
+            "bucket names have 3 to 63 characters, this one has {n}"
+        ));
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
     {
-        return Err(format!("{c:?} is not allowed; use lowercase letters, digits, `-` and `.`"));
+        return Err(format!(
+            "{c:?} is not allowed; use lowercase letters, digits, `-` and `.`"
+        ));
     }
     let first = name.chars().next().unwrap_or('-');
     let last = name.chars().last().unwrap_or('-');
@@ -111,7 +120,13 @@ pub fn s3_prefix(path: &str) -> Result<(), String> {
     if path.contains("//") {
         return Err("empty path segments (`//`) are not allowed".into());
     }
-    if let Some(c) = path.chars().find(|c| c.is_control() || matches!(c, '\\' | '{' | '}' | '^' | '`' | '[' | ']' | '"' | '<' | '>' | '#' | '%' | '~' | '|')) {
+    if let Some(c) = path.chars().find(|c| {
+        c.is_control()
+            || matches!(
+                c,
+                '\\' | '{' | '}' | '^' | '`' | '[' | ']' | '"' | '<' | '>' | '#' | '%' | '~' | '|'
+            )
+    }) {
         return Err(format!("{c:?} is not safe in an S3 key"));
     }
     Ok(())
@@ -144,7 +159,8 @@ pub fn glue_cron(expr: &str) -> Result<(), String> {
         ("year", 1970, 2199, &[], ""),
     ];
     for (field, (name, lo, hi, names, extra)) in fields.iter().zip(specs) {
-        cron_field(field, lo, hi, names, extra).map_err(|e| format!("{name} field `{field}`: {e}"))?;
+        cron_field(field, lo, hi, names, extra)
+            .map_err(|e| format!("{name} field `{field}`: {e}"))?;
     }
     let (dom, dow) = (fields[2], fields[4]);
     if (dom == "?") == (dow == "?") {
@@ -182,24 +198,33 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str], extra: &str) -> Res
         if extra.contains('L') && (part == "L" || part == "LW" && extra.contains('W')) {
             continue;
         }
-        if extra.contains('W') && let Some(d) = part.strip_suffix('W') {
+        if extra.contains('W')
+            && let Some(d) = part.strip_suffix('W')
+        {
             value(d)?;
             continue;
         }
-        if extra.contains('#') && let Some((d, n)) = part.split_once('#') {
+        if extra.contains('#')
+            && let Some((d, n)) = part.split_once('#')
+        {
             value(d)?;
             match n.parse::<u32>() {
                 Ok(1..=5) => continue,
                 _ => return Err(format!("`#{n}`: the week number is 1 to 5")),
             }
         }
-        if extra.contains('L') && extra.contains('#') && let Some(d) = part.strip_suffix('L') {
+        if extra.contains('L')
+            && extra.contains('#')
+            && let Some(d) = part.strip_suffix('L')
+        {
             value(d)?;
             continue;
         }
         let (range, step) = match part.split_once('/') {
             Some((r, s)) => {
-                let s: u32 = s.parse().map_err(|_| format!("`{s}` is not a step number"))?;
+                let s: u32 = s
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not a step number"))?;
                 if s == 0 {
                     return Err("a step of 0 never fires".into());
                 }
@@ -226,7 +251,11 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str], extra: &str) -> Res
 
 /// A parsed Hive/Glue type, kept as the canonical text the user wrote.
 pub fn hive_type(ty: &str) -> Result<(), String> {
-    let mut p = TypeParser { s: ty.as_bytes(), i: 0, depth: 0 };
+    let mut p = TypeParser {
+        s: ty.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
     p.ty()?;
     p.ws();
     if p.i != p.s.len() {
@@ -257,8 +286,19 @@ struct TypeParser<'a> {
 }
 
 const PRIMITIVES: [&str; 13] = [
-    "tinyint", "smallint", "int", "integer", "bigint", "boolean", "float", "double", "string",
-    "binary", "timestamp", "date", "decimal",
+    "tinyint",
+    "smallint",
+    "int",
+    "integer",
+    "bigint",
+    "boolean",
+    "float",
+    "double",
+    "string",
+    "binary",
+    "timestamp",
+    "date",
+    "decimal",
 ];
 
 impl TypeParser<'_> {
@@ -270,7 +310,9 @@ impl TypeParser<'_> {
     fn word(&mut self) -> String {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+        {
             self.i += 1;
         }
         String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
@@ -293,7 +335,8 @@ impl TypeParser<'_> {
     }
     fn number(&mut self) -> Result<u32, String> {
         let w = self.word();
-        w.parse().map_err(|_| format!("expected a number, found `{w}`"))
+        w.parse()
+            .map_err(|_| format!("expected a number, found `{w}`"))
     }
     fn ty(&mut self) -> Result<(), String> {
         self.depth += 1;
@@ -311,7 +354,9 @@ impl TypeParser<'_> {
                         return Err(format!("decimal precision {p} is outside 1-38"));
                     }
                     if s > p {
-                        return Err(format!("decimal scale {s} is larger than its precision {p}"));
+                        return Err(format!(
+                            "decimal scale {s} is larger than its precision {p}"
+                        ));
                     }
                 }
             }
@@ -360,7 +405,9 @@ impl TypeParser<'_> {
             "" => return Err("expected a type".into()),
             other => {
                 let lower = other.to_ascii_lowercase();
-                if PRIMITIVES.contains(&lower.as_str()) || ["array", "map", "struct", "char", "varchar"].contains(&lower.as_str()) {
+                if PRIMITIVES.contains(&lower.as_str())
+                    || ["array", "map", "struct", "char", "varchar"].contains(&lower.as_str())
+                {
                     return Err(format!("write Glue types in lowercase: `{lower}`"));
                 }
                 let alias = match lower.as_str() {
@@ -392,9 +439,13 @@ impl TypeParser<'_> {
 /// A byte size such as `10 GB`, `500MB`, `1 TiB` or a plain number of bytes.
 pub fn byte_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size such as `10 GB`"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as `10 GB`"))?;
     let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "KB" => 1e3,
@@ -405,7 +456,11 @@ pub fn byte_size(s: &str) -> Result<u64, String> {
         "MIB" => 1024.0 * 1024.0,
         "GIB" => 1024.0 * 1024.0 * 1024.0,
         "TIB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown unit `{other}`; use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`; use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB"
+            ));
+        }
     };
     let bytes = n * mult;
     if !(bytes.is_finite() && bytes < 9.0e18) {
@@ -416,18 +471,43 @@ pub fn byte_size(s: &str) -> Result<u64, String> {
 
 /// DQDL rule types Glue Data Quality knows.
 pub const DQDL_RULES: [&str; 27] = [
-    "AggregateMatch", "ColumnCorrelation", "ColumnCount", "ColumnDataType", "ColumnExists",
-    "ColumnLength", "ColumnNamesMatchPattern", "ColumnValues", "Completeness", "CustomSql",
-    "DataFreshness", "DatasetMatch", "DetectAnomalies", "DistinctValuesCount", "Entropy",
-    "FileFreshness", "IsComplete", "IsPrimaryKey", "IsUnique", "Mean", "ReferentialIntegrity",
-    "RowCount", "RowCountMatch", "SchemaMatch", "StandardDeviation", "Sum", "Uniqueness",
+    "AggregateMatch",
+    "ColumnCorrelation",
+    "ColumnCount",
+    "ColumnDataType",
+    "ColumnExists",
+    "ColumnLength",
+    "ColumnNamesMatchPattern",
+    "ColumnValues",
+    "Completeness",
+    "CustomSql",
+    "DataFreshness",
+    "DatasetMatch",
+    "DetectAnomalies",
+    "DistinctValuesCount",
+    "Entropy",
+    "FileFreshness",
+    "IsComplete",
+    "IsPrimaryKey",
+    "IsUnique",
+    "Mean",
+    "ReferentialIntegrity",
+    "RowCount",
+    "RowCountMatch",
+    "SchemaMatch",
+    "StandardDeviation",
+    "Sum",
+    "Uniqueness",
 ];
 
 /// Checks one DQDL rule's shape and returns the column names it quotes, so the
 /// caller can check them against the table.
 pub fn dqdl_rule(rule: &str) -> Result<Vec<String>, String> {
     let rule = rule.trim();
-    let name: String = rule.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let name: String = rule
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
     if name.is_empty() {
         return Err("a DQDL rule starts with a rule type such as `IsComplete`".into());
     }
@@ -473,11 +553,25 @@ pub fn dqdl_rule(rule: &str) -> Result<Vec<String>, String> {
         return Err("unbalanced brackets".into());
     }
     let columns = match name.as_str() {
-        "IsComplete" | "IsUnique" | "IsPrimaryKey" | "ColumnValues" | "Completeness"
-        | "Uniqueness" | "ColumnLength" | "ColumnExists" | "ColumnDataType" | "DistinctValuesCount"
-        | "Entropy" | "Mean" | "StandardDeviation" | "Sum" | "DataFreshness" => {
+        "IsComplete"
+        | "IsUnique"
+        | "IsPrimaryKey"
+        | "ColumnValues"
+        | "Completeness"
+        | "Uniqueness"
+        | "ColumnLength"
+        | "ColumnExists"
+        | "ColumnDataType"
+        | "DistinctValuesCount"
+        | "Entropy"
+        | "Mean"
+        | "StandardDeviation"
+        | "Sum"
+        | "DataFreshness" => {
             if quoted.is_empty() {
-                return Err(format!("`{name}` needs a quoted column name, e.g. {name} \"id\""));
+                return Err(format!(
+                    "`{name}` needs a quoted column name, e.g. {name} \"id\""
+                ));
             }
             quoted.truncate(1);
             quoted
@@ -510,10 +604,27 @@ mod tests {
 
     #[test]
     fn hive_types() {
-        for ok in ["string", "bigint", "decimal(10,2)", "array<string>", "map<string,array<int>>", "struct<a:int,b:string>", "varchar(20)"] {
+        for ok in [
+            "string",
+            "bigint",
+            "decimal(10,2)",
+            "array<string>",
+            "map<string,array<int>>",
+            "struct<a:int,b:string>",
+            "varchar(20)",
+        ] {
             assert!(hive_type(ok).is_ok(), "{ok}");
         }
-        for bad in ["long", "decimal(40,2)", "decimal(5,6)", "array<>", "map<array<int>,int>", "String", "varchar", "int int"] {
+        for bad in [
+            "long",
+            "decimal(40,2)",
+            "decimal(5,6)",
+            "array<>",
+            "map<array<int>,int>",
+            "String",
+            "varchar",
+            "int int",
+        ] {
             assert!(hive_type(bad).is_err(), "{bad}");
         }
     }

@@ -44,4 +44,4 @@ step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
-cargo test --locked --all-targets
+cargo test --locked

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod model;
 pub mod names;
+pub mod render;
 pub mod schema;
 pub mod source;
 pub mod suggest;

@@ -44,4 +44,8 @@ step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
-cargo test --locked
+log=$(mktemp)
+cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
+# One closing line over all test binaries, so the total is plain to see.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\nall: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"

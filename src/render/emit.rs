@@ -1,0 +1,183 @@
+//! A deterministic YAML emitter for CloudFormation templates and manifests.
+//!
+//! In: a `serde_json::Value` whose maps keep insertion order. Out: block-style
+//! YAML text that is byte-identical for equal input. Every string is either a
+//! plain scalar from a small safe alphabet or a double-quoted JSON string, so a
+//! user's text can never change the structure of the document (no injection),
+//! and YAML 1.1 readers (cfn-lint, PyYAML) read it back the same way.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// Emits a whole document, ending with a newline.
+pub fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(m) if !m.is_empty() => emit_map(&mut out, m, 0),
+        Value::Array(a) if !a.is_empty() => emit_seq(&mut out, a, 0),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn indent(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
+fn emit_map(out: &mut String, m: &serde_json::Map<String, Value>, level: usize) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        // The first key of a map inside a list item sits on the `- ` line.
+        if i > 0 || !out.ends_with("- ") {
+            indent(out, level);
+        }
+        out.push_str(&string(k));
+        out.push(':');
+        emit_value(out, v, level);
+    }
+}
+
+fn emit_seq(out: &mut String, a: &[Value], level: usize) {
+    for (i, v) in a.iter().enumerate() {
+        // The first item of a list inside a list item sits on the `- ` line.
+        if i > 0 || !out.ends_with("- ") {
+            indent(out, level);
+        }
+        out.push_str("- ");
+        match v {
+            Value::Object(m) if !m.is_empty() => emit_map(out, m, level + 2),
+            Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, level + 2),
+            other => {
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Emits the value of a map entry, after its `key:`.
+fn emit_value(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_map(out, m, level + 2);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            emit_seq(out, a, level);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => string(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// Words YAML 1.1 or 1.2 would read as something other than a string.
+const RESERVED: [&str; 22] = [
+    "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf", "True", "False",
+    "Yes", "No", "On", "Off", "Y", "N", "Null", "NULL", "NaN",
+];
+
+/// A string as a plain scalar when that is unambiguous, else double-quoted.
+pub fn string(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.len() <= 200
+        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./ :*@+=,".contains(c))
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.ends_with([' ', ':'])
+        && !s.contains("  ")
+        && !RESERVED.contains(&s)
+        && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        return s.to_string();
+    }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            '\r' => q.push_str("\\r"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+                let _ = write!(q, "\\u{:04x}", c as u32);
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emits_block_yaml() {
+        let v = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+                "Tags": [{"Key": "team", "Value": "yes"}], "Empty": [], "N": 3}}},
+            "List": [[1, 2], {"a": "x: y"}]
+        });
+        assert_eq!(
+            to_yaml(&v),
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      Tags:\n      - Key: team\n        Value: \"yes\"\n      Empty: []\n      \"N\": 3\nList:\n- - 1\n  - 2\n- a: \"x: y\"\n"
+        );
+    }
+
+    #[test]
+    fn quotes_what_could_be_misread() {
+        for s in [
+            "",
+            "yes",
+            "No",
+            "1.0",
+            "12:30",
+            "a: b",
+            "-x",
+            "#c",
+            "a\nb",
+            "${AWS::Region}",
+            "x ",
+            "'q'",
+            "日本",
+        ] {
+            assert!(string(s).starts_with('"'), "{s}");
+        }
+        for s in [
+            "abc",
+            "Glue Job",
+            "path/to/x.py",
+            "G.1X",
+            "AWS::S3::Bucket",
+            "s3:GetObject",
+            "glue:*",
+        ] {
+            assert_eq!(string(s), s);
+        }
+    }
+}

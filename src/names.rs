@@ -53,6 +53,23 @@ pub fn default_bucket_max_len(pipeline: &str, zone: &str) -> usize {
     pipeline.len() + 1 + zone.len() + 1 + ACCOUNT_ID_LEN + 1 + MAX_REGION_LEN
 }
 
+/// The bucket that holds job scripts and templates too large to inline. It
+/// has a computed name because `glue-jobs` and `deploy` must find it without
+/// a cross-stack export.
+pub fn artifacts_bucket(pipeline: &str) -> String {
+    default_bucket(pipeline, "artifacts")
+}
+
+/// KMS alias of the pipeline's data key; other stacks name the key by it.
+pub fn kms_alias(pipeline: &str) -> String {
+    format!("alias/{pipeline}-data")
+}
+
+/// Glue security configuration used by every job and crawler.
+pub fn security_configuration(pipeline: &str) -> String {
+    format!("{pipeline}-glue")
+}
+
 /// `raw-data` and `raw_data` -> `RawData`: the user's name as a logical ID part.
 pub fn pascal(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

@@ -237,7 +237,7 @@ impl SemanticError {
             SemanticError::LogicalIdClash { .. } => {
                 Some("names that differ only in `-`/`_` collide; rename one".into())
             }
-            SemanticError::DerivedTooLong { what, .. } if what.contains("bucket") => Some(
+            SemanticError::DerivedTooLong { what, .. } if *what == "default bucket name" => Some(
                 "the account ID and the longest region name are counted; shorten the pipeline or zone name, or set `bucket`".into(),
             ),
             SemanticError::DerivedTooLong { .. } => {

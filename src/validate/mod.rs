@@ -161,6 +161,28 @@ fn check_names(cx: &mut Ctx) {
             },
         );
     }
+    let artifacts = names::default_bucket_max_len(&p.pipeline, "artifacts");
+    if artifacts > 63 {
+        let derived = format!("{}-artifacts-123456789012-ap-southeast-4", p.pipeline);
+        cx.at_value(
+            "/pipeline",
+            SemanticError::DerivedTooLong {
+                what: "artifacts bucket name",
+                derived,
+                len: artifacts,
+                max: 63,
+            },
+        );
+    }
+    if p.zones.contains_key("artifacts") {
+        cx.at_key(
+            "/zones/artifacts",
+            SemanticError::Conflict {
+                what: "a zone named `artifacts` would share the bucket of the job scripts".into(),
+                reason: "choose another zone name",
+            },
+        );
+    }
     let namespaces: [(Kind, &str, Vec<&String>, bool, usize); 7] = [
         (Kind::Zone, "zones", p.zones.keys().collect(), true, 24),
         (

@@ -1,0 +1,117 @@
+//! Building CloudFormation templates: sections in CloudFormation's conventional
+//! order, resources keyed by logical IDs derived from the user's names, and
+//! the intrinsic functions in their long form (`Ref`, `Fn::Sub`, `Fn::GetAtt`).
+//!
+//! In: resources added by a stack renderer. Out: a `serde_json::Value` that
+//! `emit::to_yaml` turns into the template text.
+
+use serde_json::{Map, Value, json};
+
+/// A template under construction.
+pub struct Template {
+    description: String,
+    metadata: Map<String, Value>,
+    resources: Map<String, Value>,
+    outputs: Map<String, Value>,
+}
+
+impl Template {
+    pub fn new(description: impl Into<String>) -> Template {
+        Template {
+            description: description.into(),
+            metadata: Map::new(),
+            resources: Map::new(),
+            outputs: Map::new(),
+        }
+    }
+
+    /// Adds a resource. Stateful ones pass `retain` so that neither a delete
+    /// nor a replacement ever destroys data.
+    pub fn resource(&mut self, id: &str, ty: &str, properties: Value, retain: bool) -> &mut Map<String, Value> {
+        let mut r = Map::new();
+        r.insert("Type".into(), ty.into());
+        if retain {
+            r.insert("DeletionPolicy".into(), "Retain".into());
+            r.insert("UpdateReplacePolicy".into(), "Retain".into());
+        }
+        r.insert("Properties".into(), properties);
+        self.resources.insert(id.to_string(), Value::Object(r));
+        self.resources
+            .get_mut(id)
+            .and_then(Value::as_object_mut)
+            .expect("just inserted")
+    }
+
+    /// Records that a checkov check does not apply to a resource, with the reason.
+    pub fn skip_check(&mut self, id: &str, check: &str, reason: &str) {
+        let Some(r) = self.resources.get_mut(id).and_then(Value::as_object_mut) else {
+            return;
+        };
+        let meta = r
+            .entry("Metadata")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("metadata is a mapping");
+        let checkov = meta
+            .entry("checkov")
+            .or_insert_with(|| json!({"skip": []}));
+        if let Some(list) = checkov.get_mut("skip").and_then(Value::as_array_mut) {
+            list.push(json!({"id": check, "comment": reason}));
+        }
+    }
+
+    pub fn output(&mut self, id: &str, description: &str, value: Value) {
+        self.outputs.insert(
+            id.to_string(),
+            json!({"Description": description, "Value": value}),
+        );
+    }
+
+    pub fn metadata(&mut self, key: &str, value: Value) {
+        self.metadata.insert(key.to_string(), value);
+    }
+
+    pub fn resource_count(&self) -> usize {
+        self.resources.len()
+    }
+
+    pub fn into_value(self) -> Value {
+        let mut t = Map::new();
+        t.insert("AWSTemplateFormatVersion".into(), "2010-09-09".into());
+        t.insert("Description".into(), self.description.into());
+        if !self.metadata.is_empty() {
+            t.insert("Metadata".into(), Value::Object(self.metadata));
+        }
+        t.insert("Resources".into(), Value::Object(self.resources));
+        if !self.outputs.is_empty() {
+            t.insert("Outputs".into(), Value::Object(self.outputs));
+        }
+        Value::Object(t)
+    }
+}
+
+pub fn r#ref(id: &str) -> Value {
+    json!({ "Ref": id })
+}
+
+pub fn sub(s: &str) -> Value {
+    json!({ "Fn::Sub": s })
+}
+
+pub fn get_att(id: &str, attr: &str) -> Value {
+    json!({ "Fn::GetAtt": [id, attr] })
+}
+
+/// Escapes text for use inside `Fn::Sub`, where `${` starts a substitution.
+pub fn sub_literal(s: &str) -> String {
+    s.replace("${", "${!")
+}
+
+/// Standard tags on every taggable resource: the pipeline, and the user's own.
+pub fn tags(pipeline: &str, user: &indexmap::IndexMap<String, String>) -> Value {
+    let mut list = vec![json!({"Key": "pipec:pipeline", "Value": pipeline})];
+    for (k, v) in user {
+        list.push(json!({"Key": k, "Value": v}));
+    }
+    Value::Array(list)
+}

@@ -60,6 +60,33 @@ pub fn artifacts_bucket(pipeline: &str) -> String {
     default_bucket(pipeline, "artifacts")
 }
 
+/// Job argument that carries the location (an `s3://` URI on Glue, a local
+/// path in a local run) of a zone table a stage reads. Scripts read every
+/// location from arguments, so the same script runs on Glue and locally.
+pub fn input_arg(table: &str) -> String {
+    format!("pipec_input_{table}")
+}
+
+/// Job argument that carries the location of a zone table a stage writes.
+pub fn output_arg(table: &str) -> String {
+    format!("pipec_output_{table}")
+}
+
+/// Job argument that carries the Glue connection name of a JDBC connection.
+pub fn connection_arg(connection: &str) -> String {
+    format!("pipec_connection_{}", connection.replace('-', "_"))
+}
+
+/// Job argument that carries the Secrets Manager secret id of a JDBC connection.
+pub fn secret_arg(connection: &str) -> String {
+    format!("pipec_secret_{}", connection.replace('-', "_"))
+}
+
+/// Job argument that carries the JDBC URL of a connection.
+pub fn jdbc_url_arg(connection: &str) -> String {
+    format!("pipec_jdbc_url_{}", connection.replace('-', "_"))
+}
+
 /// KMS alias of the pipeline's data key; other stacks name the key by it.
 pub fn kms_alias(pipeline: &str) -> String {
     format!("alias/{pipeline}-data")

@@ -5,4 +5,5 @@
 //! committed. Only a `ValidPipeline` can be rendered, so nothing unchecked
 //! reaches generated output.
 
+pub mod cfn;
 pub mod emit;

@@ -20,6 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::names::{self, Kind};
 use crate::yaml::{Document, push_pointer};
+use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -29,14 +30,27 @@ pub struct ValidPipeline {
     pipeline: Pipeline,
     /// Directory of the pipeline file, against which user script paths resolve.
     base_dir: PathBuf,
+    /// Contents of the users' own scripts by stage, read once here so that
+    /// renderers stay pure.
+    user_scripts: IndexMap<String, String>,
+    /// File name of the pipeline (no directories), for generated-file headers.
+    file_name: String,
 }
 
 impl ValidPipeline {
+    /// The pipeline file's name without directories, such as `etl.yaml`.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
+    }
+    /// The text of a stage's own `script`, if it has one.
+    pub fn user_script(&self, stage: &str) -> Option<&str> {
+        self.user_scripts.get(stage).map(String::as_str)
     }
 }
 
@@ -77,6 +91,7 @@ pub(crate) struct Ctx<'a> {
     pub p: &'a Pipeline,
     doc: &'a Document,
     pub diags: Vec<Diagnostic>,
+    user_scripts: IndexMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -122,12 +137,14 @@ impl Ctx<'_> {
 pub fn validate(
     pipeline: Pipeline,
     doc: &Document,
+    file_name: &str,
     base_dir: &Path,
 ) -> (Option<ValidPipeline>, Vec<Diagnostic>) {
     let mut cx = Ctx {
         p: &pipeline,
         doc,
         diags: Vec::new(),
+        user_scripts: IndexMap::new(),
     };
     check_names(&mut cx);
     check_zones(&mut cx);
@@ -140,10 +157,13 @@ pub fn validate(
     check_alerts(&mut cx);
     check_misc(&mut cx);
     let diags = cx.diags;
+    let user_scripts = cx.user_scripts;
     let ok = !diags.iter().any(Diagnostic::is_error);
     let valid = ok.then(|| ValidPipeline {
         pipeline,
         base_dir: base_dir.to_path_buf(),
+        user_scripts,
+        file_name: file_name.to_string(),
     });
     (valid, diags)
 }
@@ -1079,18 +1099,25 @@ fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                         reason: "Glue runs Python scripts (`.py`)".into(),
                     },
                 );
-            } else if !base_dir.join(script).is_file() {
-                cx.at_value(
-                    &sp,
-                    SemanticError::BadValue {
-                        what: "script path",
-                        value: script.clone(),
-                        reason: format!(
-                            "no such file next to the pipeline ({})",
-                            base_dir.join(script).display()
-                        ),
-                    },
-                );
+            } else {
+                let full = base_dir.join(script);
+                match std::fs::read_to_string(&full) {
+                    Ok(text) => {
+                        cx.user_scripts.insert(name.clone(), text);
+                    }
+                    Err(e) => cx.at_value(
+                        &sp,
+                        SemanticError::BadValue {
+                            what: "script path",
+                            value: script.clone(),
+                            reason: if full.is_file() {
+                                format!("cannot read {}: {e}", full.display())
+                            } else {
+                                format!("no such file next to the pipeline ({})", full.display())
+                            },
+                        },
+                    ),
+                }
             }
             for (key, set) in [
                 ("steps", !s.steps.is_empty()),

@@ -29,6 +29,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Render CloudFormation stacks, job scripts and a manifest into `generated/<pipeline>/`.
+    Build {
+        /// Pipeline files to build.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output folder; each pipeline gets a sub-folder named after it.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; print a diff and exit 1 if the output folder is out of date.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -77,6 +89,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { files, format } => validate(&files, format),
+        Command::Build { files, out, check } => build(&files, &out, check),
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
             Exit::Ok
@@ -144,6 +157,83 @@ fn validate(files: &[PathBuf], format: Format) -> Exit {
                 p.crawlers.len(),
                 p.triggers.len()
             );
+        }
+    }
+    exit
+}
+
+fn worse(a: Exit, b: Exit) -> Exit {
+    if (b as u8) > (a as u8) { b } else { a }
+}
+
+fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
+    let mut exit = Exit::Ok;
+    let mut stderr = std::io::stderr().lock();
+    let mut stdout = std::io::stdout().lock();
+    for path in files {
+        let loaded = match crate::load_path(path) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = writeln!(stderr, "error: cannot read {}: {e}", path.display());
+                exit = worse(exit, Exit::Usage);
+                continue;
+            }
+        };
+        for d in &loaded.diagnostics {
+            let _ = write!(stderr, "{}", d.render_text(&loaded.file));
+        }
+        let Some(valid) = &loaded.pipeline else {
+            let _ = writeln!(stderr, "{}: {} errors; nothing built", loaded.file.name, loaded.errors());
+            exit = worse(exit, Exit::Invalid);
+            continue;
+        };
+        let rendered = match crate::render::render(valid) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(stderr, "error: {}", e.message());
+                exit = worse(exit, Exit::Usage);
+                continue;
+            }
+        };
+        let dir = out.join(&valid.pipeline().pipeline);
+        let changes = match crate::build::compare(&rendered, &dir) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());
+                exit = worse(exit, Exit::Usage);
+                continue;
+            }
+        };
+        if check {
+            if changes.is_empty() {
+                let _ = writeln!(stdout, "{}: up to date ({} files)", dir.display(), rendered.files.len());
+            } else {
+                let _ = write!(stdout, "{}", changes.unified_diff(&dir));
+                let _ = writeln!(
+                    stderr,
+                    "{}: {} file(s) out of date; run `pipec build {}`",
+                    dir.display(),
+                    changes.changed.len(),
+                    path.display()
+                );
+                exit = worse(exit, Exit::Invalid);
+            }
+            continue;
+        }
+        match crate::build::write(&changes, &dir) {
+            Ok(touched) => {
+                let _ = writeln!(
+                    stdout,
+                    "{}: {} files, {} changed",
+                    dir.display(),
+                    rendered.files.len(),
+                    touched.len()
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(stderr, "error: cannot write {}: {e}", dir.display());
+                exit = worse(exit, Exit::Usage);
+            }
         }
     }
     exit

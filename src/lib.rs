@@ -8,6 +8,7 @@
 //! pipeline) -> `validate` (semantic checks, `ValidPipeline`). `load` below
 //! runs them in order and collects every diagnostic on the way.
 
+pub mod build;
 pub mod cli;
 pub mod diagnostic;
 pub mod model;

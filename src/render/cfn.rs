@@ -42,6 +42,11 @@ impl Template {
             .expect("just inserted")
     }
 
+    /// Adds a resource built elsewhere (see `stacks::resource`).
+    pub fn insert_raw(&mut self, id: &str, resource: Value) {
+        self.resources.insert(id.to_string(), resource);
+    }
+
     /// Records that a checkov check does not apply to a resource, with the reason.
     pub fn skip_check(&mut self, id: &str, check: &str, reason: &str) {
         let Some(r) = self.resources.get_mut(id).and_then(Value::as_object_mut) else {
@@ -58,6 +63,23 @@ impl Template {
         if let Some(list) = checkov.get_mut("skip").and_then(Value::as_array_mut) {
             list.push(json!({"id": check, "comment": reason}));
         }
+    }
+
+    /// Silences a cfn-lint rule on one resource, with the reason kept beside it.
+    pub fn ignore_lint(&mut self, id: &str, rule: &str, reason: &str) {
+        let Some(r) = self.resources.get_mut(id).and_then(Value::as_object_mut) else {
+            return;
+        };
+        let meta = r
+            .entry("Metadata")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("metadata is a mapping");
+        meta.insert(
+            "cfn-lint".into(),
+            json!({"config": {"ignore_checks": [rule]}}),
+        );
+        meta.insert("pipec-lint-exception".into(), json!({"rule": rule, "reason": reason}));
     }
 
     pub fn output(&mut self, id: &str, description: &str, value: Value) {

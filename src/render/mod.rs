@@ -11,8 +11,11 @@
 pub mod cfn;
 pub mod emit;
 pub mod scripts;
+pub mod stacks;
 
 use crate::validate::ValidPipeline;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Rendered files of one pipeline, by path relative to its output folder.
@@ -47,4 +50,57 @@ pub fn header(v: &ValidPipeline) -> String {
         v.file_name(),
         v.pipeline().pipeline
     )
+}
+
+/// Hex sha256 of a text, as the manifest records it.
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Renders everything `build` writes for one pipeline: stacks, scripts and the manifest.
+pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
+    let p = v.pipeline();
+    let scripts = scripts::render(v)?;
+    let mut hashes = BTreeMap::new();
+    for stage in p.stages.keys() {
+        if let Some(text) = scripts.get(&format!("scripts/{stage}.py")) {
+            hashes.insert(stage.clone(), sha256_hex(text));
+        }
+    }
+    let stacks = stacks::render(v, &hashes);
+    let mut files = BTreeMap::new();
+    let header = format!("# {}\n", header(v));
+    let mut stack_entries = Vec::new();
+    for s in &stacks {
+        let path = format!("stacks/{}.yaml", s.name);
+        stack_entries.push(json!({
+            "name": s.name,
+            "stack_name": crate::names::stack(&p.pipeline, &s.name),
+            "template": path,
+            "depends_on": s.depends_on,
+            "termination_protection": s.termination_protection
+        }));
+        files.insert(path, format!("{header}{}", emit::to_yaml(&s.template)));
+    }
+    let mut script_entries = Vec::new();
+    for (stage, hash) in &hashes {
+        script_entries.push(json!({
+            "stage": stage,
+            "path": format!("scripts/{stage}.py"),
+            "sha256": hash,
+            "s3_key": stacks::script_key(stage, hash),
+            "own_script": v.user_script(stage).is_some()
+        }));
+    }
+    let manifest = json!({
+        "pipeline": p.pipeline,
+        "source": v.file_name(),
+        "artifacts_bucket": crate::names::artifacts_bucket(&p.pipeline),
+        "stacks": stack_entries,
+        "scripts": script_entries
+    });
+    files.insert("manifest.yaml".into(), format!("{header}{}", emit::to_yaml(&manifest)));
+    files.extend(scripts);
+    Ok(Rendered { files })
 }

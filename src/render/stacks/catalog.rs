@@ -1,0 +1,211 @@
+//! The `glue-catalog` stack: the database, one table per zone table schema
+//! (SerDe, formats and partition keys per format), and the crawlers with
+//! their least-privilege roles.
+//!
+//! In: the pipeline's zone tables and crawlers. Out: resource groups for
+//! `split` (a table is a group; a crawler and its role are a group).
+
+use super::{Ctx, Groups, depends, iam, resource, table_format, table_prefix};
+use crate::model::{Format, Recrawl, SchemaChange, TableSchema};
+use crate::names::{self, Kind};
+use crate::render::cfn::{get_att, r#ref, sub};
+use serde_json::{Value, json};
+
+pub(super) fn render(cx: &Ctx) -> Groups {
+    let p = cx.p;
+    let db = cx.database();
+    let database = resource(
+        "AWS::Glue::Database",
+        json!({
+            "CatalogId": r#ref("AWS::AccountId"),
+            "DatabaseInput": {
+                "Name": db,
+                "Description": format!("Tables of pipeline {}.", cx.name)
+            }
+        }),
+        true,
+    );
+    let mut groups = Vec::new();
+    for (name, t) in &p.schemas {
+        if t.zone.is_none() {
+            continue;
+        }
+        let id = names::logical_id(Kind::Table, name);
+        let r = depends(resource("AWS::Glue::Table", table(cx, name, t), true), &["GlueDatabase"]);
+        groups.push((format!("table {name}"), vec![(id, r)]));
+    }
+    for (name, c) in &p.crawlers {
+        let id = names::logical_id(Kind::Crawler, name);
+        let role_id = format!("{id}Role");
+        let tables: Vec<&str> = c.tables.iter().map(String::as_str).collect();
+        let mut statements = Vec::new();
+        // Read access to each crawled table's prefix, bucket by bucket.
+        let mut by_zone: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for tname in &tables {
+            if let Some(t) = p.schemas.get(*tname)
+                && let Some(z) = &t.zone
+            {
+                by_zone.entry(z.as_str()).or_default().push(table_prefix(tname, t));
+            }
+        }
+        for (zone, prefixes) in &by_zone {
+            statements.extend(iam::s3_read(
+                &format!("Read{}", names::pascal(zone)),
+                &cx.zone_bucket_sub(zone),
+                prefixes,
+            ));
+        }
+        statements.push(iam::statement(
+            "Catalog",
+            &[
+                "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition",
+                "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition",
+                "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition",
+            ],
+            iam::catalog_arns(cx, &tables),
+        ));
+        statements.push(iam::statement(
+            "SecurityConfiguration",
+            &["glue:GetSecurityConfiguration"],
+            vec![format!(
+                "arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:securityConfiguration/{}",
+                names::security_configuration(cx.name)
+            )],
+        ));
+        statements.push(iam::logs("Logs", &["/aws-glue/crawlers*".to_string()]));
+        statements.push(iam::kms_use(cx));
+        let role = resource(
+            "AWS::IAM::Role",
+            json!({
+                "RoleName": names::crawler_role(cx.name, name),
+                "Description": format!("Crawler {name} of pipeline {}: reads its tables' prefixes, updates their partitions.", cx.name),
+                "AssumeRolePolicyDocument": iam::assume_role("glue.amazonaws.com"),
+                "Policies": [{"PolicyName": "crawl", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+                "Tags": cx.tag_list()
+            }),
+            false,
+        );
+        let schema_change = match c.on_schema_change {
+            SchemaChange::Log => "LOG",
+            SchemaChange::UpdateTable => "UPDATE_IN_DATABASE",
+        };
+        let recrawl = match c.recrawl {
+            Recrawl::NewFoldersOnly => "CRAWL_NEW_FOLDERS_ONLY",
+            Recrawl::Everything => "CRAWL_EVERYTHING",
+        };
+        let mut props = json!({
+            "Name": names::glue_crawler(cx.name, name),
+            "Role": get_att(&role_id, "Arn"),
+            "DatabaseName": db,
+            "Targets": {"CatalogTargets": [{"DatabaseName": db, "Tables": tables}]},
+            "SchemaChangePolicy": {"UpdateBehavior": schema_change, "DeleteBehavior": "LOG"},
+            "RecrawlPolicy": {"RecrawlBehavior": recrawl},
+            "CrawlerSecurityConfiguration": names::security_configuration(cx.name),
+            "Configuration": "{\"Version\":1.0,\"CrawlerOutput\":{\"Partitions\":{\"AddOrUpdateBehavior\":\"InheritFromTable\"}}}",
+            "Tags": cx.tag_map()
+        });
+        if let Some(d) = &c.description {
+            props["Description"] = json!(d);
+        }
+        let crawler = resource("AWS::Glue::Crawler", props, false);
+        groups.push((format!("crawler {name}"), vec![(role_id, role), (id, crawler)]));
+    }
+    Groups {
+        description: cx.description("Glue Data Catalog: database, tables and crawlers"),
+        shared: vec![("GlueDatabase".into(), database)],
+        groups,
+    }
+}
+
+/// The `TableInput` of a zone table: columns, partition keys, location and SerDe.
+fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
+    let columns: Vec<Value> = t
+        .columns
+        .iter()
+        .filter(|(c, _)| !t.partition_keys.contains(c))
+        .map(|(c, col)| column(c, col.ty(), col.comment()))
+        .collect();
+    let partitions: Vec<Value> = t
+        .partition_keys
+        .iter()
+        .filter_map(|k| t.columns.get(k).map(|col| column(k, col.ty(), col.comment())))
+        .collect();
+    let format = table_format(t);
+    let (input, output, serde, mut serde_params, classification) = match format {
+        Format::Parquet => (
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+            json!({"serialization.format": "1"}),
+            "parquet",
+        ),
+        Format::Orc => (
+            "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+            "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
+            "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+            json!({"serialization.format": "1"}),
+            "orc",
+        ),
+        Format::Json => (
+            "org.apache.hadoop.mapred.TextInputFormat",
+            "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "org.openx.data.jsonserde.JsonSerDe",
+            json!({"ignore.malformed.json": "true"}),
+            "json",
+        ),
+        Format::Csv => {
+            let csv = t.csv.clone().unwrap_or_default();
+            (
+                "org.apache.hadoop.mapred.TextInputFormat",
+                "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                json!({"separatorChar": csv.delimiter, "quoteChar": csv.quote, "escapeChar": csv.escape}),
+                "csv",
+            )
+        }
+    };
+    let mut params = json!({"classification": classification, "EXTERNAL": "TRUE"});
+    if format == Format::Csv {
+        let csv = t.csv.clone().unwrap_or_default();
+        if csv.header {
+            params["skip.header.line.count"] = json!("1");
+        }
+        if !csv.null_value.is_empty() {
+            serde_params["serialization.null.format"] = json!(csv.null_value);
+        }
+    }
+    let location = cx.table_location_sub(name).unwrap_or_default();
+    let mut input_props = json!({
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": params,
+        "StorageDescriptor": {
+            "Columns": columns,
+            "Location": sub(&location),
+            "InputFormat": input,
+            "OutputFormat": output,
+            "Compressed": false,
+            "StoredAsSubDirectories": false,
+            "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_params}
+        }
+    });
+    if let Some(d) = &t.description {
+        input_props["Description"] = json!(d);
+    }
+    if !partitions.is_empty() {
+        input_props["PartitionKeys"] = json!(partitions);
+    }
+    json!({
+        "CatalogId": r#ref("AWS::AccountId"),
+        "DatabaseName": cx.database(),
+        "TableInput": input_props
+    })
+}
+
+fn column(name: &str, ty: &str, comment: Option<&str>) -> Value {
+    let mut c = json!({"Name": name, "Type": ty});
+    if let Some(cm) = comment {
+        c["Comment"] = json!(cm);
+    }
+    c
+}

@@ -1,0 +1,256 @@
+//! The `glue-jobs` stack: per stage, a Glue job, its own IAM role and its
+//! log group.
+//!
+//! In: the pipeline's stages, with the hashes of their scripts. Out: resource
+//! groups for `split`. Each role may read exactly the prefixes of the tables
+//! its stage reads, write exactly those it writes, use the stage's JDBC
+//! connections and secrets, and nothing else.
+
+use super::{Ctx, Groups, iam, resource, table_prefix};
+use crate::model::{Bookmarks, Stage, StageKind};
+use crate::names::{self, Kind};
+use crate::render::cfn::{get_att, sub};
+use crate::validate::settings;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The S3 key of a stage's script: content-addressed, so a changed script is a
+/// new object and the job's `ScriptLocation` changes with it.
+pub fn script_key(stage: &str, sha256: &str) -> String {
+    format!("scripts/{stage}-{}.py", &sha256[..16.min(sha256.len())])
+}
+
+/// The CloudWatch log group of a stage's continuous logs.
+pub fn log_group(pipeline: &str, stage: &str) -> String {
+    format!("/aws-glue/jobs/{pipeline}/{stage}")
+}
+
+/// Tables a stage reads and writes: (zone tables by zone, JDBC connections).
+struct Access<'a> {
+    reads: BTreeMap<&'a str, Vec<String>>,
+    writes: BTreeMap<&'a str, Vec<String>>,
+    read_tables: Vec<&'a str>,
+    write_tables: Vec<&'a str>,
+    connections: Vec<&'a str>,
+}
+
+fn access<'a>(cx: &Ctx<'a>, s: &'a Stage) -> Access<'a> {
+    let p = cx.p;
+    let mut a = Access {
+        reads: BTreeMap::new(),
+        writes: BTreeMap::new(),
+        read_tables: Vec::new(),
+        write_tables: Vec::new(),
+        connections: Vec::new(),
+    };
+    let note = |table: &'a str, write: bool, a: &mut Access<'a>| {
+        let Some((tname, t)) = p.schemas.get_key_value(table) else { return };
+        if let Some(z) = &t.zone {
+            let prefixes = if write { a.writes.entry(z.as_str()) } else { a.reads.entry(z.as_str()) }.or_default();
+            let prefix = table_prefix(tname, t);
+            if !prefixes.contains(&prefix) {
+                prefixes.push(prefix);
+            }
+            let list = if write { &mut a.write_tables } else { &mut a.read_tables };
+            if !list.contains(&tname.as_str()) {
+                list.push(tname.as_str());
+            }
+        }
+        if let Some(c) = &t.connection
+            && !a.connections.contains(&c.as_str())
+        {
+            a.connections.push(c.as_str());
+        }
+    };
+    for i in &s.inputs {
+        note(i.table(), false, &mut a);
+    }
+    for o in &s.outputs {
+        note(&o.table, true, &mut a);
+    }
+    if let Some(d) = &s.download {
+        note(&d.to, true, &mut a);
+    }
+    a
+}
+
+pub(super) fn render(cx: &Ctx) -> Groups {
+    let p = cx.p;
+    let mut groups = Vec::new();
+    for (name, s) in &p.stages {
+        let st = settings(p, s);
+        let id = names::logical_id(Kind::Stage, name);
+        let a = access(cx, s);
+        let shell = s.kind == StageKind::PythonShell;
+        let artifacts = cx.artifacts_bucket_sub();
+        let hash = cx.script_hashes.get(name).cloned().unwrap_or_default();
+        let key = script_key(name, &hash);
+
+        // The role: exactly what the stage declares, and nothing more.
+        let mut statements = vec![iam::statement(
+            "ReadScript",
+            &["s3:GetObject"],
+            vec![format!("arn:${{AWS::Partition}}:s3:::{artifacts}/{key}")],
+        )];
+        statements.extend(iam::s3_write("Temp", &artifacts, &[format!("tmp/{name}/")]));
+        for (zone, prefixes) in &a.reads {
+            statements.extend(iam::s3_read(&format!("Read{}", names::pascal(zone)), &cx.zone_bucket_sub(zone), prefixes));
+        }
+        for (zone, prefixes) in &a.writes {
+            statements.extend(iam::s3_write(&format!("Write{}", names::pascal(zone)), &cx.zone_bucket_sub(zone), prefixes));
+        }
+        let mut tables = a.read_tables.clone();
+        tables.extend(a.write_tables.iter().copied());
+        if !tables.is_empty() {
+            statements.push(iam::statement(
+                "Catalog",
+                &["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                iam::catalog_arns(cx, &tables),
+            ));
+        }
+        let mut subnets = Vec::new();
+        let mut groups_sg = Vec::new();
+        let mut glue_connections = Vec::new();
+        for c in &a.connections {
+            let Some(conn) = p.connections.get(*c) else { continue };
+            let cname = names::glue_connection(cx.name, c);
+            statements.push(iam::statement(
+                &format!("Connection{}", names::pascal(c)),
+                &["glue:GetConnection"],
+                vec![
+                    "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog".to_string(),
+                    format!("arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:connection/{cname}"),
+                ],
+            ));
+            statements.push(iam::statement(
+                &format!("Secret{}", names::pascal(c)),
+                &["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                vec![iam::secret_arn(&conn.secret)],
+            ));
+            subnets.push(conn.subnet.clone());
+            groups_sg.extend(conn.security_groups.iter().cloned());
+            glue_connections.push(cname);
+        }
+        if !subnets.is_empty() {
+            statements.extend(iam::vpc_access(&subnets, &groups_sg));
+        }
+        let group = log_group(cx.name, name);
+        statements.push(iam::logs(
+            "Logs",
+            &[group.clone(), "/aws-glue/jobs/*".into(), "/aws-glue/python-jobs/*".into()],
+        ));
+        statements.push(iam::kms_use(cx));
+        if st.metrics && !shell {
+            statements.push(json!({
+                "Sid": "Metrics",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+            }));
+        }
+        let role_id = format!("{id}Role");
+        let role = resource(
+            "AWS::IAM::Role",
+            json!({
+                "RoleName": names::job_role(cx.name, name),
+                "Description": format!("Stage {name} of pipeline {}: only the tables, connections and secrets it declares.", cx.name),
+                "AssumeRolePolicyDocument": iam::assume_role("glue.amazonaws.com"),
+                "Policies": [{"PolicyName": "stage", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+                "Tags": cx.tag_list()
+            }),
+            false,
+        );
+        let logs_id = format!("{id}Logs");
+        // Job logs go with the stage: they are diagnostics, not pipeline data,
+        // and a retained group would block re-creating the stage's named group.
+        let logs = super::resource_with_policy(
+            "AWS::Logs::LogGroup",
+            json!({
+                "LogGroupName": group,
+                "RetentionInDays": st.log_retention_days,
+                "KmsKeyId": cx.kms_key_arn(),
+                "Tags": cx.tag_list()
+            }),
+            Some("Delete"),
+        );
+
+        // Job arguments: settings, then every location the script reads or writes.
+        let mut args = Map::new();
+        args.insert("--job-language".into(), json!("python"));
+        args.insert("--TempDir".into(), sub(&format!("s3://{artifacts}/tmp/{name}/")));
+        if !shell {
+            let bookmark = match st.bookmarks {
+                Bookmarks::Enable => "job-bookmark-enable",
+                Bookmarks::Disable => "job-bookmark-disable",
+                Bookmarks::Pause => "job-bookmark-pause",
+            };
+            args.insert("--job-bookmark-option".into(), json!(bookmark));
+            args.insert("--enable-continuous-cloudwatch-log".into(), json!("true"));
+            args.insert("--continuous-log-logGroup".into(), json!(log_group(cx.name, name)));
+            args.insert("--enable-job-insights".into(), json!("true"));
+            if st.metrics {
+                args.insert("--enable-metrics".into(), json!("true"));
+            }
+        }
+        for t in &a.read_tables {
+            if let Some(loc) = cx.table_location_sub(t) {
+                args.insert(format!("--{}", names::input_arg(t)), sub(&loc));
+            }
+        }
+        for t in &a.write_tables {
+            if let Some(loc) = cx.table_location_sub(t) {
+                args.insert(format!("--{}", names::output_arg(t)), sub(&loc));
+            }
+        }
+        for c in &a.connections {
+            let Some(conn) = p.connections.get(*c) else { continue };
+            args.insert(format!("--{}", names::connection_arg(c)), json!(names::glue_connection(cx.name, c)));
+            args.insert(format!("--{}", names::secret_arg(c)), json!(conn.secret));
+            args.insert(format!("--{}", names::jdbc_url_arg(c)), json!(conn.url));
+        }
+        for (k, v) in &s.arguments {
+            let k = if k.starts_with("--") { k.clone() } else { format!("--{k}") };
+            args.insert(k, json!(v));
+        }
+
+        let mut props = json!({
+            "Name": names::glue_job(cx.name, name),
+            "Description": s.description.clone().unwrap_or_else(|| format!("Stage {name} of pipeline {}.", cx.name)),
+            "Role": get_att(&role_id, "Arn"),
+            "Command": {
+                "Name": if shell { "pythonshell" } else { "glueetl" },
+                "ScriptLocation": sub(&format!("s3://{artifacts}/{key}")),
+                "PythonVersion": if shell { "3.9" } else { "3" }
+            },
+            "GlueVersion": st.glue_version,
+            "Timeout": st.timeout_minutes,
+            "MaxRetries": st.retries,
+            "ExecutionProperty": {"MaxConcurrentRuns": st.max_concurrent_runs},
+            "SecurityConfiguration": names::security_configuration(cx.name),
+            "DefaultArguments": Value::Object(args),
+            "Tags": cx.tag_map()
+        });
+        match (st.worker_type, st.workers, st.max_capacity) {
+            (_, _, Some(mc)) => props["MaxCapacity"] = json!(mc),
+            (Some(wt), Some(n), None) => {
+                props["WorkerType"] = json!(wt.as_str());
+                props["NumberOfWorkers"] = json!(n);
+            }
+            _ => {}
+        }
+        if !glue_connections.is_empty() {
+            props["Connections"] = json!({"Connections": glue_connections});
+        }
+        let job = resource("AWS::Glue::Job", props, false);
+        groups.push((
+            format!("stage {name}"),
+            vec![(role_id, role), (logs_id, logs), (format!("{id}Job"), job)],
+        ));
+    }
+    Groups {
+        description: cx.description("Glue jobs, one least-privilege role and log group per stage"),
+        shared: Vec::new(),
+        groups,
+    }
+}

@@ -311,7 +311,7 @@ fn adding_one_stage_changes_only_lines_about_that_stage() {
             let jobs = &files["stacks/glue-jobs.yaml"];
             let start = jobs.find(&format!("  Stage{stage}Job:")).unwrap();
             let end = jobs[start + 3..].find("\n  Stage").map_or(jobs.len(), |e| start + 3 + e);
-            jobs[start..end].to_string()
+            jobs[start..end].trim_end().to_string()
         };
         assert_eq!(block(&before), block(&after), "{stage}");
     }

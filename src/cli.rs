@@ -83,7 +83,18 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    run(cli).into()
+    let exit = run(cli);
+    // For benchmarks: the process's peak memory, read where Linux keeps it.
+    if std::env::var_os("PIPEC_STATS").is_some()
+        && let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+    {
+        eprintln!(
+            "pipec-stats: peak {}",
+            line.trim_start_matches("VmHWM:").trim()
+        );
+    }
+    exit.into()
 }
 
 pub fn run(cli: Cli) -> Exit {
@@ -183,7 +194,12 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             let _ = write!(stderr, "{}", d.render_text(&loaded.file));
         }
         let Some(valid) = &loaded.pipeline else {
-            let _ = writeln!(stderr, "{}: {} errors; nothing built", loaded.file.name, loaded.errors());
+            let _ = writeln!(
+                stderr,
+                "{}: {} errors; nothing built",
+                loaded.file.name,
+                loaded.errors()
+            );
             exit = worse(exit, Exit::Invalid);
             continue;
         };
@@ -206,7 +222,12 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
         };
         if check {
             if changes.is_empty() {
-                let _ = writeln!(stdout, "{}: up to date ({} files)", dir.display(), rendered.files.len());
+                let _ = writeln!(
+                    stdout,
+                    "{}: up to date ({} files)",
+                    dir.display(),
+                    rendered.files.len()
+                );
             } else {
                 let _ = write!(stdout, "{}", changes.unified_diff(&dir));
                 let _ = writeln!(

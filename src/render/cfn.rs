@@ -27,7 +27,13 @@ impl Template {
 
     /// Adds a resource. Stateful ones pass `retain` so that neither a delete
     /// nor a replacement ever destroys data.
-    pub fn resource(&mut self, id: &str, ty: &str, properties: Value, retain: bool) -> &mut Map<String, Value> {
+    pub fn resource(
+        &mut self,
+        id: &str,
+        ty: &str,
+        properties: Value,
+        retain: bool,
+    ) -> &mut Map<String, Value> {
         let mut r = Map::new();
         r.insert("Type".into(), ty.into());
         if retain {
@@ -57,9 +63,7 @@ impl Template {
             .or_insert_with(|| json!({}))
             .as_object_mut()
             .expect("metadata is a mapping");
-        let checkov = meta
-            .entry("checkov")
-            .or_insert_with(|| json!({"skip": []}));
+        let checkov = meta.entry("checkov").or_insert_with(|| json!({"skip": []}));
         if let Some(list) = checkov.get_mut("skip").and_then(Value::as_array_mut) {
             list.push(json!({"id": check, "comment": reason}));
         }
@@ -79,7 +83,10 @@ impl Template {
             "cfn-lint".into(),
             json!({"config": {"ignore_checks": [rule]}}),
         );
-        meta.insert("pipec-lint-exception".into(), json!({"rule": rule, "reason": reason}));
+        meta.insert(
+            "pipec-lint-exception".into(),
+            json!({"rule": rule, "reason": reason}),
+        );
     }
 
     pub fn output(&mut self, id: &str, description: &str, value: Value) {
@@ -127,13 +134,4 @@ pub fn get_att(id: &str, attr: &str) -> Value {
 /// Escapes text for use inside `Fn::Sub`, where `${` starts a substitution.
 pub fn sub_literal(s: &str) -> String {
     s.replace("${", "${!")
-}
-
-/// Standard tags on every taggable resource: the pipeline, and the user's own.
-pub fn tags(pipeline: &str, user: &indexmap::IndexMap<String, String>) -> Value {
-    let mut list = vec![json!({"Key": "pipec:pipeline", "Value": pipeline})];
-    for (k, v) in user {
-        list.push(json!({"Key": k, "Value": v}));
-    }
-    Value::Array(list)
 }

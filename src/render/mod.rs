@@ -52,6 +52,16 @@ pub fn header(v: &ValidPipeline) -> String {
     )
 }
 
+/// The tags `deploy` puts on every stack: the pipeline's name and the user's tags.
+pub fn stack_tags(v: &ValidPipeline) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("pipec:pipeline".into(), v.pipeline().pipeline.clone().into());
+    for (k, val) in &v.pipeline().tags {
+        m.insert(k.clone(), val.clone().into());
+    }
+    serde_json::Value::Object(m)
+}
+
 /// Hex sha256 of a text, as the manifest records it.
 pub fn sha256_hex(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
@@ -97,10 +107,15 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
         "pipeline": p.pipeline,
         "source": v.file_name(),
         "artifacts_bucket": crate::names::artifacts_bucket(&p.pipeline),
+        // Stack tags: CloudFormation copies them onto every resource that takes tags.
+        "tags": stack_tags(v),
         "stacks": stack_entries,
         "scripts": script_entries
     });
-    files.insert("manifest.yaml".into(), format!("{header}{}", emit::to_yaml(&manifest)));
+    files.insert(
+        "manifest.yaml".into(),
+        format!("{header}{}", emit::to_yaml(&manifest)),
+    );
     files.extend(scripts);
     Ok(Rendered { files })
 }

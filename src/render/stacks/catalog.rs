@@ -31,7 +31,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             continue;
         }
         let id = names::logical_id(Kind::Table, name);
-        let r = depends(resource("AWS::Glue::Table", table(cx, name, t), true), &["GlueDatabase"]);
+        let r = depends(
+            resource("AWS::Glue::Table", table(cx, name, t), true),
+            &["GlueDatabase"],
+        );
         groups.push((format!("table {name}"), vec![(id, r)]));
     }
     for (name, c) in &p.crawlers {
@@ -45,7 +48,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             if let Some(t) = p.schemas.get(*tname)
                 && let Some(z) = &t.zone
             {
-                by_zone.entry(z.as_str()).or_default().push(table_prefix(tname, t));
+                by_zone
+                    .entry(z.as_str())
+                    .or_default()
+                    .push(table_prefix(tname, t));
             }
         }
         for (zone, prefixes) in &by_zone {
@@ -58,9 +64,16 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         statements.push(iam::statement(
             "Catalog",
             &[
-                "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition",
-                "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition",
-                "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition",
+                "glue:GetDatabase",
+                "glue:GetTable",
+                "glue:UpdateTable",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:BatchGetPartition",
+                "glue:CreatePartition",
+                "glue:BatchCreatePartition",
+                "glue:UpdatePartition",
+                "glue:BatchUpdatePartition",
             ],
             iam::catalog_arns(cx, &tables),
         ));
@@ -80,8 +93,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 "RoleName": names::crawler_role(cx.name, name),
                 "Description": format!("Crawler {name} of pipeline {}: reads its tables' prefixes, updates their partitions.", cx.name),
                 "AssumeRolePolicyDocument": iam::assume_role("glue.amazonaws.com"),
-                "Policies": [{"PolicyName": "crawl", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
-                "Tags": cx.tag_list()
+                "Policies": [{"PolicyName": "crawl", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
             }),
             false,
         );
@@ -101,14 +113,16 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             "SchemaChangePolicy": {"UpdateBehavior": schema_change, "DeleteBehavior": "LOG"},
             "RecrawlPolicy": {"RecrawlBehavior": recrawl},
             "CrawlerSecurityConfiguration": names::security_configuration(cx.name),
-            "Configuration": "{\"Version\":1.0,\"CrawlerOutput\":{\"Partitions\":{\"AddOrUpdateBehavior\":\"InheritFromTable\"}}}",
-            "Tags": cx.tag_map()
+            "Configuration": "{\"Version\":1.0,\"CrawlerOutput\":{\"Partitions\":{\"AddOrUpdateBehavior\":\"InheritFromTable\"}}}"
         });
         if let Some(d) = &c.description {
             props["Description"] = json!(d);
         }
         let crawler = resource("AWS::Glue::Crawler", props, false);
-        groups.push((format!("crawler {name}"), vec![(role_id, role), (id, crawler)]));
+        groups.push((
+            format!("crawler {name}"),
+            vec![(role_id, role), (id, crawler)],
+        ));
     }
     Groups {
         description: cx.description("Glue Data Catalog: database, tables and crawlers"),
@@ -128,7 +142,11 @@ fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
     let partitions: Vec<Value> = t
         .partition_keys
         .iter()
-        .filter_map(|k| t.columns.get(k).map(|col| column(k, col.ty(), col.comment())))
+        .filter_map(|k| {
+            t.columns
+                .get(k)
+                .map(|col| column(k, col.ty(), col.comment()))
+        })
         .collect();
     let format = table_format(t);
     let (input, output, serde, mut serde_params, classification) = match format {

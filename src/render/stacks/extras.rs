@@ -51,8 +51,14 @@ pub(super) fn connections(cx: &Ctx) -> Template {
 pub(super) fn data_quality(cx: &Ctx) -> Template {
     let mut t = Template::new(cx.description("Glue Data Quality rulesets"));
     for (name, table) in &cx.p.schemas {
-        let (Some(q), Some(_)) = (&table.quality, &table.zone) else { continue };
-        let rules: Vec<String> = q.rules.iter().map(|r| format!("    {}", r.trim())).collect();
+        let (Some(q), Some(_)) = (&table.quality, &table.zone) else {
+            continue;
+        };
+        let rules: Vec<String> = q
+            .rules
+            .iter()
+            .map(|r| format!("    {}", r.trim()))
+            .collect();
         t.resource(
             &format!("{}Ruleset", names::logical_id(Kind::Table, name)),
             "AWS::Glue::DataQualityRuleset",
@@ -61,8 +67,7 @@ pub(super) fn data_quality(cx: &Ctx) -> Template {
                 "Description": format!("Rules of table {name}; stages that write it {} when they fail.",
                     match q.on_failure { crate::model::OnFailure::Fail => "stop", crate::model::OnFailure::Warn => "only report" }),
                 "Ruleset": format!("Rules = [\n{}\n]", rules.join(",\n")),
-                "TargetTable": {"DatabaseName": cx.database(), "TableName": name},
-                "Tags": cx.tag_map()
+                "TargetTable": {"DatabaseName": cx.database(), "TableName": name}
             }),
             false,
         );
@@ -76,20 +81,29 @@ pub(super) fn alerts(cx: &Ctx) -> Template {
     for (name, a) in &p.alerts {
         let id = names::logical_id(Kind::Alert, name);
         let topic_id = format!("{id}Topic");
-        let subs: Vec<_> = a.email.iter().map(|e| json!({"Protocol": "email", "Endpoint": e})).collect();
+        let subs: Vec<_> = a
+            .email
+            .iter()
+            .map(|e| json!({"Protocol": "email", "Endpoint": e}))
+            .collect();
         let mut topic = json!({
             "TopicName": format!("{}-{}", cx.name, name),
-            "KmsMasterKeyId": names::kms_alias(cx.name),
-            "Tags": cx.tag_list()
+            "KmsMasterKeyId": names::kms_alias(cx.name)
         });
         if !subs.is_empty() {
             topic["Subscription"] = json!(subs);
         }
         t.resource(&topic_id, "AWS::SNS::Topic", topic, false);
         let stages: Vec<String> = if a.stages.is_empty() {
-            p.stages.keys().map(|s| names::glue_job(cx.name, s)).collect()
+            p.stages
+                .keys()
+                .map(|s| names::glue_job(cx.name, s))
+                .collect()
         } else {
-            a.stages.iter().map(|s| names::glue_job(cx.name, s)).collect()
+            a.stages
+                .iter()
+                .map(|s| names::glue_job(cx.name, s))
+                .collect()
         };
         let states: Vec<&str> = if a.states.is_empty() {
             vec!["FAILED", "TIMEOUT", "ERROR"]

@@ -12,7 +12,13 @@ use serde_json::{Value, json};
 pub fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
     let res: Vec<Value> = resources
         .into_iter()
-        .map(|r| if r.contains("${") { json!({"Fn::Sub": r}) } else { json!(r.replace("${!", "${")) })
+        .map(|r| {
+            if r.contains("${") {
+                json!({"Fn::Sub": r})
+            } else {
+                json!(r.replace("${!", "${"))
+            }
+        })
         .collect();
     json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": res})
 }
@@ -36,7 +42,11 @@ pub fn s3_read(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> {
         .map(|p| format!("arn:${{AWS::Partition}}:s3:::{bucket_sub}/{p}*"))
         .collect();
     vec![
-        statement(&format!("{sid}Get"), &["s3:GetObject", "s3:GetObjectVersion"], objects),
+        statement(
+            &format!("{sid}Get"),
+            &["s3:GetObject", "s3:GetObjectVersion"],
+            objects,
+        ),
         list_bucket(&format!("{sid}List"), bucket_sub, prefixes),
     ]
 }
@@ -50,7 +60,12 @@ pub fn s3_write(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> 
     vec![
         statement(
             &format!("{sid}Write"),
-            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            &[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ],
             objects,
         ),
         list_bucket(&format!("{sid}List"), bucket_sub, prefixes),
@@ -98,7 +113,12 @@ pub fn logs(sid: &str, groups: &[String]) -> Value {
         .collect();
     statement(
         sid,
-        &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+        &[
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:AssociateKmsKey",
+        ],
         arns,
     )
 }
@@ -134,10 +154,13 @@ pub fn secret_arn(secret: &str) -> String {
 /// What a Glue job in a VPC needs to place its network interface.
 pub fn vpc_access(subnets: &[String], security_groups: &[String]) -> Vec<Value> {
     let mut create = vec![
-        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*".to_string(),
+        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"
+            .to_string(),
     ];
     for s in subnets {
-        create.push(format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/{s}"));
+        create.push(format!(
+            "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/{s}"
+        ));
     }
     for g in security_groups {
         create.push(format!(
@@ -147,7 +170,11 @@ pub fn vpc_access(subnets: &[String], security_groups: &[String]) -> Vec<Value> 
     vec![
         statement(
             "NetworkInterfaces",
-            &["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags"],
+            &[
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:CreateTags",
+            ],
             create,
         ),
         // Describe calls take no resource-level permissions; they read only.

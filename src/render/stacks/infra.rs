@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 pub(super) fn render(cx: &Ctx) -> Template {
     let p = cx.p;
-    let mut t = Template::new(cx.description("basic infrastructure: KMS key, buckets, Athena workgroup, Glue security configuration"));
+    let mut t = Template::new(cx.description(
+        "basic infrastructure: KMS key, buckets, Athena workgroup, Glue security configuration",
+    ));
 
     let mut key_statements = vec![
         json!({
@@ -49,8 +51,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
         json!({
             "Description": format!("Encrypts the data, logs and job bookmarks of pipeline {}.", cx.name),
             "EnableKeyRotation": true,
-            "KeyPolicy": {"Version": "2012-10-17", "Statement": key_statements},
-            "Tags": cx.tag_list()
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": key_statements}
         }),
         true,
     );
@@ -67,8 +68,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
             "Name": kms_parameter(cx.name),
             "Type": "String",
             "Value": get_att("DataKey", "Arn"),
-            "Description": "ARN of the pipeline's KMS key, read by the other stacks through a dynamic reference.",
-            "Tags": cx.tag_map()
+            "Description": "ARN of the pipeline's KMS key, read by the other stacks through a dynamic reference."
         }),
         false,
     );
@@ -85,8 +85,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
             "LifecycleConfiguration": {"Rules": [
                 {"Id": "ExpireOldLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
                 abort_uploads()
-            ]},
-            "Tags": cx.tag_list()
+            ]}
         }),
         true,
     );
@@ -121,7 +120,8 @@ pub(super) fn render(cx: &Ctx) -> Template {
         }
         let mut props = data_bucket(cx, cx.zone_bucket(zone), &format!("{zone}/"), lifecycle);
         if event_zones.contains(&zone.as_str()) {
-            props["NotificationConfiguration"] = json!({"EventBridgeConfiguration": {"EventBridgeEnabled": true}});
+            props["NotificationConfiguration"] =
+                json!({"EventBridgeConfiguration": {"EventBridgeEnabled": true}});
         }
         t.resource(&id, "AWS::S3::Bucket", props, true);
         bucket_policy(&mut t, &id, tls_only(&id));
@@ -152,7 +152,11 @@ pub(super) fn render(cx: &Ctx) -> Template {
             ],
         );
         t.resource("AthenaResultsBucket", "AWS::S3::Bucket", results, true);
-        bucket_policy(&mut t, "AthenaResultsBucket", tls_only("AthenaResultsBucket"));
+        bucket_policy(
+            &mut t,
+            "AthenaResultsBucket",
+            tls_only("AthenaResultsBucket"),
+        );
         let mut config = json!({
             "EnforceWorkGroupConfiguration": true,
             "PublishCloudWatchMetricsEnabled": true,
@@ -174,8 +178,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
                 "Name": a.workgroup.clone().unwrap_or_else(|| cx.name.to_string()),
                 "Description": format!("Queries the zones of pipeline {}.", cx.name),
                 "State": "ENABLED",
-                "WorkGroupConfiguration": config,
-                "Tags": cx.tag_list()
+                "WorkGroupConfiguration": config
             }),
             false,
         );
@@ -210,8 +213,16 @@ pub(super) fn render(cx: &Ctx) -> Template {
         );
     }
 
-    t.output("ArtifactsBucketName", "Bucket holding the job scripts.", r#ref("ArtifactsBucket"));
-    t.output("DataKeyArn", "KMS key of the pipeline.", get_att("DataKey", "Arn"));
+    t.output(
+        "ArtifactsBucketName",
+        "Bucket holding the job scripts.",
+        r#ref("ArtifactsBucket"),
+    );
+    t.output(
+        "DataKeyArn",
+        "KMS key of the pipeline.",
+        get_att("DataKey", "Arn"),
+    );
     t
 }
 
@@ -236,15 +247,23 @@ fn data_bucket(cx: &Ctx, name: Value, log_prefix: &str, lifecycle: Vec<Value>) -
             "BucketKeyEnabled": true
         }]}),
     );
-    props.insert("PublicAccessBlockConfiguration".into(), public_access_block());
-    props.insert("VersioningConfiguration".into(), json!({"Status": "Enabled"}));
-    props.insert("OwnershipControls".into(), json!({"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}));
+    props.insert(
+        "PublicAccessBlockConfiguration".into(),
+        public_access_block(),
+    );
+    props.insert(
+        "VersioningConfiguration".into(),
+        json!({"Status": "Enabled"}),
+    );
+    props.insert(
+        "OwnershipControls".into(),
+        json!({"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}),
+    );
     props.insert(
         "LoggingConfiguration".into(),
         json!({"DestinationBucketName": r#ref("AccessLogBucket"), "LogFilePrefix": log_prefix}),
     );
     props.insert("LifecycleConfiguration".into(), json!({"Rules": lifecycle}));
-    props.insert("Tags".into(), cx.tag_list());
     Value::Object(props)
 }
 

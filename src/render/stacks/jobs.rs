@@ -44,14 +44,25 @@ fn access<'a>(cx: &Ctx<'a>, s: &'a Stage) -> Access<'a> {
         connections: Vec::new(),
     };
     let note = |table: &'a str, write: bool, a: &mut Access<'a>| {
-        let Some((tname, t)) = p.schemas.get_key_value(table) else { return };
+        let Some((tname, t)) = p.schemas.get_key_value(table) else {
+            return;
+        };
         if let Some(z) = &t.zone {
-            let prefixes = if write { a.writes.entry(z.as_str()) } else { a.reads.entry(z.as_str()) }.or_default();
+            let prefixes = if write {
+                a.writes.entry(z.as_str())
+            } else {
+                a.reads.entry(z.as_str())
+            }
+            .or_default();
             let prefix = table_prefix(tname, t);
             if !prefixes.contains(&prefix) {
                 prefixes.push(prefix);
             }
-            let list = if write { &mut a.write_tables } else { &mut a.read_tables };
+            let list = if write {
+                &mut a.write_tables
+            } else {
+                &mut a.read_tables
+            };
             if !list.contains(&tname.as_str()) {
                 list.push(tname.as_str());
             }
@@ -94,10 +105,18 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         )];
         statements.extend(iam::s3_write("Temp", &artifacts, &[format!("tmp/{name}/")]));
         for (zone, prefixes) in &a.reads {
-            statements.extend(iam::s3_read(&format!("Read{}", names::pascal(zone)), &cx.zone_bucket_sub(zone), prefixes));
+            statements.extend(iam::s3_read(
+                &format!("Read{}", names::pascal(zone)),
+                &cx.zone_bucket_sub(zone),
+                prefixes,
+            ));
         }
         for (zone, prefixes) in &a.writes {
-            statements.extend(iam::s3_write(&format!("Write{}", names::pascal(zone)), &cx.zone_bucket_sub(zone), prefixes));
+            statements.extend(iam::s3_write(
+                &format!("Write{}", names::pascal(zone)),
+                &cx.zone_bucket_sub(zone),
+                prefixes,
+            ));
         }
         let mut tables = a.read_tables.clone();
         tables.extend(a.write_tables.iter().copied());
@@ -112,7 +131,9 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         let mut groups_sg = Vec::new();
         let mut glue_connections = Vec::new();
         for c in &a.connections {
-            let Some(conn) = p.connections.get(*c) else { continue };
+            let Some(conn) = p.connections.get(*c) else {
+                continue;
+            };
             let cname = names::glue_connection(cx.name, c);
             statements.push(iam::statement(
                 &format!("Connection{}", names::pascal(c)),
@@ -124,7 +145,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             ));
             statements.push(iam::statement(
                 &format!("Secret{}", names::pascal(c)),
-                &["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                &[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:DescribeSecret",
+                ],
                 vec![iam::secret_arn(&conn.secret)],
             ));
             subnets.push(conn.subnet.clone());
@@ -137,7 +161,11 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         let group = log_group(cx.name, name);
         statements.push(iam::logs(
             "Logs",
-            &[group.clone(), "/aws-glue/jobs/*".into(), "/aws-glue/python-jobs/*".into()],
+            &[
+                group.clone(),
+                "/aws-glue/jobs/*".into(),
+                "/aws-glue/python-jobs/*".into(),
+            ],
         ));
         statements.push(iam::kms_use(cx));
         if st.metrics && !shell {
@@ -156,8 +184,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 "RoleName": names::job_role(cx.name, name),
                 "Description": format!("Stage {name} of pipeline {}: only the tables, connections and secrets it declares.", cx.name),
                 "AssumeRolePolicyDocument": iam::assume_role("glue.amazonaws.com"),
-                "Policies": [{"PolicyName": "stage", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
-                "Tags": cx.tag_list()
+                "Policies": [{"PolicyName": "stage", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
             }),
             false,
         );
@@ -169,8 +196,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             json!({
                 "LogGroupName": group,
                 "RetentionInDays": st.log_retention_days,
-                "KmsKeyId": cx.kms_key_arn(),
-                "Tags": cx.tag_list()
+                "KmsKeyId": cx.kms_key_arn()
             }),
             Some("Delete"),
         );
@@ -178,7 +204,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         // Job arguments: settings, then every location the script reads or writes.
         let mut args = Map::new();
         args.insert("--job-language".into(), json!("python"));
-        args.insert("--TempDir".into(), sub(&format!("s3://{artifacts}/tmp/{name}/")));
+        args.insert(
+            "--TempDir".into(),
+            sub(&format!("s3://{artifacts}/tmp/{name}/")),
+        );
         if !shell {
             let bookmark = match st.bookmarks {
                 Bookmarks::Enable => "job-bookmark-enable",
@@ -187,7 +216,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             };
             args.insert("--job-bookmark-option".into(), json!(bookmark));
             args.insert("--enable-continuous-cloudwatch-log".into(), json!("true"));
-            args.insert("--continuous-log-logGroup".into(), json!(log_group(cx.name, name)));
+            args.insert(
+                "--continuous-log-logGroup".into(),
+                json!(log_group(cx.name, name)),
+            );
             args.insert("--enable-job-insights".into(), json!("true"));
             if st.metrics {
                 args.insert("--enable-metrics".into(), json!("true"));
@@ -204,13 +236,22 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             }
         }
         for c in &a.connections {
-            let Some(conn) = p.connections.get(*c) else { continue };
-            args.insert(format!("--{}", names::connection_arg(c)), json!(names::glue_connection(cx.name, c)));
+            let Some(conn) = p.connections.get(*c) else {
+                continue;
+            };
+            args.insert(
+                format!("--{}", names::connection_arg(c)),
+                json!(names::glue_connection(cx.name, c)),
+            );
             args.insert(format!("--{}", names::secret_arg(c)), json!(conn.secret));
             args.insert(format!("--{}", names::jdbc_url_arg(c)), json!(conn.url));
         }
         for (k, v) in &s.arguments {
-            let k = if k.starts_with("--") { k.clone() } else { format!("--{k}") };
+            let k = if k.starts_with("--") {
+                k.clone()
+            } else {
+                format!("--{k}")
+            };
             args.insert(k, json!(v));
         }
 
@@ -228,8 +269,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             "MaxRetries": st.retries,
             "ExecutionProperty": {"MaxConcurrentRuns": st.max_concurrent_runs},
             "SecurityConfiguration": names::security_configuration(cx.name),
-            "DefaultArguments": Value::Object(args),
-            "Tags": cx.tag_map()
+            "DefaultArguments": Value::Object(args)
         });
         match (st.worker_type, st.workers, st.max_capacity) {
             (_, _, Some(mc)) => props["MaxCapacity"] = json!(mc),

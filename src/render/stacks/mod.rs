@@ -99,21 +99,6 @@ impl Ctx<'_> {
         names::glue_database(self.name)
     }
 
-    /// Tags as CloudFormation's list form (S3, IAM, KMS, SNS, Logs...).
-    pub fn tag_list(&self) -> Value {
-        super::cfn::tags(self.name, &self.p.tags)
-    }
-
-    /// Tags as the map form Glue resources take.
-    pub fn tag_map(&self) -> Value {
-        let mut m = serde_json::Map::new();
-        m.insert("pipec:pipeline".into(), self.name.into());
-        for (k, v) in &self.p.tags {
-            m.insert(k.clone(), v.clone().into());
-        }
-        Value::Object(m)
-    }
-
     /// The KMS key ARN, resolved from the SSM parameter basic-infra writes.
     pub fn kms_key_arn(&self) -> Value {
         Value::String(format!("{{{{resolve:ssm:{}}}}}", kms_parameter(self.name)))
@@ -163,10 +148,17 @@ pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Ve
             termination_protection: false,
         });
     }
-    let catalog = split("glue-catalog", catalog::render(&cx), vec!["basic-infra".into()]);
+    let catalog = split(
+        "glue-catalog",
+        catalog::render(&cx),
+        vec!["basic-infra".into()],
+    );
     let catalog_names: Vec<String> = catalog.iter().map(|s| s.name.clone()).collect();
     stacks.extend(catalog);
-    if p.schemas.values().any(|t| t.quality.is_some() && t.zone.is_some()) {
+    if p.schemas
+        .values()
+        .any(|t| t.quality.is_some() && t.zone.is_some())
+    {
         stacks.push(Stack {
             name: "data-quality".into(),
             template: extras::data_quality(&cx).into_value(),
@@ -209,15 +201,17 @@ pub(crate) struct Groups {
 /// stable hash of the group name. K is a power of two, so adding one stage
 /// moves no other stage unless the pipeline crosses a power-of-two size.
 fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
+    // Sizes are measured once per group; parts are then sums of them.
     let size = |rs: &[(String, Value)]| -> usize {
         rs.iter()
             .map(|(id, r)| id.len() + serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
             .sum()
     };
-    let total: usize = g.shared.len() + g.groups.iter().map(|(_, rs)| rs.len()).sum::<usize>();
-    let bytes: usize = size(&g.shared) + g.groups.iter().map(|(_, rs)| size(rs)).sum::<usize>();
+    let shared_size = (g.shared.len(), size(&g.shared));
+    let group_sizes: Vec<(usize, usize)> = g.groups.iter().map(|(_, rs)| (rs.len(), size(rs))).collect();
+    let total = group_sizes.iter().fold(shared_size, |a, b| (a.0 + b.0, a.1 + b.1));
     // The JSON size underestimates YAML by indentation; keep a wide margin.
-    let fits = |count: usize, bytes: usize| count <= MAX_RESOURCES && bytes * 2 <= MAX_TEMPLATE_BYTES;
+    let fits = |(count, bytes): (usize, usize)| count <= MAX_RESOURCES && bytes * 2 <= MAX_TEMPLATE_BYTES;
     let shared_ids: Vec<String> = g.shared.iter().map(|(id, _)| id.clone()).collect();
     let assemble = |desc: String, resources: Vec<(String, Value)>| -> Value {
         let present: Vec<String> = resources.iter().map(|(id, _)| id.clone()).collect();
@@ -225,19 +219,21 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
         for (id, mut r) in resources {
             // A DependsOn on a shared resource in the first part becomes a
             // dependency between stacks instead.
-            if let Some(m) = r.as_object_mut() {
-                if let Some(Value::Array(on)) = m.get_mut("DependsOn") {
-                    on.retain(|d| d.as_str().is_none_or(|d| present.iter().any(|p| p == d) || !shared_ids.iter().any(|s| s == d)));
-                    if on.is_empty() {
-                        m.remove("DependsOn");
-                    }
+            if let Some(m) = r.as_object_mut()
+                && let Some(Value::Array(on)) = m.get_mut("DependsOn")
+            {
+                on.retain(|d| {
+                    d.as_str().is_none_or(|d| present.iter().any(|p| p == d) || !shared_ids.iter().any(|s| s == d))
+                });
+                if on.is_empty() {
+                    m.remove("DependsOn");
                 }
             }
             t.insert_raw(&id, r);
         }
         t.into_value()
     };
-    if fits(total, bytes) {
+    if fits(total) {
         let mut all = g.shared;
         for (_, rs) in g.groups {
             all.extend(rs);
@@ -249,33 +245,42 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
             termination_protection: false,
         }];
     }
+    let hashes: Vec<u64> = g.groups.iter().map(|(name, _)| stable_hash(name)).collect();
     let mut k = 2usize;
-    loop {
-        let mut parts: Vec<Vec<(String, Value)>> = vec![Vec::new(); k];
-        for (name, rs) in &g.groups {
-            parts[(stable_hash(name) % k as u64) as usize].extend(rs.iter().cloned());
+    let assignment = loop {
+        let mut sums = vec![(0usize, 0usize); k];
+        sums[0] = shared_size;
+        for (h, (c, b)) in hashes.iter().zip(&group_sizes) {
+            let part = &mut sums[(h % k as u64) as usize];
+            part.0 += c;
+            part.1 += b;
         }
-        parts[0].splice(0..0, g.shared.iter().cloned());
-        if parts.iter().all(|rs| fits(rs.len(), size(rs))) || k >= 1024 {
-            return parts
-                .into_iter()
-                .enumerate()
-                .map(|(i, rs)| {
-                    let mut deps = depends_on.clone();
-                    if i > 0 && !g.shared.is_empty() {
-                        deps.push(format!("{base}-1"));
-                    }
-                    Stack {
-                        name: format!("{base}-{}", i + 1),
-                        template: assemble(format!("{} (part {} of {k})", g.description, i + 1), rs),
-                        depends_on: deps,
-                        termination_protection: false,
-                    }
-                })
-                .collect();
+        if sums.iter().all(|s| fits(*s)) || k >= 1024 {
+            break k;
         }
         k *= 2;
+    };
+    let mut parts: Vec<Vec<(String, Value)>> = vec![Vec::new(); assignment];
+    parts[0].extend(g.shared);
+    for ((_, rs), h) in g.groups.into_iter().zip(hashes) {
+        parts[(h % assignment as u64) as usize].extend(rs);
     }
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, rs)| {
+            let mut deps = depends_on.clone();
+            if i > 0 && !shared_ids.is_empty() {
+                deps.push(format!("{base}-1"));
+            }
+            Stack {
+                name: format!("{base}-{}", i + 1),
+                template: assemble(format!("{} (part {} of {assignment})", g.description, i + 1), rs),
+                depends_on: deps,
+                termination_protection: false,
+            }
+        })
+        .collect()
 }
 
 /// FNV-1a: a hash that is the same on every machine and every run.

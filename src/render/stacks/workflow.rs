@@ -16,8 +16,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
     let mut wf = json!({
         "Name": cx.name,
         "Description": p.workflow.description.clone().unwrap_or_else(|| format!("Pipeline {}.", cx.name)),
-        "MaxConcurrentRuns": p.workflow.max_concurrent_runs.unwrap_or(1),
-        "Tags": cx.tag_map()
+        "MaxConcurrentRuns": p.workflow.max_concurrent_runs.unwrap_or(1)
     });
     if !p.workflow.properties.is_empty() {
         wf["DefaultRunProperties"] = json!(p.workflow.properties);
@@ -26,7 +25,13 @@ pub(super) fn render(cx: &Ctx) -> Groups {
     let mut groups = Vec::new();
     for (name, t) in &p.triggers {
         let id = names::logical_id(Kind::Trigger, name);
-        let mut rs = vec![(id.clone(), depends(resource("AWS::Glue::Trigger", trigger(cx, name, t), false), &["Workflow"]))];
+        let mut rs = vec![(
+            id.clone(),
+            depends(
+                resource("AWS::Glue::Trigger", trigger(cx, name, t), false),
+                &["Workflow"],
+            ),
+        )];
         if t.kind() == TriggerKind::Event {
             rs.extend(event_rule(cx, &id, name, t));
         }
@@ -44,7 +49,12 @@ fn action(cx: &Ctx, a: &Action) -> Value {
     let (stage, crawler, args, timeout) = match a {
         Action::Name(n) if p.stages.contains_key(n) => (Some(n), None, None, None),
         Action::Name(n) => (None, Some(n), None, None),
-        Action::Full(f) => (f.stage.as_ref(), f.crawler.as_ref(), Some(&f.arguments), f.timeout_minutes),
+        Action::Full(f) => (
+            f.stage.as_ref(),
+            f.crawler.as_ref(),
+            Some(&f.arguments),
+            f.timeout_minutes,
+        ),
     };
     let mut v = json!({});
     if let Some(s) = stage {
@@ -52,7 +62,16 @@ fn action(cx: &Ctx, a: &Action) -> Value {
         if let Some(args) = args.filter(|a| !a.is_empty()) {
             let m: serde_json::Map<String, Value> = args
                 .iter()
-                .map(|(k, val)| (if k.starts_with("--") { k.clone() } else { format!("--{k}") }, json!(val)))
+                .map(|(k, val)| {
+                    (
+                        if k.starts_with("--") {
+                            k.clone()
+                        } else {
+                            format!("--{k}")
+                        },
+                        json!(val),
+                    )
+                })
                 .collect();
             v["Arguments"] = Value::Object(m);
         }
@@ -87,7 +106,11 @@ fn trigger(cx: &Ctx, name: &str, t: &Trigger) -> Value {
         v["Schedule"] = json!(s);
     }
     if let Some(w) = &t.when {
-        let (logical, list) = if w.all.is_empty() { ("ANY", &w.any) } else { ("AND", &w.all) };
+        let (logical, list) = if w.all.is_empty() {
+            ("ANY", &w.any)
+        } else {
+            ("AND", &w.all)
+        };
         let conditions: Vec<Value> = list
             .iter()
             .map(|c| {
@@ -116,7 +139,6 @@ fn trigger(cx: &Ctx, name: &str, t: &Trigger) -> Value {
     if matches!(kind, TriggerKind::Scheduled | TriggerKind::Conditional) {
         v["StartOnCreation"] = json!(true);
     }
-    v["Tags"] = cx.tag_map();
     v
 }
 
@@ -143,8 +165,7 @@ fn event_rule(cx: &Ctx, id: &str, name: &str, t: &Trigger) -> Vec<(String, Value
             "AssumeRolePolicyDocument": iam::assume_role("events.amazonaws.com"),
             "Policies": [{"PolicyName": "notify-workflow", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
                 iam::statement("NotifyWorkflow", &["glue:notifyEvent"], vec![workflow_arn.clone()])
-            ]}}],
-            "Tags": cx.tag_list()
+            ]}}]
         }),
         false,
     );

@@ -33,9 +33,23 @@ impl Changes {
             let old_s = old.as_deref().unwrap_or("");
             let new_s = new.as_deref().unwrap_or("");
             let diff = TextDiff::from_lines(old_s, new_s);
-            let a = if old.is_some() { format!("a/{shown}") } else { "/dev/null".into() };
-            let b = if new.is_some() { format!("b/{shown}") } else { "/dev/null".into() };
-            out.push_str(&diff.unified_diff().context_radius(3).header(&a, &b).to_string());
+            let a = if old.is_some() {
+                format!("a/{shown}")
+            } else {
+                "/dev/null".into()
+            };
+            let b = if new.is_some() {
+                format!("b/{shown}")
+            } else {
+                "/dev/null".into()
+            };
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&a, &b)
+                    .to_string(),
+            );
         }
         out
     }
@@ -47,9 +61,13 @@ pub fn compare(rendered: &Rendered, dir: &Path) -> io::Result<Changes> {
     for (path, new) in &rendered.files {
         match std::fs::read_to_string(dir.join(path)) {
             Ok(old) if &old == new => {}
-            Ok(old) => changes.changed.push((path.clone(), Some(old), Some(new.clone()))),
+            Ok(old) => changes
+                .changed
+                .push((path.clone(), Some(old), Some(new.clone()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                changes.changed.push((path.clone(), None, Some(new.clone())))
+                changes
+                    .changed
+                    .push((path.clone(), None, Some(new.clone())))
             }
             Err(e) => return Err(e),
         }

@@ -27,9 +27,15 @@ fn text(b: &[u8]) -> String {
 }
 
 fn tool(name: &str) -> PathBuf {
-    let venv = std::env::var("PIPEC_VENV").map(PathBuf::from).unwrap_or_else(|_| root().join(".venv"));
+    let venv = std::env::var("PIPEC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".venv"));
     let p = venv.join("bin").join(name);
-    assert!(p.is_file(), "{} is missing: run ./tests/run-all.sh once to install the Python tools", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run ./tests/run-all.sh once to install the Python tools",
+        p.display()
+    );
     p
 }
 
@@ -62,7 +68,8 @@ fn templates_under(dir: &Path) -> Vec<PathBuf> {
 fn parse(path: &Path) -> Value {
     let body = std::fs::read_to_string(path).unwrap();
     let file = pipec::source::SourceFile::new(path.display().to_string(), body);
-    let (doc, diags) = pipec::yaml::parse(&file).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
+    let (doc, diags) =
+        pipec::yaml::parse(&file).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
     assert!(diags.is_empty(), "{diags:?}");
     doc.value
 }
@@ -86,23 +93,63 @@ fn committed_generated_output_is_current() {
 fn build_check_reports_a_diff_and_exit_1_when_stale() {
     let dir = root().join("target/test-build-check");
     let _ = std::fs::remove_dir_all(&dir);
-    let out = pipec(&["build", "--out", dir.to_str().unwrap(), "pipelines/etl.yaml"], &root());
+    let out = pipec(
+        &[
+            "build",
+            "--out",
+            dir.to_str().unwrap(),
+            "pipelines/etl.yaml",
+        ],
+        &root(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stack = dir.join("etl/stacks/glue-jobs.yaml");
     let body = std::fs::read_to_string(&stack).unwrap();
     std::fs::write(&stack, body.replace("Timeout: 60", "Timeout: 61")).unwrap();
     std::fs::write(dir.join("etl/stacks/leftover.yaml"), "x: 1\n").unwrap();
-    let out = pipec(&["build", "--check", "--out", dir.to_str().unwrap(), "pipelines/etl.yaml"], &root());
+    let out = pipec(
+        &[
+            "build",
+            "--check",
+            "--out",
+            dir.to_str().unwrap(),
+            "pipelines/etl.yaml",
+        ],
+        &root(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let diff = text(&out.stdout);
-    assert!(diff.contains("-      Timeout: 61") && diff.contains("+      Timeout: 60"), "{diff}");
-    assert!(diff.contains("--- a/") && diff.contains("+++ /dev/null"), "{diff}");
+    assert!(
+        diff.contains("-      Timeout: 61") && diff.contains("+      Timeout: 60"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--- a/") && diff.contains("+++ /dev/null"),
+        "{diff}"
+    );
     // --check wrote nothing; build repairs both files.
     assert!(dir.join("etl/stacks/leftover.yaml").exists());
-    let out = pipec(&["build", "--out", dir.to_str().unwrap(), "pipelines/etl.yaml"], &root());
+    let out = pipec(
+        &[
+            "build",
+            "--out",
+            dir.to_str().unwrap(),
+            "pipelines/etl.yaml",
+        ],
+        &root(),
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(!dir.join("etl/stacks/leftover.yaml").exists());
-    let out = pipec(&["build", "--check", "--out", dir.to_str().unwrap(), "pipelines/etl.yaml"], &root());
+    let out = pipec(
+        &[
+            "build",
+            "--check",
+            "--out",
+            dir.to_str().unwrap(),
+            "pipelines/etl.yaml",
+        ],
+        &root(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
@@ -111,7 +158,12 @@ fn invalid_pipelines_build_nothing() {
     let dir = root().join("target/test-build-invalid");
     let _ = std::fs::remove_dir_all(&dir);
     let out = pipec(
-        &["build", "--out", dir.to_str().unwrap(), "tests/cases/bad/unknown-table-reference.yaml"],
+        &[
+            "build",
+            "--out",
+            dir.to_str().unwrap(),
+            "tests/cases/bad/unknown-table-reference.yaml",
+        ],
         &root(),
     );
     assert_eq!(out.status.code(), Some(1));
@@ -132,14 +184,23 @@ fn output_is_byte_identical_across_runs_and_working_directories() {
     assert!(pipec(&args, &root()).status.success());
     // The same pipelines, named by absolute paths from another directory.
     let mut args = vec!["build".to_string(), "--out".into(), b.display().to_string()];
-    args.extend(example_pipelines().iter().map(|p| root().join(p).display().to_string()));
+    args.extend(
+        example_pipelines()
+            .iter()
+            .map(|p| root().join(p).display().to_string()),
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(pipec(&args, Path::new("/")).status.success());
     let ta = templates_under(&a);
     assert!(!ta.is_empty());
     for t in ta {
         let rel = t.strip_prefix(&a).unwrap();
-        assert_eq!(std::fs::read(&t).unwrap(), std::fs::read(b.join(rel)).unwrap(), "{}", rel.display());
+        assert_eq!(
+            std::fs::read(&t).unwrap(),
+            std::fs::read(b.join(rel)).unwrap(),
+            "{}",
+            rel.display()
+        );
     }
 }
 
@@ -148,8 +209,14 @@ fn generated_files_carry_the_header_and_no_timestamps() {
     for t in templates_under(&root().join("generated")) {
         let body = std::fs::read_to_string(&t).unwrap();
         let first = body.lines().next().unwrap();
-        assert!(first.starts_with("# Generated by pipec from ") && first.contains("Do not edit"), "{}", t.display());
-        assert!(!body.contains(env!("CARGO_PKG_VERSION")) || !first.contains(env!("CARGO_PKG_VERSION")));
+        assert!(
+            first.starts_with("# Generated by pipec from ") && first.contains("Do not edit"),
+            "{}",
+            t.display()
+        );
+        assert!(
+            !body.contains(env!("CARGO_PKG_VERSION")) || !first.contains(env!("CARGO_PKG_VERSION"))
+        );
         for year in ["2024-", "2025-", "2026-", "2027-"] {
             assert!(!body.contains(year), "{}: looks like a date", t.display());
         }
@@ -162,35 +229,65 @@ fn stacks_pass_cfn_lint_with_nothing_reported() {
     let mut cmd = Command::new(tool("cfn-lint"));
     cmd.args(["--include-checks", "I", "--"]).args(&templates);
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert_eq!(text(&out.stdout).trim(), "");
 }
 
 #[test]
 fn stacks_pass_checkov_with_no_failed_check() {
     let out = Command::new(tool("checkov"))
-        .args(["-d", "generated", "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"])
+        .args([
+            "-d",
+            "generated",
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
     let report = text(&out.stdout);
-    assert!(report.contains("Failed checks: 0,"), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("Failed checks: 0,"),
+        "{report}{}",
+        text(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0), "{report}");
     // Every skip carries a written reason in the template's Metadata.
     for t in templates_under(&root().join("generated")) {
         let v = parse(&t);
         for (id, r) in v["Resources"].as_object().unwrap() {
-            if let Some(skips) = r.pointer("/Metadata/checkov/skip").and_then(Value::as_array) {
+            if let Some(skips) = r
+                .pointer("/Metadata/checkov/skip")
+                .and_then(Value::as_array)
+            {
                 for s in skips {
                     let reason = s["comment"].as_str().unwrap_or_default();
-                    assert!(reason.len() > 20, "{}: {id}: skip without a reason", t.display());
+                    assert!(
+                        reason.len() > 20,
+                        "{}: {id}: skip without a reason",
+                        t.display()
+                    );
                 }
             }
         }
     }
 }
 
-const STATEFUL: [&str; 4] = ["AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Glue::Database", "AWS::Glue::Table"];
+const STATEFUL: [&str; 4] = [
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+];
 
 #[test]
 fn stateful_resources_are_retained() {
@@ -225,13 +322,22 @@ fn iam_policies_have_no_wildcard_actions_and_scoped_resources() {
                         other => panic!("{other}"),
                     };
                     for a in &actions {
-                        assert!(!a.contains('*'), "{}: {id}: wildcard action {a}", t.display());
+                        assert!(
+                            !a.contains('*'),
+                            "{}: {id}: wildcard action {a}",
+                            t.display()
+                        );
                     }
                     // A `*` resource only for calls that have no resource-level permissions, and under a condition.
                     if s["Resource"] == "*" {
-                        assert!(s.get("Condition").is_some(), "{}: {id}: unconditioned * resource", t.display());
                         assert!(
-                            actions.iter().all(|a| a.starts_with("ec2:Describe") || *a == "cloudwatch:PutMetricData"),
+                            s.get("Condition").is_some(),
+                            "{}: {id}: unconditioned * resource",
+                            t.display()
+                        );
+                        assert!(
+                            actions.iter().all(|a| a.starts_with("ec2:Describe")
+                                || *a == "cloudwatch:PutMetricData"),
                             "{}: {id}: {actions:?} on *",
                             t.display()
                         );
@@ -243,7 +349,10 @@ fn iam_policies_have_no_wildcard_actions_and_scoped_resources() {
 }
 
 /// Changed lines of every file between two builds, as (file, line) pairs of the new side.
-fn changed_lines(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<(String, String)> {
+fn changed_lines(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for k in keys {
@@ -260,7 +369,9 @@ fn changed_lines(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>)
 
 fn render(text: &str) -> BTreeMap<String, String> {
     let loaded = pipec::load_bytes("etl.yaml", text.as_bytes(), &root().join("pipelines"));
-    let v = loaded.pipeline.unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+    let v = loaded
+        .pipeline
+        .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
     pipec::render::render(&v).unwrap().files
 }
 
@@ -288,9 +399,17 @@ fn adding_one_stage_changes_only_lines_about_that_stage() {
     // Lines that open or close a block of the new resources carry no name.
     let structural = |l: &str| {
         let t = l.trim_start_matches([' ', '-']).trim();
-        t.is_empty() || t.ends_with(':') || !t.contains(':') || t.starts_with("Type:") || t.starts_with("Effect:")
-            || t.starts_with("Sid:") || t.starts_with("Version:") || t.starts_with("Logical")
-            || t.starts_with("Fn::") || t.starts_with("Ref:") || t.starts_with("LogicalOperator")
+        t.is_empty()
+            || t.ends_with(':')
+            || !t.contains(':')
+            || t.starts_with("Type:")
+            || t.starts_with("Effect:")
+            || t.starts_with("Sid:")
+            || t.starts_with("Version:")
+            || t.starts_with("Logical")
+            || t.starts_with("Fn::")
+            || t.starts_with("Ref:")
+            || t.starts_with("LogicalOperator")
     };
     let mut in_new_block = false;
     for (file, line) in &lines {
@@ -301,7 +420,9 @@ fn adding_one_stage_changes_only_lines_about_that_stage() {
         if structural(line) || in_new_block {
             continue;
         }
-        panic!("{file}: a line unrelated to the new stage changed: {line}\nall changes: {lines:#?}");
+        panic!(
+            "{file}: a line unrelated to the new stage changed: {line}\nall changes: {lines:#?}"
+        );
     }
     // Nothing about existing stages moved: their jobs are byte-identical.
     let before = render(&base);
@@ -310,7 +431,9 @@ fn adding_one_stage_changes_only_lines_about_that_stage() {
         let block = |files: &BTreeMap<String, String>| {
             let jobs = &files["stacks/glue-jobs.yaml"];
             let start = jobs.find(&format!("  Stage{stage}Job:")).unwrap();
-            let end = jobs[start + 3..].find("\n  Stage").map_or(jobs.len(), |e| start + 3 + e);
+            let end = jobs[start + 3..]
+                .find("\n  Stage")
+                .map_or(jobs.len(), |e| start + 3 + e);
             jobs[start..end].trim_end().to_string()
         };
         assert_eq!(block(&before), block(&after), "{stage}");
@@ -336,7 +459,12 @@ fn a_thousand_stages_split_into_deployable_stacks() {
             assert!(names.contains(d.as_str().unwrap()), "{d} missing");
         }
         let body = &files[s["template"].as_str().unwrap()];
-        assert!(body.len() < 1_000_000, "{} is {} bytes", s["name"], body.len());
+        assert!(
+            body.len() < 1_000_000,
+            "{} is {} bytes",
+            s["name"],
+            body.len()
+        );
         let resources = body.matches("\n    Type: AWS::").count();
         assert!(resources <= 500, "{} has {resources} resources", s["name"]);
         jobs += body.matches("Type: AWS::Glue::Job\n").count();
@@ -349,7 +477,9 @@ fn a_thousand_stages_split_into_deployable_stacks() {
     let mut paths = Vec::new();
     for s in stacks {
         let name = s["name"].as_str().unwrap();
-        let numbered = name.rsplit_once('-').is_some_and(|(_, n)| n.parse::<u32>().is_ok());
+        let numbered = name
+            .rsplit_once('-')
+            .is_some_and(|(_, n)| n.parse::<u32>().is_ok());
         if numbered && !name.ends_with("-1") {
             continue;
         }
@@ -358,6 +488,10 @@ fn a_thousand_stages_split_into_deployable_stacks() {
         std::fs::write(&path, &files[s["template"].as_str().unwrap()]).unwrap();
         paths.push(path);
     }
-    let out = Command::new(tool("cfn-lint")).arg("--").args(&paths).output().unwrap();
+    let out = Command::new(tool("cfn-lint"))
+        .arg("--")
+        .args(&paths)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }

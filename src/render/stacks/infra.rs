@@ -118,7 +118,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
         if let Some(days) = z.noncurrent_version_expiration_days {
             lifecycle.push(json!({"Id": "ExpireNoncurrentVersions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}}));
         }
-        let mut props = data_bucket(cx, cx.zone_bucket(zone), &format!("{zone}/"), lifecycle);
+        let mut props = data_bucket(cx.zone_bucket(zone), &format!("{zone}/"), lifecycle);
         if event_zones.contains(&zone.as_str()) {
             props["NotificationConfiguration"] =
                 json!({"EventBridgeConfiguration": {"EventBridgeEnabled": true}});
@@ -127,9 +127,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
         bucket_policy(&mut t, &id, tls_only(&id));
     }
 
-    let artifacts = data_bucket(
-        cx,
-        sub(&names::artifacts_bucket(cx.name)),
+    let artifacts = data_bucket(sub(&names::artifacts_bucket(cx.name)),
         "artifacts/",
         vec![
             abort_uploads(),
@@ -142,9 +140,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
 
     if let Some(a) = &p.athena {
         let days = a.results_retention_days.unwrap_or(30);
-        let results = data_bucket(
-            cx,
-            Value::Null,
+        let results = data_bucket(Value::Null,
             "athena-results/",
             vec![
                 abort_uploads(),
@@ -235,7 +231,7 @@ fn abort_uploads() -> Value {
 }
 
 /// A KMS-encrypted, versioned, private bucket that logs to the access-log bucket.
-fn data_bucket(cx: &Ctx, name: Value, log_prefix: &str, lifecycle: Vec<Value>) -> Value {
+fn data_bucket(name: Value, log_prefix: &str, lifecycle: Vec<Value>) -> Value {
     let mut props = serde_json::Map::new();
     if !name.is_null() {
         props.insert("BucketName".into(), name);

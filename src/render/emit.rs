@@ -23,6 +23,15 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// Emits one `key: value` entry of a mapping at the given indentation, so that
+/// large documents can be assembled from pieces emitted one at a time.
+pub fn entry(out: &mut String, key: &str, value: &Value, level: usize) {
+    indent(out, level);
+    out.push_str(&string(key));
+    out.push(':');
+    emit_value(out, value, level);
+}
+
 fn indent(out: &mut String, n: usize) {
     for _ in 0..n {
         out.push(' ');

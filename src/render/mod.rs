@@ -91,7 +91,7 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
             "depends_on": s.depends_on,
             "termination_protection": s.termination_protection
         }));
-        files.insert(path, format!("{header}{}", emit::to_yaml(&s.template)));
+        files.insert(path, format!("{header}{}", s.body));
     }
     let mut script_entries = Vec::new();
     for (stage, hash) in &hashes {

@@ -23,6 +23,7 @@ pub use jobs::{log_group, script_key};
 mod workflow;
 
 use super::cfn::Template;
+use super::emit;
 use crate::model::{Format, Pipeline, TableSchema};
 use crate::names;
 use crate::validate::ValidPipeline;
@@ -35,7 +36,8 @@ pub struct Stack {
     /// Short name, such as `glue-jobs` or `glue-jobs-2`; the CloudFormation
     /// stack is `<pipeline>-<name>`.
     pub name: String,
-    pub template: Value,
+    /// The template as YAML, without the generated-file header.
+    pub body: String,
     /// Short names of the stacks that must be deployed first.
     pub depends_on: Vec<String>,
     pub termination_protection: bool,
@@ -135,7 +137,7 @@ pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Ve
     };
     let mut stacks = vec![Stack {
         name: "basic-infra".into(),
-        template: infra::render(&cx).into_value(),
+        body: emit::to_yaml(&infra::render(&cx).into_value()),
         depends_on: vec![],
         termination_protection: true,
     }];
@@ -143,7 +145,7 @@ pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Ve
     if has_connections {
         stacks.push(Stack {
             name: "glue-connections".into(),
-            template: extras::connections(&cx).into_value(),
+            body: emit::to_yaml(&extras::connections(&cx).into_value()),
             depends_on: vec!["basic-infra".into()],
             termination_protection: false,
         });
@@ -161,7 +163,7 @@ pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Ve
     {
         stacks.push(Stack {
             name: "data-quality".into(),
-            template: extras::data_quality(&cx).into_value(),
+            body: emit::to_yaml(&extras::data_quality(&cx).into_value()),
             depends_on: catalog_names.clone(),
             termination_protection: false,
         });
@@ -179,7 +181,7 @@ pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Ve
     if !p.alerts.is_empty() {
         stacks.push(Stack {
             name: "alerts".into(),
-            template: extras::alerts(&cx).into_value(),
+            body: emit::to_yaml(&extras::alerts(&cx).into_value()),
             depends_on: vec!["basic-infra".into()],
             termination_protection: false,
         });
@@ -201,86 +203,119 @@ pub(crate) struct Groups {
 /// stable hash of the group name. K is a power of two, so adding one stage
 /// moves no other stage unless the pipeline crosses a power-of-two size.
 fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
-    // Sizes are measured once per group; parts are then sums of them.
-    let size = |rs: &[(String, Value)]| -> usize {
-        rs.iter()
-            .map(|(id, r)| id.len() + serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
-            .sum()
-    };
-    let shared_size = (g.shared.len(), size(&g.shared));
-    let group_sizes: Vec<(usize, usize)> = g.groups.iter().map(|(_, rs)| (rs.len(), size(rs))).collect();
-    let total = group_sizes.iter().fold(shared_size, |a, b| (a.0 + b.0, a.1 + b.1));
-    // The JSON size underestimates YAML by indentation; keep a wide margin.
-    let fits = |(count, bytes): (usize, usize)| count <= MAX_RESOURCES && bytes * 2 <= MAX_TEMPLATE_BYTES;
     let shared_ids: Vec<String> = g.shared.iter().map(|(id, _)| id.clone()).collect();
-    let assemble = |desc: String, resources: Vec<(String, Value)>| -> Value {
-        let present: Vec<String> = resources.iter().map(|(id, _)| id.clone()).collect();
-        let mut t = Template::new(desc);
-        for (id, mut r) in resources {
-            // A DependsOn on a shared resource in the first part becomes a
-            // dependency between stacks instead.
-            if let Some(m) = r.as_object_mut()
-                && let Some(Value::Array(on)) = m.get_mut("DependsOn")
-            {
-                on.retain(|d| {
-                    d.as_str().is_none_or(|d| present.iter().any(|p| p == d) || !shared_ids.iter().any(|s| s == d))
-                });
-                if on.is_empty() {
-                    m.remove("DependsOn");
-                }
-            }
-            t.insert_raw(&id, r);
+    // Each group is emitted once, as the text it will have under `Resources:`,
+    // and its Values dropped; parts are then sums of exact sizes.
+    let emit_group = |rs: Vec<(String, Value)>| -> (usize, String) {
+        let mut text = String::new();
+        let count = rs.len();
+        for (id, r) in rs {
+            emit::entry(&mut text, &id, &r, 2);
         }
-        t.into_value()
+        (count, text)
     };
-    if fits(total) {
-        let mut all = g.shared;
-        for (_, rs) in g.groups {
-            all.extend(rs);
+    let (shared_count, shared_text) = emit_group(g.shared);
+    let hashes: Vec<u64> = g.groups.iter().map(|(name, _)| stable_hash(name)).collect();
+    let emitted: Vec<(usize, String)> = g.groups.into_iter().map(|(_, rs)| emit_group(rs)).collect();
+    let fits = |count: usize, bytes: usize| count <= MAX_RESOURCES && bytes <= MAX_TEMPLATE_BYTES;
+    let total = emitted.iter().fold((shared_count, shared_text.len()), |a, (c, t)| (a.0 + c, a.1 + t.len()));
+    let assemble = |desc: String, chunks: Vec<&str>| -> String {
+        let head = Template::new(desc).into_value();
+        let mut out = String::new();
+        for key in ["AWSTemplateFormatVersion", "Description"] {
+            emit::entry(&mut out, key, &head[key], 0);
         }
+        out.push_str("Resources:\n");
+        for c in chunks {
+            out.push_str(c);
+        }
+        out
+    };
+    if fits(total.0, total.1) {
+        let mut chunks = vec![shared_text.as_str()];
+        chunks.extend(emitted.iter().map(|(_, t)| t.as_str()));
         return vec![Stack {
             name: base.into(),
-            template: assemble(g.description, all),
+            body: assemble(g.description, chunks),
             depends_on,
             termination_protection: false,
         }];
     }
-    let hashes: Vec<u64> = g.groups.iter().map(|(name, _)| stable_hash(name)).collect();
     let mut k = 2usize;
-    let assignment = loop {
+    loop {
         let mut sums = vec![(0usize, 0usize); k];
-        sums[0] = shared_size;
-        for (h, (c, b)) in hashes.iter().zip(&group_sizes) {
+        sums[0] = (shared_count, shared_text.len());
+        for (h, (c, t)) in hashes.iter().zip(&emitted) {
             let part = &mut sums[(h % k as u64) as usize];
             part.0 += c;
-            part.1 += b;
+            part.1 += t.len();
         }
-        if sums.iter().all(|s| fits(*s)) || k >= 1024 {
-            break k;
+        if sums.iter().all(|s| fits(s.0, s.1)) || k >= 1024 {
+            break;
         }
         k *= 2;
-    };
-    let mut parts: Vec<Vec<(String, Value)>> = vec![Vec::new(); assignment];
-    parts[0].extend(g.shared);
-    for ((_, rs), h) in g.groups.into_iter().zip(hashes) {
-        parts[(h % assignment as u64) as usize].extend(rs);
+    }
+    let mut parts: Vec<Vec<&str>> = vec![Vec::new(); k];
+    parts[0].push(shared_text.as_str());
+    for (h, (_, t)) in hashes.iter().zip(&emitted) {
+        parts[(h % k as u64) as usize].push(t.as_str());
     }
     parts
         .into_iter()
         .enumerate()
-        .map(|(i, rs)| {
+        .map(|(i, chunks)| {
             let mut deps = depends_on.clone();
+            let mut chunks = chunks;
+            let stripped: Vec<String>;
             if i > 0 && !shared_ids.is_empty() {
                 deps.push(format!("{base}-1"));
+                // Later parts reach the shared resources through the stack order.
+                stripped = chunks.iter().map(|c| strip_shared_depends_text(c, &shared_ids)).collect();
+                chunks = stripped.iter().map(String::as_str).collect();
             }
             Stack {
                 name: format!("{base}-{}", i + 1),
-                template: assemble(format!("{} (part {} of {assignment})", g.description, i + 1), rs),
+                body: assemble(format!("{} (part {} of {k})", g.description, i + 1), chunks),
                 depends_on: deps,
                 termination_protection: false,
             }
         })
         .collect()
+}
+
+/// Drops `DependsOn` entries that name shared resources (which live in part 1): `    - Shared` lines under `    DependsOn:`,
+/// and the `DependsOn:` line itself when nothing is left under it.
+fn strip_shared_depends_text(text: &str, shared: &[String]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i] == "    DependsOn:" {
+            let mut kept = Vec::new();
+            let mut j = i + 1;
+            while j < lines.len() && lines[j].starts_with("    - ") {
+                let name = &lines[j]["    - ".len()..];
+                if !shared.iter().any(|s| s == name) {
+                    kept.push(lines[j]);
+                }
+                j += 1;
+            }
+            if !kept.is_empty() {
+                out.push_str(lines[i]);
+                out.push('\n');
+                for k in kept {
+                    out.push_str(k);
+                    out.push('\n');
+                }
+            }
+            i = j;
+            continue;
+        }
+        out.push_str(lines[i]);
+        out.push('\n');
+        i += 1;
+    }
+    out
 }
 
 /// FNV-1a: a hash that is the same on every machine and every run.

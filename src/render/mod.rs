@@ -55,7 +55,10 @@ pub fn header(v: &ValidPipeline) -> String {
 /// The tags `deploy` puts on every stack: the pipeline's name and the user's tags.
 pub fn stack_tags(v: &ValidPipeline) -> serde_json::Value {
     let mut m = serde_json::Map::new();
-    m.insert("pipec:pipeline".into(), v.pipeline().pipeline.clone().into());
+    m.insert(
+        "pipec:pipeline".into(),
+        v.pipeline().pipeline.clone().into(),
+    );
     for (k, val) in &v.pipeline().tags {
         m.insert(k.clone(), val.clone().into());
     }

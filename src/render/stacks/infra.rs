@@ -127,7 +127,8 @@ pub(super) fn render(cx: &Ctx) -> Template {
         bucket_policy(&mut t, &id, tls_only(&id));
     }
 
-    let artifacts = data_bucket(sub(&names::artifacts_bucket(cx.name)),
+    let artifacts = data_bucket(
+        sub(&names::artifacts_bucket(cx.name)),
         "artifacts/",
         vec![
             abort_uploads(),
@@ -140,7 +141,8 @@ pub(super) fn render(cx: &Ctx) -> Template {
 
     if let Some(a) = &p.athena {
         let days = a.results_retention_days.unwrap_or(30);
-        let results = data_bucket(Value::Null,
+        let results = data_bucket(
+            Value::Null,
             "athena-results/",
             vec![
                 abort_uploads(),

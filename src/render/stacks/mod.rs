@@ -216,9 +216,14 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
     };
     let (shared_count, shared_text) = emit_group(g.shared);
     let hashes: Vec<u64> = g.groups.iter().map(|(name, _)| stable_hash(name)).collect();
-    let emitted: Vec<(usize, String)> = g.groups.into_iter().map(|(_, rs)| emit_group(rs)).collect();
+    let emitted: Vec<(usize, String)> =
+        g.groups.into_iter().map(|(_, rs)| emit_group(rs)).collect();
     let fits = |count: usize, bytes: usize| count <= MAX_RESOURCES && bytes <= MAX_TEMPLATE_BYTES;
-    let total = emitted.iter().fold((shared_count, shared_text.len()), |a, (c, t)| (a.0 + c, a.1 + t.len()));
+    let total = emitted
+        .iter()
+        .fold((shared_count, shared_text.len()), |a, (c, t)| {
+            (a.0 + c, a.1 + t.len())
+        });
     let assemble = |desc: String, chunks: Vec<&str>| -> String {
         let head = Template::new(desc).into_value();
         let mut out = String::new();
@@ -270,7 +275,10 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
             if i > 0 && !shared_ids.is_empty() {
                 deps.push(format!("{base}-1"));
                 // Later parts reach the shared resources through the stack order.
-                stripped = chunks.iter().map(|c| strip_shared_depends_text(c, &shared_ids)).collect();
+                stripped = chunks
+                    .iter()
+                    .map(|c| strip_shared_depends_text(c, &shared_ids))
+                    .collect();
                 chunks = stripped.iter().map(String::as_str).collect();
             }
             Stack {

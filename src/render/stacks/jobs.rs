@@ -6,7 +6,7 @@
 //! its stage reads, write exactly those it writes, use the stage's JDBC
 //! connections and secrets, and nothing else.
 
-use super::{Ctx, Groups, iam, resource, table_prefix};
+use super::{Ctx, GroupList, Groups, iam, resource, table_prefix};
 use crate::model::{Bookmarks, Stage, StageKind};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, sub};
@@ -87,7 +87,7 @@ fn access<'a>(cx: &Ctx<'a>, s: &'a Stage) -> Access<'a> {
 
 pub(super) fn render(cx: &Ctx) -> Groups {
     let p = cx.p;
-    let mut groups = Vec::new();
+    let mut groups = GroupList::default();
     for (name, s) in &p.stages {
         let st = settings(p, s);
         let id = names::logical_id(Kind::Stage, name);

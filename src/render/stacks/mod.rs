@@ -196,7 +196,37 @@ pub(crate) struct Groups {
     /// Resources every part needs (for example the workflow itself): they go
     /// to the first part, and later parts depend on it.
     pub shared: Vec<(String, Value)>,
-    pub groups: Vec<(String, Vec<(String, Value)>)>,
+    pub groups: GroupList,
+}
+
+/// Resource groups, each emitted to YAML the moment it is added, so that a
+/// 1,000-stage pipeline never holds all its resources as values at once.
+#[derive(Default)]
+pub(crate) struct GroupList {
+    items: Vec<Emitted>,
+}
+
+struct Emitted {
+    /// Stable hash of the group's name, which picks its part when splitting.
+    hash: u64,
+    count: usize,
+    /// The resources as they appear under `Resources:`.
+    text: String,
+}
+
+impl GroupList {
+    pub fn push(&mut self, (name, resources): (String, Vec<(String, Value)>)) {
+        let mut text = String::new();
+        let count = resources.len();
+        for (id, r) in resources {
+            emit::entry(&mut text, &id, &r, 2);
+        }
+        self.items.push(Emitted {
+            hash: stable_hash(&name),
+            count,
+            text,
+        });
+    }
 }
 
 /// Puts groups into one stack when they fit, else into parts `<base>-1..K` by a
@@ -204,20 +234,19 @@ pub(crate) struct Groups {
 /// moves no other stage unless the pipeline crosses a power-of-two size.
 fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
     let shared_ids: Vec<String> = g.shared.iter().map(|(id, _)| id.clone()).collect();
-    // Each group is emitted once, as the text it will have under `Resources:`,
-    // and its Values dropped; parts are then sums of exact sizes.
-    let emit_group = |rs: Vec<(String, Value)>| -> (usize, String) {
-        let mut text = String::new();
-        let count = rs.len();
-        for (id, r) in rs {
-            emit::entry(&mut text, &id, &r, 2);
-        }
-        (count, text)
-    };
-    let (shared_count, shared_text) = emit_group(g.shared);
-    let hashes: Vec<u64> = g.groups.iter().map(|(name, _)| stable_hash(name)).collect();
-    let emitted: Vec<(usize, String)> =
-        g.groups.into_iter().map(|(_, rs)| emit_group(rs)).collect();
+    // Groups arrive emitted; parts are sums of their exact sizes.
+    let shared_count = g.shared.len();
+    let mut shared_text = String::new();
+    for (id, r) in &g.shared {
+        emit::entry(&mut shared_text, id, r, 2);
+    }
+    let hashes: Vec<u64> = g.groups.items.iter().map(|e| e.hash).collect();
+    let emitted: Vec<(usize, String)> = g
+        .groups
+        .items
+        .into_iter()
+        .map(|e| (e.count, e.text))
+        .collect();
     let fits = |count: usize, bytes: usize| count <= MAX_RESOURCES && bytes <= MAX_TEMPLATE_BYTES;
     let total = emitted
         .iter()
@@ -260,30 +289,31 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
         }
         k *= 2;
     }
-    let mut parts: Vec<Vec<&str>> = vec![Vec::new(); k];
-    parts[0].push(shared_text.as_str());
-    for (h, (_, t)) in hashes.iter().zip(&emitted) {
-        parts[(h % k as u64) as usize].push(t.as_str());
+    // Move each group's text into its part; nothing is held twice.
+    let mut parts: Vec<String> = vec![String::new(); k];
+    parts[0].push_str(&shared_text);
+    drop(shared_text);
+    for (h, (_, t)) in hashes.iter().zip(emitted) {
+        parts[(h % k as u64) as usize].push_str(&t);
     }
     parts
         .into_iter()
         .enumerate()
-        .map(|(i, chunks)| {
+        .map(|(i, text)| {
             let mut deps = depends_on.clone();
-            let mut chunks = chunks;
-            let stripped: Vec<String>;
-            if i > 0 && !shared_ids.is_empty() {
+            let text = if i > 0 && !shared_ids.is_empty() {
                 deps.push(format!("{base}-1"));
                 // Later parts reach the shared resources through the stack order.
-                stripped = chunks
-                    .iter()
-                    .map(|c| strip_shared_depends_text(c, &shared_ids))
-                    .collect();
-                chunks = stripped.iter().map(String::as_str).collect();
-            }
+                strip_shared_depends_text(&text, &shared_ids)
+            } else {
+                text
+            };
             Stack {
                 name: format!("{base}-{}", i + 1),
-                body: assemble(format!("{} (part {} of {k})", g.description, i + 1), chunks),
+                body: assemble(
+                    format!("{} (part {} of {k})", g.description, i + 1),
+                    vec![text.as_str()],
+                ),
                 depends_on: deps,
                 termination_protection: false,
             }

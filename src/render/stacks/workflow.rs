@@ -5,7 +5,7 @@
 //! In: the pipeline's triggers. Out: resource groups for `split`; the
 //! workflow is shared, each trigger (with its rule and role) is a group.
 
-use super::{Ctx, Groups, depends, iam, resource};
+use super::{Ctx, GroupList, Groups, depends, iam, resource};
 use crate::model::{Action, Condition, Trigger, TriggerKind};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, sub};
@@ -22,7 +22,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         wf["DefaultRunProperties"] = json!(p.workflow.properties);
     }
     let workflow = resource("AWS::Glue::Workflow", wf, false);
-    let mut groups = Vec::new();
+    let mut groups = GroupList::default();
     for (name, t) in &p.triggers {
         let id = names::logical_id(Kind::Trigger, name);
         let mut rs = vec![(

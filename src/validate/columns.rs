@@ -791,6 +791,15 @@ impl Stepper<'_, '_> {
             );
             return None;
         }
+        if matches!(f, "first" | "last") && !(window && ordered) {
+            self.cx.at_value(
+                p,
+                SemanticError::Nondeterministic {
+                    what: format!("`{f}(...)` without an ordered window"),
+                    hint: "use min/max, or a window with `order_by`",
+                },
+            );
+        }
         let needs_order = matches!(
             f,
             "row_number"
@@ -925,6 +934,16 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
                 },
             );
             continue;
+        }
+        if let Err(reason) = super::rules::frame_name(fname) {
+            st.cx.at_key(
+                &fp,
+                SemanticError::BadName {
+                    what: "frame",
+                    name: fname.clone(),
+                    reason,
+                },
+            );
         }
         let start = st.frame(&f.from, &push_pointer(&fp, "from")).flatten();
         let known = st.frames.get(&f.from).is_some();

@@ -89,6 +89,8 @@ pub enum SemanticError {
         reason: String,
         hint: Option<String>,
     },
+    /// A result that depends on the order Spark happens to process rows in.
+    Nondeterministic { what: String, hint: &'static str },
     /// Two tables in the same place.
     SharedLocation {
         table: String,
@@ -116,6 +118,7 @@ impl SemanticError {
             | SemanticError::ExtraColumns { .. } => "column",
             SemanticError::ReadsAndOverwrites { .. } => "data-safety",
             SemanticError::Glue { .. } => "glue",
+            SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "data-safety",
         }
     }
@@ -124,7 +127,9 @@ impl SemanticError {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            SemanticError::CrawlerNeverStarts { .. } | SemanticError::ExtraColumns { .. }
+            SemanticError::CrawlerNeverStarts { .. }
+                | SemanticError::ExtraColumns { .. }
+                | SemanticError::Nondeterministic { .. }
         )
     }
 
@@ -192,14 +197,24 @@ impl SemanticError {
                 frame,
                 columns,
             } => format!(
-                "frame `{frame}` has column{} {} that table `{table}` does not declare; they are not written",
+                "frame `{frame}` has column{} {} that table `{table}` does not declare; {} not written",
                 if columns.len() == 1 { "" } else { "s" },
-                quote_list(columns)
+                quote_list(columns),
+                if columns.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                }
             ),
             SemanticError::ReadsAndOverwrites { table } => format!(
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
+            SemanticError::Nondeterministic { what, .. } => {
+                format!(
+                    "{what} depends on the order Spark happens to read rows in, so reruns may differ"
+                )
+            }
             SemanticError::SharedLocation {
                 table,
                 other,
@@ -248,6 +263,7 @@ impl SemanticError {
                 Some("a Glue workflow is a graph without cycles; remove one of these conditions".into())
             }
             SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
+            SemanticError::Nondeterministic { hint, .. } => Some((*hint).to_string()),
             SemanticError::MissingColumns { .. } => {
                 Some("derive or rename them before writing, or change the table's schema".into())
             }

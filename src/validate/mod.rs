@@ -1234,6 +1234,18 @@ fn check_stages(cx: &mut Ctx, base_dir: &Path) {
             if !p.schemas.contains_key(input.table()) {
                 cx.unknown(&tp, "table", input.table(), p.schemas.keys().cloned());
             }
+            if let Input::Aliased(a) = input
+                && let Err(reason) = rules::frame_name(&a.alias)
+            {
+                cx.at_value(
+                    &push_pointer(&ip, "as"),
+                    SemanticError::BadName {
+                        what: "frame",
+                        name: a.alias.clone(),
+                        reason,
+                    },
+                );
+            }
             if frames_seen.insert(input.frame(), i).is_some() {
                 cx.at_value(
                     &ip,

@@ -37,6 +37,24 @@ pub fn identifier(name: &str, allow_hyphen: bool, max: usize) -> Result<(), Stri
     Ok(())
 }
 
+/// A frame name: also the name of its view in `sql` steps (quoted there, so
+/// any one-line text works), but `this` is the current frame.
+pub fn frame_name(name: &str) -> Result<(), String> {
+    if name.eq_ignore_ascii_case("this") {
+        return Err("`this` names the current frame in `sql` steps".into());
+    }
+    if name.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.chars().count() > 128 {
+        return Err("frame names have at most 128 characters".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!("{c:?} is not allowed in a frame name"));
+    }
+    Ok(())
+}
+
 /// The pipeline name: it prefixes stacks and buckets, so S3's rules apply.
 pub fn pipeline_name(name: &str) -> Result<(), String> {
     identifier(name, true, 32)?;

@@ -15,6 +15,7 @@ use crate::source::{Pos, SourceFile, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Deepest nesting accepted; real pipelines use about ten levels.
 pub const MAX_DEPTH: usize = 64;
@@ -28,10 +29,44 @@ pub struct Document {
     pub locations: Locations,
 }
 
-/// Where each node is in the source, keyed by JSON pointer.
+/// Where each node is in the source. Keyed by a hash of the node's JSON
+/// pointer, built token by token while parsing, so that no pointer string is
+/// allocated per node; lookups hash a pointer the same way.
 #[derive(Debug, Default)]
 pub struct Locations {
-    nodes: HashMap<String, NodeLoc>,
+    nodes: HashMap<u64, NodeLoc, BuildHasherDefault<PathHasher>>,
+}
+
+/// The hash of the root pointer (`""`).
+const ROOT: u64 = 0xcbf29ce484222325;
+
+/// The hash of a child's pointer from its parent's and its unescaped token.
+fn child(parent: u64, token: &str) -> u64 {
+    let mut h = parent ^ 0x2f; // `/`
+    h = h.wrapping_mul(0x100000001b3);
+    for b in token.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Keys are hashes already; hashing them again would only cost time.
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl std::hash::Hasher for PathHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,16 +90,18 @@ impl Locations {
     }
 
     fn find(&self, pointer: &str) -> Option<NodeLoc> {
-        let mut p = pointer;
-        loop {
-            if let Some(loc) = self.nodes.get(p) {
-                return Some(*loc);
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return None,
+        let mut h = ROOT;
+        let mut found = self.nodes.get(&h).copied();
+        for token in pointer.split('/').skip(1) {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            h = child(h, &token);
+            match self.nodes.get(&h) {
+                Some(loc) => found = Some(*loc),
+                // Below an alias nothing is recorded; the alias's place stands.
+                None => break,
             }
         }
+        found
     }
 }
 
@@ -167,13 +204,13 @@ fn span(s: saphyr_parser::Span) -> Span {
 enum Frame {
     Seq {
         items: Vec<Value>,
-        pointer: String,
+        path: u64,
         anchor: usize,
         nodes: usize,
     },
     Map {
         map: Map<String, Value>,
-        pointer: String,
+        path: u64,
         anchor: usize,
         nodes: usize,
         /// The key read, waiting for its value: text, span, and whether it is `<<`.
@@ -255,23 +292,23 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                 if stack.len() >= MAX_DEPTH {
                     return fatal(ParseError::TooDeep, here, diags);
                 }
-                let pointer = child_pointer(&stack);
-                let pointer = match pointer {
+                let path = child_path(&stack);
+                let path = match path {
                     Ok(p) => p,
                     Err(e) => return fatal(e, here, diags),
                 };
-                record(&mut locations, &stack, &pointer, here);
+                record(&mut locations, &stack, path, here);
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq {
                         items: Vec::new(),
-                        pointer,
+                        path,
                         anchor,
                         nodes: 1,
                     }
                 } else {
                     Frame::Map {
                         map: Map::new(),
-                        pointer,
+                        path,
                         anchor,
                         nodes: 1,
                         key: None,
@@ -338,7 +375,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                 if root.is_some() {
                     return fatal(ParseError::SecondDocument, vspan, diags);
                 }
-                locations.nodes.entry(String::new()).or_insert(NodeLoc {
+                locations.nodes.entry(ROOT).or_insert(NodeLoc {
                     value: vspan,
                     key: None,
                 });
@@ -346,11 +383,11 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
             }
             Some(Frame::Seq {
                 items,
-                pointer,
+                path,
                 nodes: n,
                 ..
             }) => {
-                let p = push_pointer(pointer, &items.len().to_string());
+                let p = child(*path, &items.len().to_string());
                 locations.nodes.entry(p).or_insert(NodeLoc {
                     value: vspan,
                     key: None,
@@ -360,7 +397,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
             }
             Some(Frame::Map {
                 map,
-                pointer,
+                path,
                 nodes: n,
                 key,
                 key_spans,
@@ -392,7 +429,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                             continue;
                         }
                         key_spans.insert(k.clone(), kspan);
-                        let p = push_pointer(pointer, &k);
+                        let p = child(*path, &k);
                         let loc = NodeLoc {
                             value: vspan,
                             key: Some(kspan),
@@ -416,20 +453,20 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
     }
 }
 
-/// The pointer of the container that is about to start, for its location record.
-fn child_pointer(stack: &[Frame]) -> Result<String, ParseError> {
+/// The path hash of the container that is about to start, for its location record.
+fn child_path(stack: &[Frame]) -> Result<u64, ParseError> {
     Ok(match stack.last() {
-        None => String::new(),
-        Some(Frame::Seq { items, pointer, .. }) => push_pointer(pointer, &items.len().to_string()),
-        Some(Frame::Map { key, pointer, .. }) => match key {
-            Some((k, _, _)) => push_pointer(pointer, k),
+        None => ROOT,
+        Some(Frame::Seq { items, path, .. }) => child(*path, &items.len().to_string()),
+        Some(Frame::Map { key, path, .. }) => match key {
+            Some((k, _, _)) => child(*path, k),
             // A mapping or sequence in key position.
             None => return Err(ParseError::ComplexKey),
         },
     })
 }
 
-fn record(locations: &mut Locations, stack: &[Frame], pointer: &str, here: Span) {
+fn record(locations: &mut Locations, stack: &[Frame], path: u64, here: Span) {
     let key = match stack.last() {
         Some(Frame::Map {
             key: Some((_, s, _)),
@@ -439,7 +476,7 @@ fn record(locations: &mut Locations, stack: &[Frame], pointer: &str, here: Span)
     };
     locations
         .nodes
-        .entry(pointer.to_string())
+        .entry(path)
         .or_insert(NodeLoc { value: here, key });
 }
 

@@ -495,3 +495,73 @@ fn a_thousand_stages_split_into_deployable_stacks() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+/// Renders a good case and returns its stack files and manifest, keyed by path.
+fn render_case(path: &Path) -> BTreeMap<String, String> {
+    let loaded = pipec::load_path(path).unwrap();
+    let v = loaded
+        .pipeline
+        .unwrap_or_else(|| panic!("{}: {:?}", path.display(), loaded.diagnostics));
+    pipec::render::render(&v).unwrap().files
+}
+
+#[test]
+fn good_cases_render_stacks_as_committed_snapshots() {
+    insta::glob!("cases/good/*.yaml", |path| {
+        let files = render_case(path);
+        let mut all = String::new();
+        for (name, body) in files.iter().filter(|(k, _)| !k.starts_with("scripts/")) {
+            all.push_str(&format!("=== {name}\n{body}"));
+        }
+        insta::assert_snapshot!(all);
+    });
+}
+
+#[test]
+fn good_cases_pass_cfn_lint_and_checkov() {
+    let dir = root().join("target/test-good-cases");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut templates = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests/cases/good")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for (name, body) in render_case(&path) {
+            if name.starts_with("stacks/") {
+                let out = dir.join(&stem).join(&name);
+                std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+                std::fs::write(&out, body).unwrap();
+                templates.push(out);
+            }
+        }
+    }
+    templates.sort();
+    let out = Command::new(tool("cfn-lint"))
+        .args(["--include-checks", "I", "--"])
+        .args(&templates)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = Command::new(tool("checkov"))
+        .args([
+            "-d",
+            dir.to_str().unwrap(),
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+        ])
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert!(report.contains("Failed checks: 0,"), "{report}");
+}

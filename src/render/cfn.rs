@@ -123,8 +123,13 @@ pub fn r#ref(id: &str) -> Value {
     json!({ "Ref": id })
 }
 
+/// `Fn::Sub` of a string, or the plain string when it substitutes nothing.
 pub fn sub(s: &str) -> Value {
-    json!({ "Fn::Sub": s })
+    if s.contains("${") {
+        json!({ "Fn::Sub": s })
+    } else {
+        Value::String(s.to_string())
+    }
 }
 
 pub fn get_att(id: &str, attr: &str) -> Value {

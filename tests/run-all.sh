@@ -50,6 +50,28 @@ cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\nall: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
 
+# ---- PostgreSQL server and JDBC driver (tests/spark/test_jdbc.py) -------------
+# The JDBC test starts its own server in a temporary directory and gives Spark
+# the driver jar (/usr/share/java/postgresql.jar). Installed once, never started
+# by apt: a policy-rc.d that refuses service starts is in place during the install.
+step "PostgreSQL and its JDBC driver (Debian packages)"
+pg_packages=(postgresql libpostgresql-jdbc-java)
+if dpkg -s "${pg_packages[@]}" >/dev/null 2>&1; then
+  echo "installed: ${pg_packages[*]}"
+else
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  status=0
+  { apt-get update &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pg_packages[@]}"; } ||
+    status=$?
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+  [ "$status" -eq 0 ] || exit "$status"
+fi
+
 # ---- Glue job scripts on local Spark (tests/spark) ----------------------------
 # Needs the scripts that `cargo test` (tests/scripts.rs) just rendered into
 # target/spark-scripts/. Runs them as processes on PySpark 3.5 over the

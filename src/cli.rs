@@ -41,6 +41,58 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Deploy the stacks and job scripts to AWS through change sets, in dependency order.
+    ///
+    /// With no FILE, deploys the committed output (`generated/*/manifest.yaml`);
+    /// with FILE, builds it in memory first. Independent stacks deploy at the
+    /// same time. Exit codes: 0 done, 1 a stack failed, 2 usage or configuration error.
+    Deploy {
+        /// A pipeline file to build and deploy (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// Deploy only the named stacks, not their missing or out-of-date dependencies.
+        #[arg(long)]
+        only: bool,
+        /// Execute change sets without asking (required without a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Allow change sets that replace or remove buckets, KMS keys, Glue databases or tables.
+        #[arg(long)]
+        allow_replace: bool,
+        /// Delete and recreate stacks left in ROLLBACK_COMPLETE by a failed create.
+        #[arg(long)]
+        recreate: bool,
+        /// Progress as text, or as one JSON object per line.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Compare the deployed stacks and scripts with the rendered ones (exit 1 when anything differs).
+    Diff {
+        /// A pipeline file to build and compare (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// Output: a unified diff, JSON, or Markdown to paste into a pull request.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Delete the stacks in reverse dependency order; data is retained unless --delete-data.
+    Destroy {
+        /// A pipeline file to build (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// Delete without asking (required without a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also empty (every object version) and delete the retained data buckets.
+        #[arg(long)]
+        delete_data: bool,
+        /// Progress as text, or as one JSON object per line.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -50,18 +102,57 @@ pub enum Command {
     },
 }
 
+/// Which pipelines and stacks `deploy`, `diff` and `destroy` act on, and where.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// A stack, by short name (`glue-jobs`) or CloudFormation name (`etl-glue-jobs`); repeatable.
+    #[arg(long = "stack", value_name = "NAME")]
+    pub stacks: Vec<String>,
+    /// Act on this pipeline only (when `generated/` holds several).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// The committed output folder read when no FILE is given.
+    #[arg(long, default_value = "generated")]
+    pub generated: PathBuf,
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
     Json,
 }
 
-/// Exit codes, in one place: 0 success, 1 invalid input, 2 usage or I/O error.
+/// Exit codes, in one place: 0 success (for `diff`: nothing differs), 1
+/// invalid input, a stack failed or a change refused (for `diff`: something
+/// differs), 2 usage, configuration or I/O error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
     Invalid = 1,
     Usage = 2,
+}
+
+impl From<crate::deploy::Outcome> for Exit {
+    fn from(o: crate::deploy::Outcome) -> Exit {
+        match o {
+            crate::deploy::Outcome::Done => Exit::Ok,
+            crate::deploy::Outcome::Failed => Exit::Invalid,
+            crate::deploy::Outcome::Usage => Exit::Usage,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -101,6 +192,52 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { files, format } => validate(&files, format),
         Command::Build { files, out, check } => build(&files, &out, check),
+        Command::Deploy {
+            file,
+            target,
+            only,
+            yes,
+            allow_replace,
+            recreate,
+            format,
+        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+            let opts = crate::deploy::apply::Options {
+                stacks: target.stacks,
+                only,
+                yes,
+                allow_replace,
+                recreate,
+            };
+            let log = crate::deploy::Log::new(style(format));
+            crate::deploy::apply::run(&aws, &pipelines, &opts, &log).await
+        }),
+        Command::Diff {
+            file,
+            target,
+            format,
+        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+            let format = match format {
+                DiffFormat::Text => crate::deploy::diff::Format::Text,
+                DiffFormat::Json => crate::deploy::diff::Format::Json,
+                DiffFormat::Markdown => crate::deploy::diff::Format::Markdown,
+            };
+            crate::deploy::diff::run(&aws, &pipelines, &target.stacks, format).await
+        }),
+        Command::Destroy {
+            file,
+            target,
+            yes,
+            delete_data,
+            format,
+        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+            let opts = crate::deploy::destroy::Options {
+                stacks: target.stacks,
+                yes,
+                delete_data,
+            };
+            let log = crate::deploy::Log::new(style(format));
+            crate::deploy::destroy::run(&aws, &pipelines, &opts, &log).await
+        }),
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
             Exit::Ok
@@ -171,6 +308,66 @@ fn validate(files: &[PathBuf], format: Format) -> Exit {
         }
     }
     exit
+}
+
+fn style(f: Format) -> crate::deploy::Style {
+    match f {
+        Format::Text => crate::deploy::Style::Text,
+        Format::Json => crate::deploy::Style::Json,
+    }
+}
+
+/// Plans (no AWS), connects, then runs one AWS command on a small runtime.
+fn aws_command<F, Fut>(file: Option<PathBuf>, target: &Target, body: F) -> Exit
+where
+    F: FnOnce(crate::deploy::Aws, Vec<crate::deploy::plan::Pipeline>) -> Fut,
+    Fut: std::future::Future<Output = crate::deploy::Outcome>,
+{
+    use crate::deploy::plan;
+    let source = match &file {
+        Some(f) => plan::Source::File(f.clone()),
+        None => plan::Source::Generated(target.generated.clone()),
+    };
+    let pipelines = match plan::load(&source, target.pipeline.as_deref())
+        .and_then(|ps| plan::narrow(ps, &target.stacks))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return Exit::Usage;
+        }
+    };
+    if pipelines.len() > 1 {
+        let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+        eprintln!(
+            "note: {} pipelines ({}); acting on each (narrow with --pipeline NAME)",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    rt.block_on(async {
+        let connect = crate::deploy::Connect {
+            profile: target.profile.clone(),
+            region: target.region.clone(),
+        };
+        match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => body(aws, pipelines).await.into(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        }
+    })
 }
 
 fn worse(a: Exit, b: Exit) -> Exit {

@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod deploy;
 pub mod diagnostic;
 pub mod model;
 pub mod names;

@@ -1,0 +1,327 @@
+//! The destroy phase (`pipec destroy`): stacks deleted in reverse dependency order.
+//!
+//! In: planned pipelines, the stacks to delete (a named stack brings the
+//! stacks that depend on it), `--yes` and `--delete-data`. Out: the stacks
+//! deleted (termination protection turned off first), each as soon as every
+//! selected stack depending on it is gone; data resources the templates
+//! retain (`DeletionPolicy: Retain`: buckets, KMS key, Glue database and
+//! tables) left in place, or with `--delete-data` the retained buckets
+//! emptied (every object version) and deleted. Errors: `DestroyError`.
+
+use super::plan::{Pipeline, Stack};
+use super::{Aws, Log, Outcome, describe};
+use std::collections::BTreeMap;
+
+/// The user's choices.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub stacks: Vec<String>,
+    pub yes: bool,
+    pub delete_data: bool,
+}
+
+/// What can go wrong destroying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestroyError {
+    NeedsYes { stacks: Vec<String> },
+    Stack { stack: String, detail: String },
+    Bucket { bucket: String, detail: String },
+    DependentFailed { stack: String, dependent: String },
+}
+
+impl DestroyError {
+    pub fn message(&self) -> String {
+        match self {
+            DestroyError::NeedsYes { stacks } => format!(
+                "about to delete {}; there is no terminal to confirm: run again with --yes",
+                stacks.join(", ")
+            ),
+            DestroyError::Stack { stack, detail } => {
+                format!("cannot delete stack {stack}: {detail}")
+            }
+            DestroyError::Bucket { bucket, detail } => {
+                format!("cannot delete bucket {bucket}: {detail}")
+            }
+            DestroyError::DependentFailed { stack, dependent } => format!(
+                "stack {stack} kept: {dependent}, which depends on it, could not be deleted"
+            ),
+        }
+    }
+}
+
+/// Logical ids of retained resources of a template, by type.
+fn retained(template: &str) -> Vec<(String, String)> {
+    let file = crate::source::SourceFile::new("template", template);
+    let Ok((doc, _)) = crate::yaml::parse(&file) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(res) = doc.value.get("Resources").and_then(|r| r.as_object()) {
+        for (id, r) in res {
+            if r.get("DeletionPolicy").and_then(|d| d.as_str()) == Some("Retain") {
+                let ty = r.get("Type").and_then(|t| t.as_str()).unwrap_or("?");
+                out.push((id.clone(), ty.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Deletes the selected stacks of each pipeline.
+pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -> Outcome {
+    let mut plans = Vec::new();
+    let mut all = Vec::new();
+    for p in pipelines {
+        let wanted = super::plan::wanted_in(p, &opts.stacks);
+        let selected = match p.select(&wanted, false, true) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}", e.message());
+                return Outcome::Usage;
+            }
+        };
+        // Only stacks that exist.
+        let mut present = Vec::new();
+        for s in p.stacks.iter().filter(|s| selected.contains(&s.name)) {
+            match aws.stack(&s.stack_name).await {
+                Ok(Some(_)) => present.push(s.clone()),
+                Ok(None) => log.event(&p.name, &s.stack_name, "absent", "not deployed"),
+                Err(e) => {
+                    eprintln!(
+                        "error: {}",
+                        DestroyError::Stack {
+                            stack: s.stack_name.clone(),
+                            detail: e
+                        }
+                        .message()
+                    );
+                    return Outcome::Failed;
+                }
+            }
+        }
+        all.extend(present.iter().map(|s| s.stack_name.clone()));
+        plans.push((p, present));
+    }
+    if all.is_empty() {
+        log.note("nothing to delete");
+        return Outcome::Done;
+    }
+    if !opts.yes {
+        let q = format!(
+            "Delete {}{}?",
+            all.join(", "),
+            if opts.delete_data {
+                " AND their data buckets"
+            } else {
+                ""
+            }
+        );
+        match super::confirm(&q) {
+            None => {
+                eprintln!(
+                    "error: {}",
+                    DestroyError::NeedsYes { stacks: all }.message()
+                );
+                return Outcome::Usage;
+            }
+            Some(false) => return Outcome::Done,
+            Some(true) => {}
+        }
+    }
+    let mut outcome = Outcome::Done;
+    for (p, present) in plans {
+        outcome = outcome.max(destroy_pipeline(aws, p, &present, opts, log).await);
+    }
+    outcome
+}
+
+async fn destroy_pipeline(
+    aws: &Aws,
+    p: &Pipeline,
+    present: &[Stack],
+    opts: &Options,
+    log: &Log,
+) -> Outcome {
+    let names: Vec<String> = present.iter().map(|s| s.name.clone()).collect();
+    let mut results: BTreeMap<String, Result<(), DestroyError>> = BTreeMap::new();
+    let mut pending: Vec<Stack> = present.to_vec();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let mut i = 0;
+        while i < pending.len() {
+            let s = &pending[i];
+            // Stacks (being deleted) that depend on this one.
+            let dependents: Vec<&String> = names
+                .iter()
+                .filter(|n| {
+                    p.stack(n)
+                        .is_some_and(|d| d.depends_on.iter().any(|x| x == &s.name))
+                })
+                .collect();
+            if !dependents.iter().all(|d| results.contains_key(*d)) {
+                i += 1;
+                continue;
+            }
+            let s = pending.remove(i);
+            if let Some(bad) = dependents.iter().find(|d| results[**d].is_err()) {
+                let e = DestroyError::DependentFailed {
+                    stack: s.stack_name.clone(),
+                    dependent: p
+                        .stack(bad)
+                        .map(|b| b.stack_name.clone())
+                        .unwrap_or_default(),
+                };
+                log.event(&p.name, &s.stack_name, "skipped", &e.message());
+                results.insert(s.name.clone(), Err(e));
+                continue;
+            }
+            let (aws, log, name, delete_data) =
+                (aws.clone(), log.clone(), p.name.clone(), opts.delete_data);
+            running.spawn(async move {
+                let r = destroy_stack(&aws, &log, &name, &s, delete_data).await;
+                (s.name.clone(), r)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (name, r) = joined.expect("a destroy task panicked");
+        results.insert(name, r);
+    }
+    let mut outcome = Outcome::Done;
+    for r in results.values() {
+        if let Err(e) = r {
+            if !matches!(e, DestroyError::DependentFailed { .. }) {
+                eprintln!("error: {}", e.message());
+            }
+            outcome = Outcome::Failed;
+        }
+    }
+    outcome
+}
+
+async fn destroy_stack(
+    aws: &Aws,
+    log: &Log,
+    pipeline: &str,
+    s: &Stack,
+    delete_data: bool,
+) -> Result<(), DestroyError> {
+    let name = s.stack_name.as_str();
+    let keep = retained(&s.template);
+    // Physical names of the retained resources, read before they leave the stack.
+    let mut physical: Vec<(String, String)> = Vec::new();
+    if !keep.is_empty()
+        && let Ok(out) = aws
+            .cfn
+            .describe_stack_resources()
+            .stack_name(name)
+            .send()
+            .await
+    {
+        for r in out.stack_resources() {
+            let id = r.logical_resource_id().unwrap_or_default();
+            if let Some((_, ty)) = keep.iter().find(|(k, _)| k == id)
+                && let Some(phys) = r.physical_resource_id()
+                && phys != "None"
+            {
+                physical.push((ty.clone(), phys.to_string()));
+            }
+        }
+    }
+    log.event(pipeline, name, "start", "delete");
+    super::apply::delete_and_wait_with(aws, log, pipeline, name)
+        .await
+        .map_err(|e| DestroyError::Stack {
+            stack: name.to_string(),
+            detail: e.message(),
+        })?;
+    log.event(pipeline, name, "deleted", "");
+    for (ty, phys) in physical {
+        if delete_data && ty == "AWS::S3::Bucket" {
+            empty_and_delete(aws, &phys).await?;
+            log.event(pipeline, name, "data-deleted", &format!("bucket {phys}"));
+        } else {
+            let hint = if delete_data {
+                " (pipec deletes only buckets; delete it in the console or CLI)"
+            } else {
+                " (pass --delete-data to delete buckets)"
+            };
+            log.event(pipeline, name, "retained", &format!("{ty} {phys}{hint}"));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every object version and delete marker of a bucket, then the bucket.
+pub async fn empty_and_delete(aws: &Aws, bucket: &str) -> Result<(), DestroyError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let err = |detail: String| DestroyError::Bucket {
+        bucket: bucket.to_string(),
+        detail,
+    };
+    loop {
+        let out = match aws.s3.list_object_versions().bucket(bucket).send().await {
+            Ok(o) => o,
+            Err(e) if describe(&e).contains("NoSuchBucket") => return Ok(()),
+            Err(e) => return Err(err(describe(&e))),
+        };
+        let mut ids = Vec::new();
+        for v in out.versions() {
+            if let Some(k) = v.key() {
+                ids.push((k.to_string(), v.version_id().map(str::to_string)));
+            }
+        }
+        for m in out.delete_markers() {
+            if let Some(k) = m.key() {
+                ids.push((k.to_string(), m.version_id().map(str::to_string)));
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        for chunk in ids.chunks(1000) {
+            let objects: Vec<ObjectIdentifier> = chunk
+                .iter()
+                .filter_map(|(k, v)| {
+                    ObjectIdentifier::builder()
+                        .key(k)
+                        .set_version_id(v.clone().filter(|v| v != "null"))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| err(e.to_string()))?;
+            aws.s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| err(describe(&e)))?;
+        }
+    }
+    aws.s3
+        .delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| err(describe(&e)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retained_finds_deletion_policy_retain() {
+        let t = "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n  T: {Type: AWS::SNS::Topic}\n";
+        assert_eq!(
+            super::retained(t),
+            vec![("B".to_string(), "AWS::S3::Bucket".to_string())]
+        );
+    }
+}

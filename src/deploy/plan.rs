@@ -1,0 +1,439 @@
+//! The plan phase: what `deploy`, `diff` and `destroy` act on. No AWS here.
+//!
+//! In: either the committed output folder (`generated/`, read through each
+//! pipeline's `manifest.yaml`) or a pipeline file (built in memory), plus the
+//! `--pipeline` and `--stack` choices. Out: `Pipeline`s with their stacks
+//! (template text, dependencies, termination protection), tags and scripts,
+//! and the set of stacks to act on. Errors: `PlanError` (exit code 2).
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Templates larger than this go through S3 (`TemplateURL`).
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// What can stop planning: always a usage or configuration problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    Read { path: String, detail: String },
+    Manifest { path: String, detail: String },
+    Invalid { path: String, errors: usize },
+    Render { detail: String },
+    NoPipelines { dir: String },
+    UnknownPipeline { name: String, known: Vec<String> },
+    UnknownStack { name: String, known: Vec<String> },
+    Cycle { pipeline: String },
+}
+
+impl PlanError {
+    pub fn message(&self) -> String {
+        match self {
+            PlanError::Read { path, detail } => format!("cannot read {path}: {detail}"),
+            PlanError::Manifest { path, detail } => {
+                format!("{path} is not a manifest pipec wrote: {detail}; run `pipec build` again")
+            }
+            PlanError::Invalid { path, errors } => {
+                format!(
+                    "{path}: {errors} error(s); nothing to deploy (see `pipec validate {path}`)"
+                )
+            }
+            PlanError::Render { detail } => detail.clone(),
+            PlanError::NoPipelines { dir } => format!(
+                "no pipeline found under {dir}/ (no */manifest.yaml); run `pipec build FILE` or name a pipeline file"
+            ),
+            PlanError::UnknownPipeline { name, known } => {
+                format!("no pipeline `{name}` here; known: {}", known.join(", "))
+            }
+            PlanError::UnknownStack { name, known } => {
+                format!("no stack `{name}`; stacks: {}", known.join(", "))
+            }
+            PlanError::Cycle { pipeline } => {
+                format!("the stacks of pipeline `{pipeline}` depend on each other in a cycle")
+            }
+        }
+    }
+}
+
+/// One stack as `build` rendered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    /// Short name (`glue-jobs`).
+    pub name: String,
+    /// CloudFormation name (`etl-glue-jobs`).
+    pub stack_name: String,
+    pub template: String,
+    pub depends_on: Vec<String>,
+    pub termination_protection: bool,
+}
+
+/// One job script and where it goes in the artifacts bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub stage: String,
+    pub s3_key: String,
+    pub text: String,
+}
+
+/// Everything pipec deploys for one pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    pub name: String,
+    /// With `${AWS::AccountId}` and `${AWS::Region}` still in it.
+    pub artifacts_bucket: String,
+    pub tags: BTreeMap<String, String>,
+    /// In dependency order (every stack after its dependencies).
+    pub stacks: Vec<Stack>,
+    pub scripts: Vec<Script>,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    pipeline: String,
+    artifacts_bucket: String,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    stacks: Vec<ManifestStack>,
+    #[serde(default)]
+    scripts: Vec<ManifestScript>,
+}
+
+#[derive(Deserialize)]
+struct ManifestStack {
+    name: String,
+    stack_name: String,
+    template: String,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    #[serde(default)]
+    termination_protection: bool,
+}
+
+#[derive(Deserialize)]
+struct ManifestScript {
+    stage: String,
+    path: String,
+    s3_key: String,
+}
+
+/// Where the stacks come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The committed output folder (`generated/`).
+    Generated(PathBuf),
+    /// A pipeline file, built in memory.
+    File(PathBuf),
+}
+
+/// Loads the pipelines of a source, narrowed to `only_pipeline` when given.
+pub fn load(source: &Source, only_pipeline: Option<&str>) -> Result<Vec<Pipeline>, PlanError> {
+    let mut pipelines = match source {
+        Source::File(path) => vec![from_file(path)?],
+        Source::Generated(dir) => from_generated(dir)?,
+    };
+    if let Some(name) = only_pipeline {
+        let known: Vec<String> = pipelines.iter().map(|p| p.name.clone()).collect();
+        pipelines.retain(|p| p.name == name);
+        if pipelines.is_empty() {
+            return Err(PlanError::UnknownPipeline {
+                name: name.to_string(),
+                known,
+            });
+        }
+    }
+    Ok(pipelines)
+}
+
+fn from_file(path: &Path) -> Result<Pipeline, PlanError> {
+    let shown = path.display().to_string();
+    let loaded = crate::load_path(path).map_err(|e| PlanError::Read {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let Some(valid) = &loaded.pipeline else {
+        return Err(PlanError::Invalid {
+            path: shown,
+            errors: loaded.errors(),
+        });
+    };
+    let rendered = crate::render::render(valid).map_err(|e| PlanError::Render {
+        detail: e.message(),
+    })?;
+    let files = rendered.files;
+    from_files(&format!("{shown} (built in memory)"), |rel| {
+        files
+            .get(rel)
+            .cloned()
+            .ok_or_else(|| "not rendered".to_string())
+    })
+}
+
+fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
+    let shown = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| PlanError::Read {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("manifest.yaml").is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Err(PlanError::NoPipelines { dir: shown });
+    }
+    dirs.iter()
+        .map(|d| {
+            let name = d.join("manifest.yaml").display().to_string();
+            from_files(&name, |rel| {
+                std::fs::read_to_string(d.join(rel)).map_err(|e| format!("{}: {e}", rel))
+            })
+        })
+        .collect()
+}
+
+/// Builds a pipeline from its manifest and the files it names.
+fn from_files(
+    name: &str,
+    read: impl Fn(&str) -> Result<String, String>,
+) -> Result<Pipeline, PlanError> {
+    let bad = |detail: String| PlanError::Manifest {
+        path: name.to_string(),
+        detail,
+    };
+    let text = read("manifest.yaml").map_err(bad)?;
+    let value = parse_yaml(name, &text).ok_or_else(|| bad("not valid YAML".into()))?;
+    let m: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    let mut stacks = Vec::new();
+    for s in m.stacks {
+        let template = read(&s.template).map_err(bad)?;
+        stacks.push(Stack {
+            name: s.name,
+            stack_name: s.stack_name,
+            template,
+            depends_on: s.depends_on,
+            termination_protection: s.termination_protection,
+        });
+    }
+    let mut scripts = Vec::new();
+    for s in m.scripts {
+        scripts.push(Script {
+            text: read(&s.path).map_err(bad)?,
+            stage: s.stage,
+            s3_key: s.s3_key,
+        });
+    }
+    let stacks = topo_sort(&m.pipeline, stacks)?;
+    Ok(Pipeline {
+        name: m.pipeline,
+        artifacts_bucket: m.artifacts_bucket,
+        tags: m.tags,
+        stacks,
+        scripts,
+    })
+}
+
+/// Orders stacks so that each comes after its dependencies; unknown
+/// dependencies are a manifest error.
+fn topo_sort(pipeline: &str, stacks: Vec<Stack>) -> Result<Vec<Stack>, PlanError> {
+    let names: BTreeSet<String> = stacks.iter().map(|s| s.name.clone()).collect();
+    for s in &stacks {
+        for d in &s.depends_on {
+            if !names.contains(d) {
+                return Err(PlanError::Manifest {
+                    path: pipeline.to_string(),
+                    detail: format!("stack `{}` depends on unknown stack `{d}`", s.name),
+                });
+            }
+        }
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut rest = stacks;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let before = rest.len();
+        let (ready, wait): (Vec<Stack>, Vec<Stack>) = rest
+            .into_iter()
+            .partition(|s| s.depends_on.iter().all(|d| done.contains(d)));
+        for s in ready {
+            done.insert(s.name.clone());
+            out.push(s);
+        }
+        rest = wait;
+        if rest.len() == before {
+            return Err(PlanError::Cycle {
+                pipeline: pipeline.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Pipeline {
+    pub fn stack(&self, name: &str) -> Option<&Stack> {
+        self.stacks.iter().find(|s| s.name == name)
+    }
+
+    /// Finds a stack by short or CloudFormation name.
+    pub fn find(&self, name: &str) -> Option<&Stack> {
+        self.stacks
+            .iter()
+            .find(|s| s.name == name || s.stack_name == name)
+    }
+
+    /// The stack that creates the artifacts bucket (it outputs `ArtifactsBucketName`).
+    pub fn bucket_stack(&self) -> Option<&Stack> {
+        self.stacks
+            .iter()
+            .find(|s| s.template.contains("ArtifactsBucketName:"))
+    }
+
+    /// The artifacts bucket's real name.
+    pub fn bucket(&self, account: &str, region: &str) -> String {
+        self.artifacts_bucket
+            .replace("${AWS::AccountId}", account)
+            .replace("${AWS::Region}", region)
+    }
+
+    /// Stacks whose templates name a job script key (they need the uploads first).
+    pub fn uses_scripts(&self, stack: &Stack) -> bool {
+        self.scripts
+            .iter()
+            .any(|s| stack.template.contains(&s.s3_key))
+    }
+
+    /// Short names of the stacks to act on. Empty `wanted`: every stack. With
+    /// `wanted`, each named stack plus (unless `only`) its dependencies, or,
+    /// for `reverse` (destroy), plus the stacks that depend on it.
+    pub fn select(
+        &self,
+        wanted: &[String],
+        only: bool,
+        reverse: bool,
+    ) -> Result<BTreeSet<String>, PlanError> {
+        if wanted.is_empty() {
+            return Ok(self.stacks.iter().map(|s| s.name.clone()).collect());
+        }
+        let mut out = BTreeSet::new();
+        for w in wanted {
+            let Some(s) = self.find(w) else {
+                return Err(PlanError::UnknownStack {
+                    name: w.clone(),
+                    known: self.stacks.iter().map(|s| s.name.clone()).collect(),
+                });
+            };
+            out.insert(s.name.clone());
+        }
+        if only {
+            return Ok(out);
+        }
+        loop {
+            let before = out.len();
+            for s in &self.stacks {
+                if reverse {
+                    if s.depends_on.iter().any(|d| out.contains(d)) {
+                        out.insert(s.name.clone());
+                    }
+                } else if out.contains(&s.name) {
+                    out.extend(s.depends_on.iter().cloned());
+                }
+            }
+            if out.len() == before {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// Narrows pipelines by `--stack`: a name matches a pipeline when it names one
+/// of its stacks. Pipelines with no matching stack are dropped; a name that
+/// matches nothing anywhere is an error.
+pub fn narrow(pipelines: Vec<Pipeline>, wanted: &[String]) -> Result<Vec<Pipeline>, PlanError> {
+    if wanted.is_empty() {
+        return Ok(pipelines);
+    }
+    for w in wanted {
+        if !pipelines.iter().any(|p| p.find(w).is_some()) {
+            let mut known: Vec<String> = pipelines
+                .iter()
+                .flat_map(|p| p.stacks.iter().map(|s| s.stack_name.clone()))
+                .collect();
+            known.sort();
+            return Err(PlanError::UnknownStack {
+                name: w.clone(),
+                known,
+            });
+        }
+    }
+    Ok(pipelines
+        .into_iter()
+        .filter(|p| wanted.iter().any(|w| p.find(w).is_some()))
+        .collect())
+}
+
+/// The `--stack` names that belong to one pipeline.
+pub fn wanted_in(p: &Pipeline, wanted: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|w| p.find(w).is_some())
+        .cloned()
+        .collect()
+}
+
+fn parse_yaml(name: &str, text: &str) -> Option<serde_json::Value> {
+    let file = crate::source::SourceFile::new(name, text);
+    crate::yaml::parse(&file).ok().map(|(doc, _)| doc.value)
+}
+
+/// A template reduced to what CloudFormation sees: parsed and re-emitted in
+/// one canonical layout, so comments and formatting alone are no difference.
+/// Text that does not parse is compared with comment lines dropped.
+pub fn normalize(template: &str) -> String {
+    match parse_yaml("template", template) {
+        Some(v) if v.is_object() => crate::render::emit::to_yaml(&v),
+        _ => template
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_ignores_comments_and_layout() {
+        let a = "# Generated\nResources:\n  A: {Type: AWS::SNS::Topic}\n";
+        let b = "{\"Resources\": {\"A\": {\"Type\": \"AWS::SNS::Topic\"}}}";
+        assert_eq!(normalize(a), normalize(b));
+        assert_ne!(normalize(a), normalize("Resources: {}\n"));
+    }
+
+    #[test]
+    fn committed_generated_output_loads_in_dependency_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+        let ps = load(&Source::Generated(dir), None).unwrap();
+        assert!(ps.len() >= 4);
+        let etl = ps.iter().find(|p| p.name == "etl").unwrap();
+        assert_eq!(etl.stacks[0].name, "basic-infra");
+        assert_eq!(etl.bucket_stack().unwrap().name, "basic-infra");
+        let sel = etl
+            .select(&["etl-glue-workflow".into()], false, false)
+            .unwrap();
+        assert!(sel.contains("glue-jobs") && sel.contains("basic-infra"));
+        assert!(!sel.contains("alerts"));
+        let only = etl.select(&["glue-workflow".into()], true, false).unwrap();
+        assert_eq!(only.len(), 1);
+        let rev = etl.select(&["glue-catalog".into()], false, true).unwrap();
+        assert!(rev.contains("data-quality") && rev.contains("glue-workflow"));
+        assert!(etl.uses_scripts(etl.stack("glue-jobs").unwrap()));
+        assert_eq!(
+            etl.bucket("123456789012", "us-east-1"),
+            "etl-artifacts-123456789012-us-east-1"
+        );
+        let normalized = normalize(&etl.stacks[0].template);
+        assert!(!normalized.contains("# Generated"));
+    }
+}

@@ -333,6 +333,10 @@ fn deploy_diff_destroy_against_moto() {
     assert!(t_order(&ev, "etl-glue-workflow", "etl-glue-jobs"));
     assert!(t_order(&ev, "etl-glue-jobs", "etl-basic-infra"));
     assert!(ev.iter().any(|e| e["event"] == "retained"));
+    assert!(
+        !ev.iter().any(|e| e["event"] == "release"),
+        "catalog released without --delete-data"
+    );
     assert!(moto.bucket_exists(bucket), "retained bucket deleted");
     assert!(moto.bucket_exists(artifacts));
     let out = moto.pipec(&["diff", "--pipeline", "etl", "--format", "json"]);
@@ -349,7 +353,13 @@ fn deploy_diff_destroy_against_moto() {
         "json",
     ]);
     check(&out, 0, "destroy leads --delete-data");
-    assert!(events(&out).iter().any(|e| e["event"] == "data-deleted"));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "data-deleted"));
+    // The catalog stack was first updated so that CloudFormation deletes the
+    // Glue database and tables with it (moto itself skips AWS::Glue::*).
+    let released = when(&ev, "leads-glue-catalog", "release").expect("glue-catalog released");
+    let deleted = when(&ev, "leads-glue-catalog", "deleted").expect("glue-catalog deleted");
+    assert!(released <= deleted);
     assert!(!moto.bucket_exists("leads-artifacts-123456789012-us-east-1"));
     assert!(!moto.bucket_exists("leads-raw-123456789012-us-east-1"));
     let _ = std::fs::remove_dir_all(&tmp);

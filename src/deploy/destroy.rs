@@ -175,10 +175,16 @@ async fn destroy_pipeline(
                 results.insert(s.name.clone(), Err(e));
                 continue;
             }
-            let (aws, log, name, delete_data) =
-                (aws.clone(), log.clone(), p.name.clone(), opts.delete_data);
+            let (aws, log, name, delete_data, artifacts) = (
+                aws.clone(),
+                log.clone(),
+                p.name.clone(),
+                opts.delete_data,
+                p.artifacts_bucket.clone(),
+            );
             running.spawn(async move {
-                let r = destroy_stack(&aws, &log, &name, &s, delete_data).await;
+                let data = delete_data.then_some(artifacts.as_str());
+                let r = destroy_stack(&aws, &log, &name, &s, data).await;
                 (s.name.clone(), r)
             });
         }
@@ -200,14 +206,22 @@ async fn destroy_pipeline(
     outcome
 }
 
+/// Deletes one stack. `delete_data` carries the artifacts bucket (with its
+/// `${AWS::...}` placeholders) when `--delete-data` was given.
 async fn destroy_stack(
     aws: &Aws,
     log: &Log,
     pipeline: &str,
     s: &Stack,
-    delete_data: bool,
+    delete_data: Option<&str>,
 ) -> Result<(), DestroyError> {
     let name = s.stack_name.as_str();
+    if let Some(artifacts) = delete_data
+        && let Some(released) = release_catalog(&s.template)
+    {
+        release(aws, log, pipeline, name, &released, artifacts).await?;
+    }
+    let delete_data = delete_data.is_some();
     let keep = retained(&s.template);
     // Physical names of the retained resources, read before they leave the stack.
     let mut physical: Vec<(String, String)> = Vec::new();
@@ -241,9 +255,11 @@ async fn destroy_stack(
         if delete_data && ty == "AWS::S3::Bucket" {
             empty_and_delete(aws, &phys).await?;
             log.event(pipeline, name, "data-deleted", &format!("bucket {phys}"));
+        } else if delete_data && CATALOG_DATA.contains(&ty.as_str()) {
+            log.event(pipeline, name, "data-deleted", &format!("{ty} {phys}"));
         } else {
             let hint = if delete_data {
-                " (pipec deletes only buckets; delete it in the console or CLI)"
+                " (kept: pipec deletes data buckets and Glue catalog entries only)"
             } else {
                 " (pass --delete-data to delete buckets)"
             };
@@ -251,6 +267,110 @@ async fn destroy_stack(
         }
     }
     Ok(())
+}
+
+/// Retained resources that `--delete-data` lets CloudFormation delete with
+/// their stack: the Glue catalog's database and tables. (Buckets must be
+/// emptied first, so pipec deletes those itself after the stack is gone.)
+const CATALOG_DATA: [&str; 2] = ["AWS::Glue::Database", "AWS::Glue::Table"];
+
+/// The template with its retained catalog resources set to `Delete`, when it
+/// has any. Deploying it before the delete lets CloudFormation remove them.
+fn release_catalog(template: &str) -> Option<String> {
+    let file = crate::source::SourceFile::new("template.yaml", template.to_string());
+    let (mut doc, _) = crate::yaml::parse(&file).ok()?;
+    let resources = doc.value.get_mut("Resources")?.as_object_mut()?;
+    let mut changed = false;
+    for r in resources.values_mut() {
+        let Some(m) = r.as_object_mut() else { continue };
+        let ty = m.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
+        let retained = m.get("DeletionPolicy").and_then(|d| d.as_str()) == Some("Retain");
+        if CATALOG_DATA.contains(&ty) && retained {
+            m.insert("DeletionPolicy".into(), "Delete".into());
+            m.insert("UpdateReplacePolicy".into(), "Delete".into());
+            changed = true;
+        }
+    }
+    changed.then(|| crate::render::emit::to_yaml(&doc.value))
+}
+
+/// Updates a stack to the released template and waits for the update.
+async fn release(
+    aws: &Aws,
+    log: &Log,
+    pipeline: &str,
+    name: &str,
+    template: &str,
+    artifacts: &str,
+) -> Result<(), DestroyError> {
+    use aws_sdk_cloudformation::types::{Capability, StackStatus};
+    let fail = |detail: String| DestroyError::Stack {
+        stack: name.to_string(),
+        detail,
+    };
+    if aws.stack(name).await.map_err(fail)?.is_none() {
+        return Ok(());
+    }
+    log.event(
+        pipeline,
+        name,
+        "release",
+        "Glue database and tables set to be deleted with the stack",
+    );
+    let mut req = aws
+        .cfn
+        .update_stack()
+        .stack_name(name)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam);
+    if template.len() > super::plan::MAX_TEMPLATE_BODY {
+        let account = aws.account().await.map_err(fail)?;
+        let bucket = artifacts
+            .replace("${AWS::AccountId}", &account)
+            .replace("${AWS::Region}", &aws.region);
+        let key = format!(
+            "templates/release-{}.yaml",
+            &crate::render::sha256_hex(template)[..16]
+        );
+        aws.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(template.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| fail(describe(&e)))?;
+        req = req.template_url(format!(
+            "https://{bucket}.s3.{}.amazonaws.com/{key}",
+            aws.region
+        ));
+    } else {
+        req = req.template_body(template);
+    }
+    if let Err(e) = req.send().await {
+        let detail = describe(&e);
+        // Already released by an earlier, interrupted destroy.
+        if detail.contains("No updates are to be performed") {
+            return Ok(());
+        }
+        return Err(fail(detail));
+    }
+    let mut backoff = super::Backoff::default();
+    loop {
+        let Some(stack) = aws.stack(name).await.map_err(fail)? else {
+            return Ok(());
+        };
+        match stack.stack_status() {
+            Some(StackStatus::UpdateComplete) => return Ok(()),
+            Some(s) if s.as_str().ends_with("_IN_PROGRESS") => backoff.wait().await,
+            other => {
+                return Err(fail(format!(
+                    "releasing the Glue catalog ended in {}",
+                    other.map(|s| s.as_str()).unwrap_or("an unknown state")
+                )));
+            }
+        }
+    }
 }
 
 /// Deletes every object version and delete marker of a bucket, then the bucket.
@@ -316,6 +436,21 @@ pub async fn empty_and_delete(aws: &Aws, bucket: &str) -> Result<(), DestroyErro
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn release_sets_only_catalog_resources_to_delete() {
+        let t = "# header\nResources:\n  Db: {Type: AWS::Glue::Database, DeletionPolicy: Retain, UpdateReplacePolicy: Retain}\n  T:\n    Type: AWS::Glue::Table\n    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n";
+        let out = super::release_catalog(t).expect("catalog resources found");
+        let kept = super::retained(&out);
+        assert_eq!(kept, vec![("B".to_string(), "AWS::S3::Bucket".to_string())]);
+        assert!(out.contains("  Db:\n    Type: AWS::Glue::Database\n    DeletionPolicy: Delete\n    UpdateReplacePolicy: Delete\n"), "{out}");
+        assert_eq!(
+            super::release_catalog(
+                "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n"
+            ),
+            None
+        );
+    }
+
     #[test]
     fn retained_finds_deletion_policy_retain() {
         let t = "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n  T: {Type: AWS::SNS::Topic}\n";

@@ -214,6 +214,7 @@ pub async fn deploy_pipeline(
             return (Outcome::Usage, BTreeMap::new());
         }
     };
+    log.expect(selected.len());
     let ctx = Arc::new(Ctx {
         aws: aws.clone(),
         log: log.clone(),

@@ -142,6 +142,7 @@ async fn destroy_pipeline(
     opts: &Options,
     log: &Log,
 ) -> Outcome {
+    log.expect(present.len());
     let names: Vec<String> = present.iter().map(|s| s.name.clone()).collect();
     let mut results: BTreeMap<String, Result<(), DestroyError>> = BTreeMap::new();
     let mut pending: Vec<Stack> = present.to_vec();

@@ -220,6 +220,8 @@ pub struct Log {
     pub style: Style,
     pub start: Instant,
     pub color: bool,
+    /// Stacks expected and stacks finished, for the `[k/n]` progress in text.
+    progress: std::sync::Arc<std::sync::Mutex<(usize, std::collections::BTreeSet<String>)>>,
 }
 
 impl Log {
@@ -229,7 +231,33 @@ impl Log {
             style,
             start: Instant::now(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            progress: Default::default(),
         }
+    }
+
+    /// Starts counting progress over `total` stacks.
+    pub fn expect(&self, total: usize) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = (total, Default::default());
+        }
+    }
+
+    /// `[k/n]` once a stack reaches a final state, for text output.
+    fn progress(&self, stack: &str, what: &str) -> String {
+        if !matches!(
+            what,
+            "done" | "unchanged" | "failed" | "refused" | "deleted" | "skipped"
+        ) {
+            return String::new();
+        }
+        let Ok(mut p) = self.progress.lock() else {
+            return String::new();
+        };
+        if p.0 == 0 || stack.starts_with('(') {
+            return String::new();
+        }
+        p.1.insert(stack.to_string());
+        format!(" [{}/{}]", p.1.len().min(p.0), p.0)
     }
 
     /// One event: `what` is a short fixed word (`start`, `done`, ...) that
@@ -246,6 +274,7 @@ impl Log {
             })
             .to_string(),
             Style::Text => {
+                let progress = self.progress(stack, what);
                 let secs = format!("{:>6.2}s", ms as f64 / 1000.0);
                 let what = if self.color {
                     let code = match what {
@@ -259,9 +288,9 @@ impl Log {
                     what.to_string()
                 };
                 if detail.is_empty() {
-                    format!("{secs} {stack}: {what}")
+                    format!("{secs} {stack}: {what}{progress}")
                 } else {
-                    format!("{secs} {stack}: {what}: {detail}")
+                    format!("{secs} {stack}: {what}: {detail}{progress}")
                 }
             }
         };

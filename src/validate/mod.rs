@@ -1427,68 +1427,94 @@ fn stage_and_crawler_names(p: &Pipeline) -> Vec<String> {
     p.stages.keys().chain(p.crawlers.keys()).cloned().collect()
 }
 
+/// Resolves a name given as plain text (`extract`): a stage or a crawler.
+fn resolve_plain<'a>(cx: &mut Ctx<'a>, pointer: &str, name: &str) -> Option<Node<'a>> {
+    let r = resolve_name(cx.p, name);
+    if r.is_none() {
+        cx.unknown(
+            pointer,
+            "stage or crawler",
+            name,
+            stage_and_crawler_names(cx.p),
+        );
+    }
+    r
+}
+
+/// Resolves `{stage: ...}` or `{crawler: ...}` in an action or condition
+/// (`what`), reporting a missing, doubled or unknown name.
+fn resolve_keyed<'a>(
+    cx: &mut Ctx<'a>,
+    pointer: &str,
+    stage: Option<&String>,
+    crawler: Option<&String>,
+    what: &str,
+) -> Option<Node<'a>> {
+    let p = cx.p;
+    match (stage, crawler) {
+        (Some(s), None) => match p.stages.get_key_value(s) {
+            Some((k, _)) => Some(Node::Stage(k)),
+            None => {
+                cx.unknown(
+                    &push_pointer(pointer, "stage"),
+                    "stage",
+                    s,
+                    p.stages.keys().cloned(),
+                );
+                None
+            }
+        },
+        (None, Some(c)) => match p.crawlers.get_key_value(c) {
+            Some((k, _)) => Some(Node::Crawler(k)),
+            None => {
+                cx.unknown(
+                    &push_pointer(pointer, "crawler"),
+                    "crawler",
+                    c,
+                    p.crawlers.keys().cloned(),
+                );
+                None
+            }
+        },
+        _ => {
+            cx.at_value(
+                pointer,
+                SemanticError::Missing {
+                    what: format!("{what} names exactly one `stage` or `crawler`"),
+                    hint: None,
+                },
+            );
+            None
+        }
+    }
+}
+
 /// Resolves one trigger action, reporting what is wrong with it.
 pub(crate) fn resolve_action<'a>(
     cx: &mut Ctx<'a>,
     pointer: &str,
     a: &'a Action,
 ) -> Option<Node<'a>> {
-    let p = cx.p;
     match a {
-        Action::Name(n) => {
-            let r = resolve_name(p, n);
-            if r.is_none() {
-                cx.unknown(pointer, "stage or crawler", n, stage_and_crawler_names(p));
-            }
-            r
-        }
-        Action::Full(f) => match (&f.stage, &f.crawler) {
-            (Some(s), None) => match p.stages.get_key_value(s) {
-                Some((k, _)) => Some(Node::Stage(k)),
-                None => {
-                    cx.unknown(
-                        &push_pointer(pointer, "stage"),
-                        "stage",
-                        s,
-                        p.stages.keys().cloned(),
-                    );
-                    None
-                }
-            },
-            (None, Some(c)) => {
-                if !f.arguments.is_empty() || f.timeout_minutes.is_some() {
-                    cx.at_value(
-                        pointer,
-                        SemanticError::Conflict {
-                            what: "`arguments` and `timeout_minutes` apply to stages".into(),
-                            reason: "a crawler run takes neither",
-                        },
-                    );
-                }
-                match p.crawlers.get_key_value(c) {
-                    Some((k, _)) => Some(Node::Crawler(k)),
-                    None => {
-                        cx.unknown(
-                            &push_pointer(pointer, "crawler"),
-                            "crawler",
-                            c,
-                            p.crawlers.keys().cloned(),
-                        );
-                        None
-                    }
-                }
-            }
-            _ => {
+        Action::Name(n) => resolve_plain(cx, pointer, n),
+        Action::Full(f) => {
+            if f.crawler.is_some() && (!f.arguments.is_empty() || f.timeout_minutes.is_some()) {
                 cx.at_value(
                     pointer,
-                    SemanticError::Missing {
-                        what: "an action names exactly one `stage` or `crawler`".into(),
-                        hint: None,
+                    SemanticError::Conflict {
+                        what: "`arguments` and `timeout_minutes` apply to stages".into(),
+                        reason: "a crawler run takes neither",
                     },
                 );
-                None
             }
-        },
+            resolve_keyed(
+                cx,
+                pointer,
+                f.stage.as_ref(),
+                f.crawler.as_ref(),
+                "an action",
+            )
+        }
     }
 }
 
@@ -1498,52 +1524,16 @@ pub(crate) fn resolve_condition<'a>(
     pointer: &str,
     c: &'a Condition,
 ) -> Option<(Node<'a>, State)> {
-    let p = cx.p;
     match c {
-        Condition::Succeeded(n) => {
-            let r = resolve_name(p, n);
-            if r.is_none() {
-                cx.unknown(pointer, "stage or crawler", n, stage_and_crawler_names(p));
-            }
-            r.map(|n| (n, State::Succeeded))
-        }
+        Condition::Succeeded(n) => resolve_plain(cx, pointer, n).map(|n| (n, State::Succeeded)),
         Condition::Full(f) => {
-            let node = match (&f.stage, &f.crawler) {
-                (Some(s), None) => match p.stages.get_key_value(s) {
-                    Some((k, _)) => Some(Node::Stage(k)),
-                    None => {
-                        cx.unknown(
-                            &push_pointer(pointer, "stage"),
-                            "stage",
-                            s,
-                            p.stages.keys().cloned(),
-                        );
-                        None
-                    }
-                },
-                (None, Some(c)) => match p.crawlers.get_key_value(c) {
-                    Some((k, _)) => Some(Node::Crawler(k)),
-                    None => {
-                        cx.unknown(
-                            &push_pointer(pointer, "crawler"),
-                            "crawler",
-                            c,
-                            p.crawlers.keys().cloned(),
-                        );
-                        None
-                    }
-                },
-                _ => {
-                    cx.at_value(
-                        pointer,
-                        SemanticError::Missing {
-                            what: "a condition names exactly one `stage` or `crawler`".into(),
-                            hint: None,
-                        },
-                    );
-                    None
-                }
-            }?;
+            let node = resolve_keyed(
+                cx,
+                pointer,
+                f.stage.as_ref(),
+                f.crawler.as_ref(),
+                "a condition",
+            )?;
             let ok = match node {
                 Node::Stage(_) => matches!(
                     f.state,

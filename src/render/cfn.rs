@@ -53,16 +53,21 @@ impl Template {
         self.resources.insert(id.to_string(), resource);
     }
 
-    /// Records that a checkov check does not apply to a resource, with the reason.
-    pub fn skip_check(&mut self, id: &str, check: &str, reason: &str) {
-        let Some(r) = self.resources.get_mut(id).and_then(Value::as_object_mut) else {
-            return;
-        };
-        let meta = r
+    /// The `Metadata` mapping of a resource, made when missing.
+    fn metadata_of(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
+        self.resources
+            .get_mut(id)?
+            .as_object_mut()?
             .entry("Metadata")
             .or_insert_with(|| json!({}))
             .as_object_mut()
-            .expect("metadata is a mapping");
+    }
+
+    /// Records that a checkov check does not apply to a resource, with the reason.
+    pub fn skip_check(&mut self, id: &str, check: &str, reason: &str) {
+        let Some(meta) = self.metadata_of(id) else {
+            return;
+        };
         let checkov = meta.entry("checkov").or_insert_with(|| json!({"skip": []}));
         if let Some(list) = checkov.get_mut("skip").and_then(Value::as_array_mut) {
             list.push(json!({"id": check, "comment": reason}));
@@ -71,14 +76,9 @@ impl Template {
 
     /// Silences a cfn-lint rule on one resource, with the reason kept beside it.
     pub fn ignore_lint(&mut self, id: &str, rule: &str, reason: &str) {
-        let Some(r) = self.resources.get_mut(id).and_then(Value::as_object_mut) else {
+        let Some(meta) = self.metadata_of(id) else {
             return;
         };
-        let meta = r
-            .entry("Metadata")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("metadata is a mapping");
         meta.insert(
             "cfn-lint".into(),
             json!({"config": {"ignore_checks": [rule]}}),

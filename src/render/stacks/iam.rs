@@ -35,12 +35,17 @@ pub fn assume_role(service: &str) -> Value {
     })
 }
 
-/// Reads of objects under prefixes, with listing limited to those prefixes.
-pub fn s3_read(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> {
-    let objects: Vec<String> = prefixes
+/// The ARNs of the objects under each prefix of a bucket.
+fn object_arns(bucket_sub: &str, prefixes: &[String]) -> Vec<String> {
+    prefixes
         .iter()
         .map(|p| format!("arn:${{AWS::Partition}}:s3:::{bucket_sub}/{p}*"))
-        .collect();
+        .collect()
+}
+
+/// Reads of objects under prefixes, with listing limited to those prefixes.
+pub fn s3_read(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> {
+    let objects = object_arns(bucket_sub, prefixes);
     vec![
         statement(
             &format!("{sid}Get"),
@@ -53,10 +58,7 @@ pub fn s3_read(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> {
 
 /// Writes (and the deletes an overwrite needs) under prefixes.
 pub fn s3_write(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> {
-    let objects: Vec<String> = prefixes
-        .iter()
-        .map(|p| format!("arn:${{AWS::Partition}}:s3:::{bucket_sub}/{p}*"))
-        .collect();
+    let objects = object_arns(bucket_sub, prefixes);
     vec![
         statement(
             &format!("{sid}Write"),

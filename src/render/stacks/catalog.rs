@@ -61,6 +61,10 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 prefixes,
             ));
         }
+        if !by_zone.is_empty() {
+            let buckets: Vec<String> = by_zone.keys().map(|z| cx.zone_bucket_sub(z)).collect();
+            statements.push(iam::bucket_location(&buckets));
+        }
         statements.push(iam::statement(
             "Catalog",
             &[
@@ -77,15 +81,9 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             ],
             iam::catalog_arns(cx, &tables),
         ));
-        statements.push(iam::statement(
-            "SecurityConfiguration",
-            &["glue:GetSecurityConfiguration"],
-            vec![format!(
-                "arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:securityConfiguration/{}",
-                names::security_configuration(cx.name)
-            )],
-        ));
-        statements.push(iam::logs("Logs", &["/aws-glue/crawlers*".to_string()]));
+        statements.push(iam::security_configuration_read());
+        let log_groups = crate::contracts::iam::crawler_logs(cx.name, name);
+        statements.extend(iam::logs("Logs", &log_groups));
         statements.push(iam::kms_use(cx));
         let role = resource(
             "AWS::IAM::Role",
@@ -119,10 +117,16 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             props["Description"] = json!(d);
         }
         let crawler = resource("AWS::Glue::Crawler", props, false);
-        groups.push((
-            format!("crawler {name}"),
-            vec![(role_id, role), (id, crawler)],
-        ));
+        let mut resources = vec![(role_id, role)];
+        let retention = p.defaults.log_retention_days.unwrap_or(30);
+        for g in log_groups.iter().filter(|g| g.own) {
+            resources.push((
+                format!("{id}Logs"),
+                iam::log_group_resource(cx, &g.name, retention),
+            ));
+        }
+        resources.push((id, crawler));
+        groups.push((format!("crawler {name}"), resources));
     }
     Groups {
         description: cx.description("Glue Data Catalog: database, tables and crawlers"),

@@ -1,10 +1,11 @@
 //! IAM policy building blocks, scoped to exact ARNs.
 //!
-//! In: the buckets, prefixes, tables, connections and secrets a stage or
-//! crawler declares. Out: policy statements with no wildcard actions, each
-//! limited to those resources.
+//! In: the buckets, prefixes, tables, log groups, connections and secrets a
+//! stage or crawler declares. Out: policy statements with no wildcard
+//! actions, each limited to those resources.
 
 use super::Ctx;
+use crate::contracts::iam::LogGroup;
 use crate::model::Engine;
 use serde_json::{Value, json};
 
@@ -74,6 +75,9 @@ pub fn s3_write(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Vec<Value> 
     ]
 }
 
+// Listing is limited by `s3:prefix`, which only ListBucket carries; see the
+// condition keys per action in
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 fn list_bucket(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Value {
     let mut like: Vec<Value> = Vec::new();
     for p in prefixes {
@@ -83,10 +87,25 @@ fn list_bucket(sid: &str, bucket_sub: &str, prefixes: &[String]) -> Value {
     json!({
         "Sid": sid,
         "Effect": "Allow",
-        "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+        "Action": ["s3:ListBucket"],
         "Resource": [{"Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{bucket_sub}")}],
         "Condition": {"StringLike": {"s3:prefix": like}}
     })
+}
+
+/// `s3:GetBucketLocation` on each bucket a role uses. The call carries no
+/// `s3:prefix`, so it must not sit under the listing condition, where it would
+/// grant nothing:
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+pub fn bucket_location(bucket_subs: &[String]) -> Value {
+    let mut arns: Vec<String> = Vec::new();
+    for b in bucket_subs {
+        let arn = format!("arn:${{AWS::Partition}}:s3:::{b}");
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    statement("BucketLocation", &["s3:GetBucketLocation"], arns)
 }
 
 /// Use of the pipeline's KMS key, named by its alias so that no key ARN has
@@ -101,27 +120,99 @@ pub fn kms_use(cx: &Ctx) -> Value {
     })
 }
 
-/// Writing logs to given log group name patterns (with KMS association, which
-/// Glue's encrypted logging calls).
-pub fn logs(sid: &str, groups: &[String]) -> Value {
-    let arns: Vec<String> = groups
+/// Writing logs into exactly the given log groups. Every group may be
+/// created (Glue tries, and tolerates one that exists); only a group of this
+/// job or crawler alone may have the pipeline's key associated, which Glue
+/// does when the security configuration encrypts logs
+/// (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html).
+/// Streams go to the log-stream resource type of CreateLogStream and
+/// PutLogEvents
+/// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+pub fn logs(sid: &str, groups: &[LogGroup]) -> Vec<Value> {
+    let group_arn = |g: &str| {
+        format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{g}")
+    };
+    let both = |g: &str| [group_arn(g), format!("{}:*", group_arn(g))];
+    let all: Vec<String> = groups.iter().flat_map(|g| both(&g.name)).collect();
+    let own: Vec<String> = groups
         .iter()
-        .flat_map(|g| {
-            [
-                format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{g}"),
-                format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{g}:*"),
-            ]
+        .filter(|g| g.own)
+        .flat_map(|g| both(&g.name))
+        .collect();
+    let streams: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let stream = g.stream.as_deref().unwrap_or("*");
+            format!("{}:log-stream:{stream}", group_arn(&g.name))
         })
         .collect();
+    let mut v = vec![statement(&format!("{sid}Groups"), &["logs:CreateLogGroup"], all)];
+    if !own.is_empty() {
+        v.push(statement(
+            &format!("{sid}Key"),
+            &["logs:AssociateKmsKey"],
+            own,
+        ));
+    }
+    v.push(statement(
+        &format!("{sid}Streams"),
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        streams,
+    ));
+    v
+}
+
+/// A CloudWatch log group of a job or crawler, with retention and the
+/// pipeline's key. Logs are diagnostics, not pipeline data, and a retained
+/// group would block re-creating the same name.
+pub fn log_group_resource(cx: &Ctx, name: &str, retention_days: u32) -> Value {
+    super::resource_with_policy(
+        "AWS::Logs::LogGroup",
+        json!({
+            "LogGroupName": name,
+            "RetentionInDays": retention_days,
+            "KmsKeyId": cx.kms_key_arn()
+        }),
+        Some("Delete"),
+    )
+}
+
+/// Reading a security configuration. The action has no resource type, so
+/// only `*` works:
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsglue.html
+pub fn security_configuration_read() -> Value {
+    json!({
+        "Sid": "SecurityConfiguration",
+        "Effect": "Allow",
+        "Action": ["glue:GetSecurityConfiguration"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+    })
+}
+
+/// CloudWatch metrics in one namespace. PutMetricData has no resource type;
+/// the `cloudwatch:namespace` condition keeps it to that namespace:
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+pub fn metrics(sid: &str, namespace: &str) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}}
+    })
+}
+
+/// Publishing Glue Data Quality results from a job. The action's only
+/// resource type is `dataQualityRuleset`, and a ruleset evaluated inside a job
+/// has no name, so every ruleset of the account and region:
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsglue.html
+/// and https://docs.aws.amazon.com/glue/latest/dg/data-quality-authorization.html
+pub fn data_quality_publish() -> Value {
     statement(
-        sid,
-        &[
-            "logs:CreateLogGroup",
-            "logs:CreateLogStream",
-            "logs:PutLogEvents",
-            "logs:AssociateKmsKey",
-        ],
-        arns,
+        "DataQualityResults",
+        &["glue:PublishDataQuality"],
+        vec!["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:dataQualityRuleset/*".into()],
     )
 }
 

@@ -1,12 +1,14 @@
-//! The `glue-jobs` stack: per stage, a Glue job, its own IAM role and its
-//! log group.
+//! The `glue-jobs` stack: per stage, a Glue job, its own IAM role and the
+//! log groups Glue writes for that job alone.
 //!
 //! In: the pipeline's stages, with the hashes of their scripts. Out: resource
 //! groups for `split`. Each role may read exactly the prefixes of the tables
-//! its stage reads, write exactly those it writes, use the stage's JDBC
-//! connections and secrets, and nothing else.
+//! its stage reads, write exactly those it writes, write its own logs, use
+//! the stage's JDBC connections and secrets, and nothing else. The features
+//! each role serves are listed, with their actions, in `contracts::iam`.
 
 use super::{Ctx, GroupList, Groups, iam, resource, table_prefix};
+use crate::contracts::iam as contract;
 use crate::model::{Bookmarks, Stage, StageKind};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, sub};
@@ -18,11 +20,6 @@ use std::collections::BTreeMap;
 /// new object and the job's `ScriptLocation` changes with it.
 pub fn script_key(stage: &str, sha256: &str) -> String {
     format!("scripts/{stage}-{}.py", &sha256[..16.min(sha256.len())])
-}
-
-/// The CloudWatch log group of a stage's continuous logs.
-pub fn log_group(pipeline: &str, stage: &str) -> String {
-    format!("/aws-glue/jobs/{pipeline}/{stage}")
 }
 
 /// Tables a stage reads and writes: (zone tables by zone, JDBC connections).
@@ -158,24 +155,22 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         if !subnets.is_empty() {
             statements.extend(iam::vpc_access(&subnets, &groups_sg));
         }
-        let group = log_group(cx.name, name);
-        statements.push(iam::logs(
-            "Logs",
-            &[
-                group.clone(),
-                "/aws-glue/jobs/*".into(),
-                "/aws-glue/python-jobs/*".into(),
-            ],
-        ));
+        let mut buckets = vec![artifacts.clone()];
+        buckets.extend(a.reads.keys().chain(a.writes.keys()).map(|z| cx.zone_bucket_sub(z)));
+        statements.push(iam::bucket_location(&buckets));
+        let logs = contract::job_logs(cx.name, name, p, s);
+        statements.extend(iam::logs("Logs", &logs.groups));
         statements.push(iam::kms_use(cx));
         if st.metrics && !shell {
-            statements.push(json!({
-                "Sid": "Metrics",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}}
-            }));
+            // https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html
+            statements.push(iam::metrics("Metrics", "Glue"));
+        }
+        if contract::publishes_data_quality(p, s) {
+            // The script publishes results and CloudWatch metrics, which
+            // Glue Data Quality puts in its own namespace:
+            // https://docs.aws.amazon.com/glue/latest/dg/data-quality-alerts.html
+            statements.push(iam::data_quality_publish());
+            statements.push(iam::metrics("DataQualityMetrics", "Glue Data Quality"));
         }
         let role_id = format!("{id}Role");
         let role = resource(
@@ -188,18 +183,17 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             }),
             false,
         );
-        let logs_id = format!("{id}Logs");
-        // Job logs go with the stage: they are diagnostics, not pipeline data,
-        // and a retained group would block re-creating the stage's named group.
-        let logs = super::resource_with_policy(
-            "AWS::Logs::LogGroup",
-            json!({
-                "LogGroupName": group,
-                "RetentionInDays": st.log_retention_days,
-                "KmsKeyId": cx.kms_key_arn()
-            }),
-            Some("Delete"),
-        );
+        let log_groups: Vec<(String, Value)> = logs
+            .groups
+            .iter()
+            .filter(|g| g.own)
+            .map(|g| {
+                (
+                    format!("{id}Logs{}", g.id),
+                    iam::log_group_resource(cx, &g.name, st.log_retention_days),
+                )
+            })
+            .collect();
 
         // Job arguments: settings, then every location the script reads or writes.
         let mut args = Map::new();
@@ -215,11 +209,9 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 Bookmarks::Pause => "job-bookmark-pause",
             };
             args.insert("--job-bookmark-option".into(), json!(bookmark));
-            args.insert("--enable-continuous-cloudwatch-log".into(), json!("true"));
-            args.insert(
-                "--continuous-log-logGroup".into(),
-                json!(log_group(cx.name, name)),
-            );
+            for (k, v) in &logs.arguments {
+                args.insert((*k).into(), json!(v));
+            }
             args.insert("--enable-job-insights".into(), json!("true"));
             if st.metrics {
                 args.insert("--enable-metrics".into(), json!("true"));
@@ -283,13 +275,13 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             props["Connections"] = json!({"Connections": glue_connections});
         }
         let job = resource("AWS::Glue::Job", props, false);
-        groups.push((
-            format!("stage {name}"),
-            vec![(role_id, role), (logs_id, logs), (format!("{id}Job"), job)],
-        ));
+        let mut resources = vec![(role_id, role)];
+        resources.extend(log_groups);
+        resources.push((format!("{id}Job"), job));
+        groups.push((format!("stage {name}"), resources));
     }
     Groups {
-        description: cx.description("Glue jobs, one least-privilege role and log group per stage"),
+        description: cx.description("Glue jobs, one least-privilege role and its log groups per stage"),
         shared: Vec::new(),
         groups,
     }

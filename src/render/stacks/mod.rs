@@ -19,7 +19,7 @@ mod iam;
 mod infra;
 mod jobs;
 
-pub use jobs::{log_group, script_key};
+pub use jobs::script_key;
 mod workflow;
 
 use super::cfn::Template;

@@ -101,33 +101,70 @@ fn load(path: &Path) -> pipec::validate::ValidPipeline {
         .unwrap_or_else(|| panic!("{}: {:?}", path.display(), loaded.diagnostics))
 }
 
+/// Resources of a template by logical ID, for resolving references to them.
+type Types = BTreeMap<String, String>;
+
+fn types_of(t: &Value) -> Types {
+    t["Resources"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(id, r)| (id.clone(), r["Type"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What `Ref` (attribute None) or `Fn::GetAtt .Arn` of a resource gives, in
+/// account 123456789012, us-east-1.
+fn reference(types: &Types, id: &str, attr: Option<&str>) -> String {
+    let lower = id.to_lowercase();
+    match (types.get(id).map(String::as_str), attr) {
+        (Some("AWS::S3::Bucket"), None) => format!("{lower}-bucket"),
+        (Some("AWS::S3::Bucket"), Some(_)) => format!("arn:aws:s3:::{lower}-bucket"),
+        (Some("AWS::SNS::Topic"), _) => format!("arn:aws:sns:{REGION}:{ACCOUNT}:{id}"),
+        (Some("AWS::KMS::Key"), None) => "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+        (Some("AWS::KMS::Key"), Some(_)) => {
+            format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        }
+        (Some("AWS::Events::Rule"), _) => format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{id}"),
+        (Some("AWS::IAM::Role"), _) => format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
+        (ty, _) => panic!("no stand-in value for {id} ({ty:?})"),
+    }
+}
+
 /// Resolves the intrinsics pipec emits into the strings AWS would see in
 /// account 123456789012, us-east-1.
-fn resolve(v: &Value) -> Value {
+fn resolve(v: &Value, types: &Types) -> Value {
     match v {
         Value::Object(m) if m.len() == 1 && m.contains_key("Fn::Sub") => {
             let s = m["Fn::Sub"].as_str().expect("Fn::Sub of a plain string");
-            json!(sub(s))
+            json!(sub(s, types))
         }
         Value::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
             json!(match m["Ref"].as_str().unwrap() {
                 "AWS::AccountId" => ACCOUNT.to_string(),
                 "AWS::Region" => REGION.to_string(),
                 "AWS::Partition" => "aws".to_string(),
-                other => format!("ref-{other}"),
+                other => reference(types, other, None),
             })
         }
         Value::Object(m) if m.len() == 1 && m.contains_key("Fn::GetAtt") => {
             let id = m["Fn::GetAtt"][0].as_str().unwrap();
-            json!(format!("arn:aws:iam::{ACCOUNT}:role/{id}"))
+            let attr = m["Fn::GetAtt"][1].as_str().unwrap();
+            json!(reference(types, id, Some(attr)))
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), resolve(v))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(resolve).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, types)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, types)).collect()),
         other => other.clone(),
     }
 }
 
-fn sub(s: &str) -> String {
+fn sub(s: &str, types: &Types) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find("${") {
@@ -144,7 +181,10 @@ fn sub(s: &str) -> String {
                 out.push_str(&n[1..]);
                 out.push('}');
             }
-            n => out.push_str(&format!("sub-{n}")),
+            n => match n.split_once('.') {
+                Some((id, attr)) => out.push_str(&reference(types, id, Some(attr))),
+                None => out.push_str(&reference(types, n, None)),
+            },
         }
         rest = &after[end + 1..];
     }
@@ -158,17 +198,18 @@ fn policies(file: &str, t: &Value) -> Vec<(String, Value)> {
     let Some(resources) = t["Resources"].as_object() else {
         return out;
     };
+    let types = types_of(t);
     for (id, r) in resources {
         let props = &r["Properties"];
         for key in ["PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"] {
             if props.get(key).is_some() {
-                out.push((format!("{file}#{id}.{key}"), resolve(&props[key])));
+                out.push((format!("{file}#{id}.{key}"), resolve(&props[key], &types)));
             }
         }
         if let Some(list) = props.get("Policies").and_then(Value::as_array) {
             for p in list {
                 let name = p["PolicyName"].as_str().unwrap_or("?");
-                out.push((format!("{file}#{id}.{name}"), resolve(&p["PolicyDocument"])));
+                out.push((format!("{file}#{id}.{name}"), resolve(&p["PolicyDocument"], &types)));
             }
         }
     }
@@ -300,13 +341,14 @@ fn role_statements(files: &BTreeMap<String, String>) -> BTreeMap<String, Vec<Val
     let mut out = BTreeMap::new();
     for (name, body) in files.iter().filter(|(k, _)| k.starts_with("stacks/")) {
         let t = parse_yaml(name, body);
+        let types = types_of(&t);
         for (id, r) in t["Resources"].as_object().unwrap() {
             if r["Type"] != "AWS::IAM::Role" {
                 continue;
             }
             let mut v = Vec::new();
             for p in r["Properties"]["Policies"].as_array().unwrap() {
-                v.extend(resolve(&p["PolicyDocument"])["Statement"].as_array().unwrap().clone());
+                v.extend(resolve(&p["PolicyDocument"], &types)["Statement"].as_array().unwrap().clone());
             }
             out.insert(id.clone(), v);
         }
@@ -553,6 +595,7 @@ fn stage_logs(glue_version: &str, shell: bool) -> (Value, Vec<(String, Value)>, 
         .unwrap_or_else(|| panic!("{yaml}\n{:?}", loaded.diagnostics));
     let files = pipec::render::render(&v).unwrap().files;
     let t = parse_yaml("glue-jobs", &files["stacks/glue-jobs.yaml"]);
+    let types = types_of(&t);
     let mut job = Value::Null;
     let mut groups = Vec::new();
     let mut statements = Vec::new();
@@ -561,7 +604,7 @@ fn stage_logs(glue_version: &str, shell: bool) -> (Value, Vec<(String, Value)>, 
             "AWS::Glue::Job" => job = r["Properties"].clone(),
             "AWS::Logs::LogGroup" => groups.push((id.clone(), r["Properties"].clone())),
             "AWS::IAM::Role" => {
-                statements = resolve(&r["Properties"]["Policies"][0]["PolicyDocument"])["Statement"]
+                statements = resolve(&r["Properties"]["Policies"][0]["PolicyDocument"], &types)["Statement"]
                     .as_array()
                     .unwrap()
                     .clone()

@@ -270,17 +270,25 @@ pub fn vpc_access(subnets: &[String], security_groups: &[String]) -> Vec<Value> 
             ],
             create,
         ),
-        // Describe calls take no resource-level permissions; they read only.
+        // These Describe calls take no resource-level permissions; they read only.
         json!({
             "Sid": "NetworkDescribe",
             "Effect": "Allow",
             "Action": [
                 "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
-                "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcAttribute", "ec2:DescribeRouteTables"
+                "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables"
             ],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
         }),
+        // DescribeVpcAttribute requires the vpc resource type; the VPC is the
+        // subnet's, whose ID the pipeline does not name:
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+        statement(
+            "NetworkVpcAttribute",
+            &["ec2:DescribeVpcAttribute"],
+            vec!["arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/*".into()],
+        ),
     ]
 }
 

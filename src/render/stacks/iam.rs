@@ -146,7 +146,11 @@ pub fn logs(sid: &str, groups: &[LogGroup]) -> Vec<Value> {
             format!("{}:log-stream:{stream}", group_arn(&g.name))
         })
         .collect();
-    let mut v = vec![statement(&format!("{sid}Groups"), &["logs:CreateLogGroup"], all)];
+    let mut v = vec![statement(
+        &format!("{sid}Groups"),
+        &["logs:CreateLogGroup"],
+        all,
+    )];
     if !own.is_empty() {
         v.push(statement(
             &format!("{sid}Key"),
@@ -212,7 +216,10 @@ pub fn data_quality_publish() -> Value {
     statement(
         "DataQualityResults",
         &["glue:PublishDataQuality"],
-        vec!["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:dataQualityRuleset/*".into()],
+        vec![
+            "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:dataQualityRuleset/*"
+                .into(),
+        ],
     )
 }
 

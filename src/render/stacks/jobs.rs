@@ -156,7 +156,12 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             statements.extend(iam::vpc_access(&subnets, &groups_sg));
         }
         let mut buckets = vec![artifacts.clone()];
-        buckets.extend(a.reads.keys().chain(a.writes.keys()).map(|z| cx.zone_bucket_sub(z)));
+        buckets.extend(
+            a.reads
+                .keys()
+                .chain(a.writes.keys())
+                .map(|z| cx.zone_bucket_sub(z)),
+        );
         statements.push(iam::bucket_location(&buckets));
         let logs = contract::job_logs(cx.name, name, p, s);
         statements.extend(iam::logs("Logs", &logs.groups));
@@ -281,7 +286,8 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         groups.push((format!("stage {name}"), resources));
     }
     Groups {
-        description: cx.description("Glue jobs, one least-privilege role and its log groups per stage"),
+        description: cx
+            .description("Glue jobs, one least-privilege role and its log groups per stage"),
         shared: Vec::new(),
         groups,
     }

@@ -381,8 +381,9 @@ const OBJECT_ACTIONS: [&str; 5] = [
     "s3:AbortMultipartUpload",
 ];
 
-/// A random pipeline over one zone: tables with random paths, one stage
-/// that reads some and writes others, and one crawler.
+/// A random pipeline over one zone: tables with random paths, a Python
+/// shell stage that downloads table 0, a Spark stage that reads some tables
+/// and writes others, and one crawler.
 #[derive(Debug, Clone)]
 struct Shape {
     paths: Vec<String>,
@@ -467,8 +468,9 @@ fn shape_yaml(s: &Shape) -> String {
         .map(|i| format!("{{table: t{i}}}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // A Python shell stage downloads table 0, which `move` then reads.
     y.push_str(&format!(
-        "stages:\n  move:\n    inputs: [{}]\n    outputs: [{outs}]\n",
+        "stages:\n  get:\n    kind: python-shell\n    download: {{url: \"https://example.com/x.csv\", to: t0}}\n  move:\n    inputs: [{}]\n    outputs: [{outs}]\n",
         list(&s.reads)
     ));
     y.push_str(&format!(
@@ -476,7 +478,7 @@ fn shape_yaml(s: &Shape) -> String {
         list(&s.crawled)
     ));
     y.push_str(
-        "triggers:\n  start: {start: [move]}\n  after: {when: {all: [move]}, start: [look]}\n",
+        "triggers:\n  start: {start: [get]}\n  fetched: {when: {all: [get]}, start: [move]}\n  after: {when: {all: [move]}, start: [look]}\n",
     );
     y
 }
@@ -500,8 +502,13 @@ fn reach_violations(s: &Shape) -> Option<Vec<String>> {
     let bucket = format!("prop-data-{ACCOUNT}-{REGION}");
     let stage: BTreeSet<usize> = s.reads.iter().chain(&s.writes).copied().collect();
     let crawler: BTreeSet<usize> = s.crawled.iter().copied().collect();
+    let download: BTreeSet<usize> = [0].into();
     let mut out = Vec::new();
-    for (role, declared) in [("StageMoveRole", &stage), ("CrawlerLookRole", &crawler)] {
+    for (role, declared) in [
+        ("StageGetRole", &download),
+        ("StageMoveRole", &stage),
+        ("CrawlerLookRole", &crawler),
+    ] {
         let statements = roles.get(role).unwrap_or_else(|| panic!("{role} rendered"));
         for (i, path) in s.paths.iter().enumerate() {
             if declared.contains(&i) {

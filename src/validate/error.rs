@@ -173,7 +173,7 @@ impl SemanticError {
     pub fn message(&self) -> String {
         match self {
             SemanticError::BadName { what, name, reason } => {
-                format!("{what} name `{name}` is not valid: {reason}")
+                format!("{what} name `{}` is not valid: {reason}", visible(name))
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
@@ -198,7 +198,7 @@ impl SemanticError {
                 value,
                 reason,
             } => {
-                format!("{what} `{value}` is not valid: {reason}")
+                format!("{what} `{}` is not valid: {reason}", visible(value))
             }
             SemanticError::Conflict { what, reason } => format!("{what}: {reason}"),
             SemanticError::Missing { what, .. } => what.clone(),
@@ -271,7 +271,7 @@ impl SemanticError {
             ),
             SemanticError::InvisibleCharacter { name, ch } => format!(
                 "name `{}` holds the invisible or bidirectional character {}",
-                name.escape_default(),
+                visible(name),
                 codepoint(*ch)
             ),
             SemanticError::TooLong {
@@ -289,7 +289,7 @@ impl SemanticError {
                 format!("tag key `{key}` starts with `{prefix}`, which is reserved")
             }
             SemanticError::ReservedArgument { key, owner } => {
-                format!("argument `{key}` is {owner}, so a stage must not set it")
+                format!("argument `{key}` is {owner}, so the pipeline must not set it")
             }
             SemanticError::SeveralRules { rule } => format!(
                 "`{rule}` holds more than one DQDL rule: Glue would count them apart, the local evaluator as one"
@@ -370,6 +370,20 @@ impl SemanticError {
             _ => None,
         }
     }
+}
+
+/// Text as a message shows it: control and invisible characters as `\u{202e}`,
+/// so that a message cannot hide or reorder what it quotes.
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || super::text::invisible(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A character as `U+202E`, which shows what an invisible character is.

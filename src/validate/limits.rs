@@ -125,7 +125,8 @@ pub const CONNECTION_DESCRIPTION: Limit = limit(
     Unit::Bytes,
     Chars::MultiLine,
 );
-pub const JDBC_URL: Limit = limit("this JDBC URL", 1, 1024, Unit::Bytes, Chars::SingleLine);
+// Its characters are checked with the credentials in `check_connections`.
+pub const JDBC_URL: Limit = limit("this JDBC URL", 1, 1024, Unit::Bytes, Chars::MultiLine);
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html
 // (stack tags: Key 1-128, Value 1-256 characters, `aws:` reserved) and the character set of
 // https://docs.aws.amazon.com/tag-editor/latest/userguide/best-practices-and-strats.html.
@@ -201,7 +202,11 @@ pub fn check_value(l: &Limit, value: &str) -> Result<(), SemanticError> {
         return Err(SemanticError::BadValue {
             what: l.what,
             value: value.to_string(),
-            reason: format!("it needs at least {} {unit}", l.min),
+            reason: if l.min == 1 {
+                "it must not be empty".to_string()
+            } else {
+                format!("it needs at least {} {unit}", l.min)
+            },
         });
     }
     let (bad, allowed): (Option<char>, &'static str) = match l.chars {

@@ -528,7 +528,7 @@ fn check_connections(cx: &mut Ctx) {
                 &push_pointer(&base, "url"),
                 SemanticError::BadValue {
                     what: "JDBC URL",
-                    value: c.url.escape_default().to_string(),
+                    value: c.url.clone(),
                     reason: format!(
                         "it holds U+{:04X} (decoded); a URL takes no white space, control or invisible characters",
                         ch as u32

@@ -222,8 +222,9 @@ pub fn check_value(l: &Limit, value: &str) -> Result<(), SemanticError> {
         ),
         Chars::Tag => (
             value.chars().find(|c| {
-                !(c.is_alphanumeric() || c.is_whitespace() && !c.is_control())
-                    && !"_.:/=+-@".contains(*c)
+                !(c.is_alphanumeric()
+                    || "_.:/=+-@".contains(*c)
+                    || (c.is_whitespace() && !c.is_control()))
             }),
             "letters, digits, spaces and `_ . : / = + - @`",
         ),

@@ -372,3 +372,51 @@ fn pipeline_description_bound_fits_every_stack() {
     }
     assert!(checked >= 4);
 }
+
+/// A dynamic reference in any user-text field or key, in any spelling
+/// CloudFormation might resolve, is refused at that field's line; the same
+/// pipeline without it is valid.
+#[test]
+fn dynamic_references_are_refused_in_every_field() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/text");
+    let template = std::fs::read_to_string(dir.join("every-text-field.yaml")).unwrap();
+    let fields: Vec<usize> = (0..100)
+        .filter(|n| template.contains(&format!("@F{n}@")))
+        .collect();
+    assert!(fields.len() >= 20, "{} fields", fields.len());
+    let fill = |field: Option<usize>, payload: &str| {
+        let mut t = template.clone();
+        for n in &fields {
+            let with = if Some(*n) == field { payload } else { "" };
+            t = t.replace(&format!("@F{n}@"), with);
+        }
+        t
+    };
+    let neutral = pipec::load_bytes("grid.yaml", fill(None, "").as_bytes(), &dir);
+    assert!(neutral.pipeline.is_some(), "{:?}", neutral.diagnostics);
+    for payload in [
+        "{{resolve:secretsmanager:prod/db:SecretString:password}}",
+        "{{resolve:ssm-secure:/prod/key}}",
+        "{{ RESOLVE:ssm:/x}}",
+        "x{{\tResolve :ssm:/x}}y",
+    ] {
+        for n in &fields {
+            let text = fill(Some(*n), payload);
+            let line = text
+                .lines()
+                .position(|l| l.contains(payload))
+                .map(|i| i + 1)
+                .unwrap();
+            let loaded = pipec::load_bytes("grid.yaml", text.as_bytes(), &dir);
+            assert!(loaded.pipeline.is_none(), "field {n} accepted {payload}");
+            assert!(
+                loaded
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == "user-text" && d.span.start.line == line),
+                "field {n} with {payload}: {:?}",
+                loaded.diagnostics
+            );
+        }
+    }
+}

@@ -273,14 +273,6 @@ pub(super) fn check(cx: &mut Ctx, file_name: &str) {
                 },
             );
         }
-        let multi = limit(
-            "the pipeline description",
-            0,
-            usize::MAX,
-            Unit::Bytes,
-            Chars::MultiLine,
-        );
-        cx.limit("/description", &multi, d);
     }
     for (name, c) in &p.connections {
         if let Some(d) = &c.description {

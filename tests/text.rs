@@ -420,3 +420,36 @@ fn dynamic_references_are_refused_in_every_field() {
         }
     }
 }
+
+/// The file name goes into the header line of every generated file, so a
+/// line break in it could add YAML to a template; it is refused.
+#[test]
+fn file_names_with_line_breaks_are_refused() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/text");
+    let template = std::fs::read_to_string(dir.join("every-text-field.yaml")).unwrap();
+    let mut text = template;
+    for n in 0..100 {
+        text = text.replace(&format!("@F{n}@"), "");
+    }
+    for name in [
+        "a\nEvil: 1\n#.yaml",
+        "x\u{202e}lmay.yaml",
+        "{{resolve:ssm:/x}}.yaml",
+    ] {
+        let loaded = pipec::load_bytes(name, text.as_bytes(), &dir);
+        assert!(loaded.pipeline.is_none(), "{name:?} accepted");
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("pipeline file name")),
+            "{name:?}: {:?}",
+            loaded.diagnostics
+        );
+    }
+    assert!(
+        pipec::load_bytes("ok-name_1.yaml", text.as_bytes(), &dir)
+            .pipeline
+            .is_some()
+    );
+}

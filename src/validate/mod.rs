@@ -251,6 +251,7 @@ pub fn validate(
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
     };
+    check_file_name(&mut cx, file_name);
     check_names(&mut cx);
     check_zones(&mut cx);
     check_connections(&mut cx);
@@ -272,6 +273,34 @@ pub fn validate(
         file_name: file_name.to_string(),
     });
     (valid, diags)
+}
+
+/// The pipeline file's name is written into the header of every generated
+/// file, so it is user text too: a line break in it would start a new line of
+/// the generated YAML.
+fn check_file_name(cx: &mut Ctx, file_name: &str) {
+    let reason = if let Some(c) = file_name
+        .chars()
+        .find(|c| c.is_control() || text::invisible(*c))
+    {
+        Some(format!(
+            "it holds U+{:04X}; generated files name their source in a one-line header",
+            c as u32
+        ))
+    } else {
+        text::dynamic_reference(file_name)
+            .map(|found| format!("`{found}` would start a CloudFormation dynamic reference in every stack's Description"))
+    };
+    if let Some(reason) = reason {
+        cx.push(
+            crate::source::Span::default(),
+            SemanticError::BadName {
+                what: "pipeline file",
+                name: file_name.to_string(),
+                reason,
+            },
+        );
+    }
 }
 
 /// Name syntax, derived-name lengths and logical ID clashes for every namespace.

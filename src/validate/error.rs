@@ -97,6 +97,19 @@ pub enum SemanticError {
         other: String,
         location: String,
     },
+    /// A typed column of a quoted CSV table, which Athena sees as string.
+    AthenaReadsString {
+        table: String,
+        column: String,
+        ty: String,
+        reason: &'static str,
+    },
+    /// Two CSV columns whose Athena-safe catalog names are the same.
+    AthenaColumnClash {
+        column: String,
+        other: String,
+        catalog: String,
+    },
 }
 
 impl SemanticError {
@@ -120,6 +133,9 @@ impl SemanticError {
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "data-safety",
+            SemanticError::AthenaReadsString { .. } | SemanticError::AthenaColumnClash { .. } => {
+                "athena"
+            }
         }
     }
 
@@ -130,6 +146,7 @@ impl SemanticError {
             SemanticError::CrawlerNeverStarts { .. }
                 | SemanticError::ExtraColumns { .. }
                 | SemanticError::Nondeterministic { .. }
+                | SemanticError::AthenaReadsString { .. }
         )
     }
 
@@ -222,6 +239,21 @@ impl SemanticError {
             } => format!(
                 "tables `{table}` and `{other}` overlap at {location}: writing one would overwrite the other"
             ),
+            SemanticError::AthenaReadsString {
+                table,
+                column,
+                ty,
+                reason,
+            } => format!(
+                "Athena reads column `{column}` ({ty}) of quoted CSV table `{table}` as string: {reason}"
+            ),
+            SemanticError::AthenaColumnClash {
+                column,
+                other,
+                catalog,
+            } => format!(
+                "column `{column}` and `{other}` both become the Athena column `{catalog}`"
+            ),
         }
     }
 
@@ -270,6 +302,12 @@ impl SemanticError {
             SemanticError::ReadsAndOverwrites { .. } => {
                 Some("write to another table, or use `mode: append`".into())
             }
+            SemanticError::AthenaReadsString { .. } => Some(
+                "if the files never quote values, set `csv: {quoted: false}`; otherwise declare it `string` and cast it in a stage".into(),
+            ),
+            SemanticError::AthenaColumnClash { .. } => Some(
+                "Athena names are lower case with underscores; rename one of the columns".into(),
+            ),
             _ => None,
         }
     }

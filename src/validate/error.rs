@@ -251,9 +251,9 @@ impl SemanticError {
                 column,
                 other,
                 catalog,
-            } => format!(
-                "column `{column}` and `{other}` both become the Athena column `{catalog}`"
-            ),
+            } => {
+                format!("column `{column}` and `{other}` both become the Athena column `{catalog}`")
+            }
         }
     }
 

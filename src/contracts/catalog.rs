@@ -153,10 +153,9 @@ fn jdbc_connection(r: &Resource) -> Vec<String> {
             out.push(format!("a JDBC connection in a VPC needs {key}"));
         }
     }
-    if !r
-        .get(&format!("{pcr}/SecurityGroupIdList"))
+    if r.get(&format!("{pcr}/SecurityGroupIdList"))
         .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
+        .is_none_or(Vec::is_empty)
     {
         out.push("a JDBC connection in a VPC needs at least one security group".into());
     }

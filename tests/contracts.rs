@@ -6,7 +6,7 @@
 use pipec::contracts::{self, ARGUMENTS};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -512,7 +512,6 @@ fn every_rule_has_a_negative_test_above() {
             r.id
         );
     }
-    let _ = Path::new("");
 }
 
 /// The rendered catalog of one example, by table logical ID.

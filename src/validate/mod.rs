@@ -9,10 +9,13 @@
 //! Hive types, table locations, DQDL rules, the trigger graph (`graph`) and
 //! the columns of every frame at every step (`columns`).
 
+mod athena;
 mod columns;
 mod error;
 mod graph;
+mod limits;
 pub mod rules;
+pub mod text;
 
 pub use error::SemanticError;
 
@@ -86,6 +89,98 @@ const RESERVED_ARGUMENTS: [&str; 12] = [
     "--continuous-log-logGroup",
     "--enable-observability-metrics",
 ];
+/// Glue's own special parameters that a stage must not set: they change where
+/// code, libraries, logs and Spark settings come from, which pipec owns (its
+/// IAM roles, log groups and formats are derived from them), or they are set
+/// by Glue itself. From "Using job parameters in AWS Glue jobs"
+/// (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html).
+/// Users may still set the tuning parameters that change none of that:
+/// `--enable-rename-algorithm-v2`, `--enable-s3-parquet-optimized-committer`,
+/// `--executor-cores` and `--use-postgres-driver`.
+const GLUE_INTERNAL_ARGUMENTS: [&str; 29] = [
+    "--JOB_ID",
+    "--JOB_RUN_ID",
+    "--SECURITY_CONFIGURATION",
+    "--RedshiftTempDir",
+    "--scriptLocation",
+    "--class",
+    "--conf",
+    "--custom-logGroup-prefix",
+    "--custom-logStream-prefix",
+    "--continuous-log-logStreamPrefix",
+    "--continuous-log-conversionPattern",
+    "--enable-continuous-log-filter",
+    "--customer-driver-env-vars",
+    "--customer-executor-env-vars",
+    "--datalake-formats",
+    "--disable-proxy-v2",
+    "--enable-auto-scaling",
+    "--auto-scale-within-microbatch",
+    "--enable-lakeformation-fine-grained-access",
+    "--enable-spark-ui",
+    "--spark-event-logs-path",
+    "--encryption-type",
+    "--extra-files",
+    "--extra-jars",
+    "--user-jars-first",
+    "--python-modules-installer-option",
+    "--s3-py-modules",
+    "--library-set",
+    "--job-type",
+];
+
+/// Why a stage or a trigger action must not set job argument `key` (with its
+/// `--`), if it must not.
+fn reserved_argument(key: &str) -> Option<&'static str> {
+    let lower = key.to_ascii_lowercase();
+    if RESERVED_ARGUMENTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(key))
+        || ["--pipec_", "--pipec-", "--input-", "--output-"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+    {
+        Some("set by pipec")
+    } else if GLUE_INTERNAL_ARGUMENTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(key))
+    {
+        Some("a Glue parameter that pipec owns")
+    } else {
+        None
+    }
+}
+
+/// Checks the job arguments of a stage or a trigger action: their syntax, and
+/// that none replaces one pipec or Glue owns.
+fn check_arguments(cx: &mut Ctx, base: &[&str], args: &IndexMap<String, String>) {
+    for k in args.keys() {
+        let mut parts = base.to_vec();
+        parts.push(k);
+        let ap = ptr(&parts);
+        let key = if k.starts_with("--") {
+            k.clone()
+        } else {
+            format!("--{k}")
+        };
+        if key.len() < 3
+            || !key[2..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            cx.at_key(
+                &ap,
+                SemanticError::BadName {
+                    what: "argument",
+                    name: k.clone(),
+                    reason: "use letters, digits, `_` and `-`".into(),
+                },
+            );
+        } else if let Some(owner) = reserved_argument(&key) {
+            cx.at_key(&ap, SemanticError::ReservedArgument { key, owner });
+        }
+    }
+}
 
 pub(crate) struct Ctx<'a> {
     pub p: &'a Pipeline,
@@ -106,13 +201,7 @@ impl Ctx<'_> {
         self.push(span, e);
     }
     fn push(&mut self, span: crate::source::Span, e: SemanticError) {
-        let msg = e.message();
-        let d = if e.is_warning() {
-            Diagnostic::warning(e.code(), span, msg)
-        } else {
-            Diagnostic::error(e.code(), span, msg)
-        };
-        self.diags.push(d.with_hint(e.hint()));
+        self.diags.push(diagnostic(span, &e));
     }
     fn unknown(
         &mut self,
@@ -132,6 +221,23 @@ impl Ctx<'_> {
     }
 }
 
+/// A semantic error as a diagnostic at `span`.
+pub(crate) fn diagnostic(span: crate::source::Span, e: &SemanticError) -> Diagnostic {
+    let msg = e.message();
+    let d = if e.is_warning() {
+        Diagnostic::warning(e.code(), span, msg)
+    } else {
+        Diagnostic::error(e.code(), span, msg)
+    };
+    d.with_hint(e.hint())
+}
+
+/// Checks every string and key of the parsed document as data (see `text`).
+/// Runs on the JSON tree, before the typed model replaces it.
+pub fn check_text(doc: &Document) -> Vec<Diagnostic> {
+    text::check(doc)
+}
+
 /// Runs every semantic check. Returns the valid pipeline when no check found
 /// an error, and all diagnostics (warnings included) either way.
 pub fn validate(
@@ -146,16 +252,19 @@ pub fn validate(
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
     };
+    check_file_name(&mut cx, file_name);
     check_names(&mut cx);
     check_zones(&mut cx);
     check_connections(&mut cx);
     check_tables(&mut cx);
+    athena::check(&mut cx);
     check_stages(&mut cx, base_dir);
     check_crawlers(&mut cx);
     check_triggers(&mut cx);
     graph::check(&mut cx);
     check_alerts(&mut cx);
     check_misc(&mut cx);
+    limits::check(&mut cx, file_name);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
     let ok = !diags.iter().any(Diagnostic::is_error);
@@ -166,6 +275,34 @@ pub fn validate(
         file_name: file_name.to_string(),
     });
     (valid, diags)
+}
+
+/// The pipeline file's name is written into the header of every generated
+/// file, so it is user text too: a line break in it would start a new line of
+/// the generated YAML.
+fn check_file_name(cx: &mut Ctx, file_name: &str) {
+    let reason = if let Some(c) = file_name
+        .chars()
+        .find(|c| c.is_control() || text::invisible(*c))
+    {
+        Some(format!(
+            "it holds U+{:04X}; generated files name their source in a one-line header",
+            c as u32
+        ))
+    } else {
+        text::dynamic_reference(file_name)
+            .map(|found| format!("`{found}` would start a CloudFormation dynamic reference in every stack's Description"))
+    };
+    if let Some(reason) = reason {
+        cx.push(
+            crate::source::Span::default(),
+            SemanticError::BadName {
+                what: "pipeline file",
+                name: file_name.to_string(),
+                reason,
+            },
+        );
+    }
 }
 
 /// Name syntax, derived-name lengths and logical ID clashes for every namespace.
@@ -412,12 +549,25 @@ fn check_connections(cx: &mut Ctx) {
                 },
             );
         }
-        let lower = c.url.to_ascii_lowercase();
-        let after_scheme = c.url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        if lower.contains("password=")
-            || lower.contains("pwd=")
-            || after_scheme.split('/').next().unwrap_or("").contains('@')
+        // The driver percent-decodes the URL, so `pass%77ord=` is `password=`.
+        let decoded = rules::percent_decode(&c.url);
+        if let Some(ch) = decoded
+            .chars()
+            .find(|ch| ch.is_control() || ch.is_whitespace() || text::invisible(*ch))
         {
+            cx.at_value(
+                &push_pointer(&base, "url"),
+                SemanticError::BadValue {
+                    what: "JDBC URL",
+                    value: c.url.clone(),
+                    reason: format!(
+                        "it holds U+{:04X} (decoded); a URL takes no white space, control or invisible characters",
+                        ch as u32
+                    ),
+                },
+            );
+        }
+        if rules::jdbc_has_credentials(&decoded) {
             cx.at_value(&push_pointer(&base, "url"), SemanticError::Conflict {
                 what: "this JDBC URL carries credentials".into(),
                 reason: "credentials belong in the Secrets Manager secret named by `secret`, never in the pipeline",
@@ -762,6 +912,10 @@ fn check_tables(cx: &mut Ctx) {
             }
             for (i, rule) in q.rules.iter().enumerate() {
                 let rp = ptr(&["schemas", name, "quality", "rules", &i.to_string()]);
+                if rules::dqdl_several_rules(rule) {
+                    cx.at_value(&rp, SemanticError::SeveralRules { rule: rule.clone() });
+                    continue;
+                }
                 match rules::dqdl_rule(rule) {
                     Err(reason) => cx.at_value(
                         &rp,
@@ -789,20 +943,23 @@ fn check_tables(cx: &mut Ctx) {
             }
         }
     }
-    // Two tables whose prefixes nest would write into each other.
-    for (i, (za, pa, a)) in locations.iter().enumerate() {
-        for (zb, pb, b) in &locations[..i] {
-            if za == zb && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) {
-                cx.at_value(
-                    &ptr(&["schemas", a, "path"]),
-                    SemanticError::SharedLocation {
-                        table: (*a).clone(),
-                        other: (*b).clone(),
-                        location: format!("zone `{za}` prefix `{}`", pa.min(pb)),
-                    },
-                );
-            }
-        }
+    // Two tables whose prefixes nest would write into each other, and the
+    // IAM grant on one prefix would reach the other's objects.
+    let pairs: Vec<(&str, &str)> = locations
+        .iter()
+        .map(|(z, p, _)| (z.as_str(), p.as_str()))
+        .collect();
+    for (i, j) in rules::nested_locations(&pairs) {
+        let (za, pa, a) = &locations[i];
+        let (_, pb, b) = &locations[j];
+        cx.at_value(
+            &ptr(&["schemas", a, "path"]),
+            SemanticError::SharedLocation {
+                table: (*a).clone(),
+                other: (*b).clone(),
+                location: format!("zone `{za}` prefix `{}`", pa.min(pb)),
+            },
+        );
     }
 }
 
@@ -1047,36 +1204,7 @@ fn check_stages(cx: &mut Ctx, base_dir: &Path) {
     for (name, s) in &p.stages {
         let base = ptr(&["stages", name]);
         check_settings(cx, &base, s);
-        for (k, _) in &s.arguments {
-            let ap = ptr(&["stages", name, "arguments", k]);
-            let key = if k.starts_with("--") {
-                k.clone()
-            } else {
-                format!("--{k}")
-            };
-            if key.len() < 3
-                || !key[2..]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                cx.at_key(
-                    &ap,
-                    SemanticError::BadName {
-                        what: "argument",
-                        name: k.clone(),
-                        reason: "use letters, digits, `_` and `-`".into(),
-                    },
-                );
-            } else if RESERVED_ARGUMENTS
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case(&key))
-                || key.starts_with("--pipec-")
-                || key.starts_with("--input-")
-                || key.starts_with("--output-")
-            {
-                cx.at_key(&ap, SemanticError::Conflict { what: format!("argument `{key}` is set by pipec"), reason: "set it through the stage's settings (bookmarks, metrics, ...) instead" });
-            }
-        }
+        check_arguments(cx, &["stages", name, "arguments"], &s.arguments);
         let shell = s.kind == StageKind::PythonShell;
         if let Some(script) = &s.script {
             let sp = push_pointer(&base, "script");
@@ -1677,7 +1805,15 @@ fn check_triggers(cx: &mut Ctx) {
         }
         let mut seen = Vec::new();
         for (i, a) in t.start.iter().enumerate() {
-            let ap = ptr(&["triggers", name, "start", &i.to_string()]);
+            let index = i.to_string();
+            let ap = ptr(&["triggers", name, "start", &index]);
+            if let Action::Full(f) = a {
+                check_arguments(
+                    cx,
+                    &["triggers", name, "start", &index, "arguments"],
+                    &f.arguments,
+                );
+            }
             if let Some(node) = resolve_action(cx, &ap, a) {
                 if seen.contains(&node) {
                     cx.at_value(
@@ -1745,30 +1881,6 @@ fn check_misc(cx: &mut Ctx) {
                 reason: "AWS allows at most 50 tags per resource".into(),
             },
         );
-    }
-    for (k, v) in &p.tags {
-        let tp = ptr(&["tags", k]);
-        if k.is_empty() || k.chars().count() > 128 || k.to_ascii_lowercase().starts_with("aws:") {
-            cx.at_key(
-                &tp,
-                SemanticError::BadName {
-                    what: "tag",
-                    name: k.clone(),
-                    reason: "tag keys have 1 to 128 characters and must not start with `aws:`"
-                        .into(),
-                },
-            );
-        }
-        if v.chars().count() > 256 {
-            cx.at_value(
-                &tp,
-                SemanticError::BadValue {
-                    what: "tag value",
-                    value: v.chars().take(20).collect::<String>() + "...",
-                    reason: "tag values have at most 256 characters".into(),
-                },
-            );
-        }
     }
     if let Some(mc) = p.defaults.max_capacity
         && mc != 0.0625

@@ -52,7 +52,19 @@ pub fn frame_name(name: &str) -> Result<(), String> {
     if let Some(c) = name.chars().find(|c| c.is_control()) {
         return Err(format!("{c:?} is not allowed in a frame name"));
     }
-    Ok(())
+    invisible_in_name(name)
+}
+
+/// Names take visible characters only: bidirectional controls and zero-width
+/// characters would hide or reorder a name for a reviewer.
+fn invisible_in_name(name: &str) -> Result<(), String> {
+    match name.chars().find(|c| super::text::invisible(*c)) {
+        Some(c) => Err(format!(
+            "it holds the invisible or bidirectional character U+{:04X}, which hides text from a reviewer",
+            c as u32
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The pipeline name: it prefixes stacks and buckets, so S3's rules apply.
@@ -107,21 +119,45 @@ pub fn bucket_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A Glue column name: one line, 1 to 255 characters.
+/// A Glue column name: one line of visible characters, 1 to 255 bytes.
 pub fn column_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("column names must not be empty".into());
     }
-    if name.chars().count() > 255 {
-        return Err("column names have at most 255 characters".into());
+    let max = super::limits::COLUMN_NAME.max;
+    if name.len() > max {
+        return Err(format!(
+            "column names have at most {max} bytes, this one has {}",
+            name.len()
+        ));
     }
     if let Some(c) = name.chars().find(|c| c.is_control() && *c != '\t') {
         return Err(format!("{c:?} is not allowed in a Glue column name"));
     }
-    Ok(())
+    invisible_in_name(name)
 }
 
-/// A prefix inside a bucket: relative, no `..`, no scheme.
+/// Longest table or event prefix. S3 keys have at most 1,024 bytes
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html);
+/// the rest is left for partition folders and file names.
+pub const MAX_PREFIX_BYTES: usize = 512;
+
+/// Whether a character is one that S3 keys and IAM ARNs both take literally.
+///
+/// S3's "safe characters" are letters, digits and `! - _ . * ' ( )`
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-guidelines);
+/// every other character may need URL encoding or special handling. Of the
+/// safe ones, IAM reads `*` (and `?`) in a resource ARN as a wildcard
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards),
+/// and `$` would start a policy variable, so `*` is left out and `/`
+/// separates folders.
+pub fn literal_prefix_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '!' | '-' | '_' | '.' | '\'' | '(' | ')' | '/')
+}
+
+/// A prefix inside a bucket that S3 and IAM read literally: relative, folders
+/// separated by single `/`, no `.` or `..` folder, only `literal_prefix_char`s.
+/// Then the IAM grant on `prefix*` covers exactly the keys under the prefix.
 pub fn s3_prefix(path: &str) -> Result<(), String> {
     if path.is_empty() {
         return Err("the path is empty".into());
@@ -138,16 +174,99 @@ pub fn s3_prefix(path: &str) -> Result<(), String> {
     if path.contains("//") {
         return Err("empty path segments (`//`) are not allowed".into());
     }
-    if let Some(c) = path.chars().find(|c| {
-        c.is_control()
-            || matches!(
-                c,
-                '\\' | '{' | '}' | '^' | '`' | '[' | ']' | '"' | '<' | '>' | '#' | '%' | '~' | '|'
-            )
-    }) {
-        return Err(format!("{c:?} is not safe in an S3 key"));
+    if let Some(c) = path.chars().find(|c| !literal_prefix_char(*c)) {
+        let why = match c {
+            '*' | '?' => "IAM reads it as a wildcard, which would grant access beyond this table",
+            '$' => "IAM reads `${...}` as a policy variable",
+            _ => "S3 keys and IAM ARNs may not read it literally",
+        };
+        return Err(format!(
+            "{c:?} is not allowed: {why}; use letters, digits, `/` and `! - _ . ' ( )`"
+        ));
+    }
+    if path.len() > MAX_PREFIX_BYTES {
+        return Err(format!(
+            "it has {} bytes; prefixes have at most {MAX_PREFIX_BYTES}, leaving room in S3's 1,024-byte keys",
+            path.len()
+        ));
     }
     Ok(())
+}
+
+/// The index pairs `(nested, outer)` of locations where `outer`'s prefix is a
+/// prefix of `nested`'s (equal ones included) within one zone, each nested
+/// location paired with the closest enclosing one. Sorting puts every prefix
+/// right before the prefixes it contains, so one pass with a stack of the
+/// enclosing prefixes finds them: O(N log N) comparisons.
+pub fn nested_locations(locations: &[(&str, &str)]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..locations.len()).collect();
+    // Equal prefixes keep declaration order, so the later one is reported.
+    order.sort_by(|&a, &b| locations[a].cmp(&locations[b]).then(a.cmp(&b)));
+    let mut found = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for i in order {
+        let (zone, prefix) = locations[i];
+        while let Some(&top) = stack.last() {
+            let (tz, tp) = locations[top];
+            if tz == zone && prefix.starts_with(tp) {
+                break;
+            }
+            stack.pop();
+        }
+        if let Some(&top) = stack.last() {
+            found.push((i, top));
+        }
+        stack.push(i);
+    }
+    found
+}
+
+/// Decodes `%XX` escapes as a JDBC driver would; a malformed escape stays as
+/// written. Bytes that are not UTF-8 after decoding become U+FFFD.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Whether a (decoded) JDBC URL carries credentials: a `user:password@` part
+/// before the host, or a password parameter in the query or the `;k=v` list
+/// that SQL Server and Redshift drivers read.
+pub fn jdbc_has_credentials(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    if after_scheme.split('/').next().unwrap_or("").contains('@') {
+        return true;
+    }
+    let lower = url.to_lowercase();
+    lower
+        .split(['?', '&', ';'])
+        .skip(1)
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim()))
+        .any(|k| {
+            matches!(
+                k,
+                "password" | "pwd" | "passwd" | "pass" | "secret" | "sslpassword" | "sslkey"
+            ) || k.ends_with("password")
+        })
+        || lower.contains("password=")
+        || lower.contains("pwd=")
 }
 
 /// Glue's cron syntax: `cron(Minutes Hours Day-of-month Month Day-of-week Year)`.
@@ -518,6 +637,26 @@ pub const DQDL_RULES: [&str; 27] = [
     "Uniqueness",
 ];
 
+/// Whether one DQDL string holds several rules: a `,` or a line break at the
+/// top level (outside quotes, parentheses and brackets) separates rules in a
+/// Glue ruleset (`Rules = [ r1, r2 ]`), so Glue would count two rules where
+/// the local evaluator sees one.
+pub fn dqdl_several_rules(rule: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    for c in rule.trim().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' | '\n' | '\r' if depth <= 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Checks one DQDL rule's shape and returns the column names it quotes, so the
 /// caller can check them against the table.
 pub fn dqdl_rule(rule: &str) -> Result<Vec<String>, String> {
@@ -664,10 +803,51 @@ mod tests {
     }
 
     #[test]
+    fn prefixes() {
+        for ok in ["orders/", "hr/salaries", "a-b_c.d/(x)!'y/"] {
+            assert!(s3_prefix(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "*/",
+            "a?/",
+            "${aws:username}/",
+            "/abs",
+            "a/../b",
+            "a//b",
+            "a b/",
+            "ü/",
+            "a\u{0}",
+        ] {
+            assert!(s3_prefix(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nested() {
+        let l = [
+            ("raw", "a/"),
+            ("raw", "b/"),
+            ("raw", "a/x/"),
+            ("silver", "a/"),
+            ("raw", "a/"),
+        ];
+        let mut found = nested_locations(&l);
+        found.sort();
+        assert_eq!(found, vec![(2, 4), (4, 0)]);
+    }
+
+    #[test]
     fn dqdl() {
         assert_eq!(dqdl_rule("IsComplete \"id\""), Ok(vec!["id".to_string()]));
         assert!(dqdl_rule("RowCount > 0").unwrap().is_empty());
         assert!(dqdl_rule("IsCompleet \"id\"").is_err());
         assert!(dqdl_rule("ColumnValues \"x\" in [1,2").is_err());
+        assert!(dqdl_several_rules("IsComplete \"other\", RowCount > 0"));
+        assert!(dqdl_several_rules("IsComplete \"a\"\nIsComplete \"b\""));
+        assert!(!dqdl_several_rules("ColumnValues \"x\" in [1,2]"));
+        assert!(!dqdl_several_rules(
+            "CustomSql \"select count(*), 1 from primary\" > 0"
+        ));
+        assert!(!dqdl_several_rules("IsComplete \"a\"\n"));
     }
 }

@@ -34,7 +34,7 @@ ARGUMENTS = [
 
 # Columns of table leads, in order.
 LEADS_COLUMNS = {
-    "id": "bigint",
+    "id": "string",
     "name": "string",
     "email": "string",
     "preview": "string",
@@ -331,6 +331,9 @@ users = spark.read.load(
 
 # Frame main, from leads.
 main = leads
+
+# Cast columns; a value that does not convert becomes null.
+main = main.withColumns({"id": col("id").cast("bigint")})
 
 # Join article_hits (full join).
 # Right-side columns whose names clash get the prefix "hit_".

@@ -6,7 +6,7 @@
 //! `split` (a table is a group; a crawler and its role are a group).
 
 use super::{Ctx, GroupList, Groups, depends, iam, resource, table_format, table_prefix};
-use crate::model::{Format, Recrawl, SchemaChange, TableSchema};
+use crate::model::{Format, SchemaChange, TableSchema};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, r#ref, sub};
 use serde_json::{Value, json};
@@ -99,17 +99,19 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             SchemaChange::Log => "LOG",
             SchemaChange::UpdateTable => "UPDATE_IN_DATABASE",
         };
-        let recrawl = match c.recrawl {
-            Recrawl::NewFoldersOnly => "CRAWL_NEW_FOLDERS_ONLY",
-            Recrawl::Everything => "CRAWL_EVERYTHING",
-        };
         let mut props = json!({
             "Name": names::glue_crawler(cx.name, name),
             "Role": get_att(&role_id, "Arn"),
             "DatabaseName": db,
             "Targets": {"CatalogTargets": [{"DatabaseName": db, "Tables": tables}]},
+            // No RecrawlPolicy: Glue applies it to Amazon S3 targets only and
+            // rejects CRAWL_NEW_FOLDERS_ONLY on any other target:
+            // https://docs.aws.amazon.com/glue/latest/webapi/API_RecrawlPolicy.html
+            // https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html
+            // DeleteBehavior LOG keeps the declared tables, the one value valid
+            // for every target type:
+            // https://docs.aws.amazon.com/glue/latest/webapi/API_SchemaChangePolicy.html
             "SchemaChangePolicy": {"UpdateBehavior": schema_change, "DeleteBehavior": "LOG"},
-            "RecrawlPolicy": {"RecrawlBehavior": recrawl},
             "CrawlerSecurityConfiguration": names::security_configuration(cx.name),
             "Configuration": "{\"Version\":1.0,\"CrawlerOutput\":{\"Partitions\":{\"AddOrUpdateBehavior\":\"InheritFromTable\"}}}"
         });
@@ -137,11 +139,27 @@ pub(super) fn render(cx: &Ctx) -> Groups {
 
 /// The `TableInput` of a zone table: columns, partition keys, location and SerDe.
 fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
+    let format = table_format(t);
+    let csv = (format == Format::Csv).then(|| t.csv.clone().unwrap_or_default());
+    // Quoted CSV needs OpenCSVSerde, which Athena reads only as strings where
+    // types are concerned (TIMESTAMP only as UNIX numbers, empty numeric
+    // values fail), so such tables declare every column string:
+    // https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+    let all_strings = csv.as_ref().is_some_and(|c| c.quoted);
     let columns: Vec<Value> = t
         .columns
         .iter()
         .filter(|(c, _)| !t.partition_keys.contains(c))
-        .map(|(c, col)| column(c, col.ty(), col.comment()))
+        .map(|(c, col)| {
+            // CSV is read by position, so its catalog names can be Athena-safe.
+            let name = if csv.is_some() {
+                names::athena_column(c)
+            } else {
+                c.clone()
+            };
+            let ty = if all_strings { "string" } else { col.ty() };
+            column(&name, ty, col.comment())
+        })
         .collect();
     let partitions: Vec<Value> = t
         .partition_keys
@@ -152,8 +170,7 @@ fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
                 .map(|col| column(k, col.ty(), col.comment()))
         })
         .collect();
-    let format = table_format(t);
-    let (input, output, serde, mut serde_params, classification) = match format {
+    let (input, output, serde, serde_params, classification) = match format {
         Format::Parquet => (
             "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -176,25 +193,43 @@ fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
             "json",
         ),
         Format::Csv => {
-            let csv = t.csv.clone().unwrap_or_default();
-            (
-                "org.apache.hadoop.mapred.TextInputFormat",
-                "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-                "org.apache.hadoop.hive.serde2.OpenCSVSerde",
-                json!({"separatorChar": csv.delimiter, "quoteChar": csv.quote, "escapeChar": csv.escape}),
-                "csv",
-            )
+            let csv = csv.clone().unwrap_or_default();
+            if csv.quoted {
+                // OpenCSVSerde reads only these three properties:
+                // https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+                (
+                    "org.apache.hadoop.mapred.TextInputFormat",
+                    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                    json!({"separatorChar": csv.delimiter, "quoteChar": csv.quote, "escapeChar": csv.escape}),
+                    "csv",
+                )
+            } else {
+                // LazySimpleSerDe reads the declared types and honours
+                // serialization.null.format (as Spark's nullValue, "" makes
+                // empty fields null):
+                // https://docs.aws.amazon.com/athena/latest/ug/lazy-simple-serde.html
+                let p = json!({
+                    "field.delim": csv.delimiter,
+                    "escape.delim": csv.escape,
+                    "serialization.format": csv.delimiter,
+                    "serialization.null.format": csv.null_value
+                });
+                (
+                    "org.apache.hadoop.mapred.TextInputFormat",
+                    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                    p,
+                    "csv",
+                )
+            }
         }
     };
     let mut params = json!({"classification": classification, "EXTERNAL": "TRUE"});
-    if format == Format::Csv {
-        let csv = t.csv.clone().unwrap_or_default();
-        if csv.header {
-            params["skip.header.line.count"] = json!("1");
-        }
-        if !csv.null_value.is_empty() {
-            serde_params["serialization.null.format"] = json!(csv.null_value);
-        }
+    if let Some(csv) = &csv
+        && csv.header
+    {
+        params["skip.header.line.count"] = json!("1");
     }
     let location = cx.table_location_sub(name).unwrap_or_default();
     let mut input_props = json!({

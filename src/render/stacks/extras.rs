@@ -105,15 +105,17 @@ pub(super) fn alerts(cx: &Ctx) -> Template {
                 .map(|s| names::glue_job(cx.name, s))
                 .collect()
         };
+        // "Glue Job State Change" events carry only SUCCEEDED, FAILED, TIMEOUT
+        // and STOPPED, so a rule never matches anything else:
+        // https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html
         let states: Vec<&str> = if a.states.is_empty() {
-            vec!["FAILED", "TIMEOUT", "ERROR"]
+            vec!["FAILED", "TIMEOUT"]
         } else {
             a.states
                 .iter()
                 .map(|s| match s {
                     AlertState::Failed => "FAILED",
                     AlertState::Timeout => "TIMEOUT",
-                    AlertState::Error => "ERROR",
                     AlertState::Stopped => "STOPPED",
                 })
                 .collect()

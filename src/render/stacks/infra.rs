@@ -36,13 +36,17 @@ pub(super) fn render(cx: &Ctx) -> Template {
         }),
     ];
     if !p.alerts.is_empty() {
+        // EventBridge publishes to the encrypted alert topics. SNS documents
+        // this exact grant, and that aws:SourceAccount, aws:SourceArn and
+        // aws:SourceOrgID conditions are not supported for EventBridge to
+        // encrypted topics, so the statement carries none:
+        // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
         key_statements.push(json!({
             "Sid": "EventBridgePublishesAlerts",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": r#ref("AWS::AccountId")}}
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*"
         }));
     }
     t.resource(

@@ -207,7 +207,13 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             "--TempDir".into(),
             sub(&format!("s3://{artifacts}/tmp/{name}/")),
         );
-        if !shell {
+        if shell {
+            // The `analytics` library set is the one AWS lists with boto3 for
+            // Python shell 3.9 (the set `none` has only awscli and botocore).
+            // The key has no `--` prefix:
+            // https://docs.aws.amazon.com/glue/latest/dg/add-job-python.html#python-shell-supported-library
+            args.insert("library-set".into(), json!("analytics"));
+        } else {
             let bookmark = match st.bookmarks {
                 Bookmarks::Enable => "job-bookmark-enable",
                 Bookmarks::Disable => "job-bookmark-disable",

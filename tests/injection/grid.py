@@ -430,7 +430,7 @@ class PyNormalizer(ast.NodeTransformer):
 
     def visit_Constant(self, node):  # noqa: N802 - ast's name
         if isinstance(node.value, str):
-            return ast.Constant(self.table.get(node.value, node.value))
+            return ast.Constant(normalize(self.table.get(node.value, node.value)))
         return node
 
 
@@ -557,7 +557,7 @@ def main():
                 m["yaml_strings"][path] = marker_strings(doc, set())
             elif path.endswith(".py"):
                 tree = ast.parse(text)
-                m["py"][path] = ast.dump(tree)
+                m["py"][path] = ast.dump(PyNormalizer({}).visit(ast.parse(text)))
                 m["py_strings"][path] = {s for s in py_constants(tree) if MARKER in s}
         if not any(m["yaml_strings"].values()) and not any(m["py_strings"].values()):
             raise SystemExit(f"field {c['field']}: the marker reaches no generated file")

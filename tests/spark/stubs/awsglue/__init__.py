@@ -8,12 +8,12 @@ import os
 CALLS = []
 
 
-def record(name, **details):
-    CALLS.append((name, details))
+def record(event, **details):
+    CALLS.append((event, details))
     log = os.environ.get("PIPEC_GLUE_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as f:
-            f.write(json.dumps([name, details], default=str) + "\n")
+            f.write(json.dumps([event, details], default=str) + "\n")
 
 
 def reset():

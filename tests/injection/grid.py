@@ -181,7 +181,9 @@ FIELDS = [
     ("connection.description", _set(["connections", "db", "description"]), False),
     (
         "connection.url",
-        _around(["connections", "db", "url"], "jdbc:postgresql://db.example.com:5432/@@"),
+        _around(
+            ["connections", "db", "url"], "jdbc:postgresql://db.example.com:5432/@@"
+        ),
         False,
     ),
     ("connection.secret", _around(["connections", "db", "secret"], "grid/@@"), False),
@@ -216,7 +218,10 @@ FIELDS = [
     ("stage.argument.name", _argument_name, True),
     (
         "download.url",
-        _around(["stages", "fetch", "download", "url"], "https://downloads.example.com/@@.zip"),
+        _around(
+            ["stages", "fetch", "download", "url"],
+            "https://downloads.example.com/@@.zip",
+        ),
         False,
     ),
     ("download.members", _set(["stages", "fetch", "download", "members", 0]), False),
@@ -232,10 +237,16 @@ FIELDS = [
     ),
     (
         "derive.expression-literal",
-        _around(["stages", "clean", "steps", 2, "derive", "note"], "concat(name, '@@')"),
+        _around(
+            ["stages", "clean", "steps", 2, "derive", "note"], "concat(name, '@@')"
+        ),
         False,
     ),
-    ("fill_null.value", _set(["stages", "clean", "steps", 3, "fill_null", "name"]), False),
+    (
+        "fill_null.value",
+        _set(["stages", "clean", "steps", 3, "fill_null", "name"]),
+        False,
+    ),
     ("crawler.description", _set(["crawlers", "silver", "description"]), False),
     ("trigger.description", _set(["triggers", "start", "description"]), False),
     (
@@ -267,9 +278,24 @@ def expectation(cls, is_name):
 
 
 # ---- pipelines ---------------------------------------------------------------
+class QuotingDumper(yaml.SafeDumper):
+    """Writes every string double-quoted (escapes for control characters), so
+    the declared value is the same to YAML 1.1 and 1.2 readers."""
+
+
+QuotingDumper.add_representer(
+    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"')
+)
+
+
 def dump(doc):
-    return yaml.safe_dump(
-        doc, sort_keys=False, allow_unicode=True, width=10**9, default_flow_style=False
+    return yaml.dump(
+        doc,
+        Dumper=QuotingDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10**9,
+        default_flow_style=False,
     )
 
 
@@ -407,7 +433,7 @@ def first_difference(a, b, path=""):
     if isinstance(a, list):
         if len(a) != len(b):
             return f"{path}: {len(a)} items != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             d = first_difference(x, y, f"{path}[{i}]")
             if d:
                 return d
@@ -466,7 +492,10 @@ def check_case(case, outputs, marker):
         if normalize(text) == normalize(mtext):
             continue
         if path.endswith(".yaml"):
-            table = {normalize(t.replace(MARKER, value)): normalize(t) for t in marker["yaml_strings"][path]}
+            table = {
+                normalize(t.replace(MARKER, value)): normalize(t)
+                for t in marker["yaml_strings"][path]
+            }
             sub = {
                 normalize(t.replace(MARKER, value.replace("${", "${!"))): normalize(t)
                 for t in marker["yaml_strings"][path]
@@ -488,7 +517,9 @@ def check_case(case, outputs, marker):
             table = {t.replace(MARKER, value): t for t in marker["py_strings"][path]}
             got = ast.dump(PyNormalizer(table).visit(tree))
             if got != marker["py"][path]:
-                problems.append(f"{path}: the AST differs from the marker's (not a constant)")
+                problems.append(
+                    f"{path}: the AST differs from the marker's (not a constant)"
+                )
     return problems
 
 
@@ -510,7 +541,7 @@ def ruff(files):
         for line in check.stdout.splitlines():
             f = line.split(":", 1)[0]
             if f in batch:
-                bad.setdefault(f, f"ruff check: {line[len(f):][:160]}")
+                bad.setdefault(f, f"ruff check: {line[len(f) :][:160]}")
         fmt = subprocess.run(
             [exe, "format", "--no-cache", "--check", *batch],
             capture_output=True,
@@ -530,11 +561,18 @@ def main():
     out = work / "out"
     cases = make_cases(work)
     diags = validate(pipec, cases)
-    accepted = [c for c in cases if not any(d.get("severity") == "error" for d in diags[str(c["file"])])]
+    accepted = [
+        c
+        for c in cases
+        if not any(d.get("severity") == "error" for d in diags[str(c["file"])])
+    ]
     t_validate = time.monotonic() - start
     build_failed = build(pipec, accepted, out)
     t_pipec = time.monotonic() - start
-    print(f"validated {len(cases)} in {t_validate:.1f}s, built {len(accepted)} by {t_pipec:.1f}s")
+    print(
+        f"validated {len(cases)} in {t_validate:.1f}s, "
+        f"built {len(accepted)} by {t_pipec:.1f}s"
+    )
 
     failures = []
 
@@ -546,8 +584,10 @@ def main():
         if c["expect"] != "marker":
             continue
         if str(c["file"]) in build_failed or c not in accepted:
-            raise SystemExit(f"marker pipeline of {c['field']} does not build: "
-                             f"{diags[str(c['file'])][:2]} {build_failed.get(str(c['file']))}")
+            raise SystemExit(
+                f"marker pipeline of {c['field']} does not build: "
+                f"{diags[str(c['file'])][:2]} {build_failed.get(str(c['file']))}"
+            )
         files = outputs_of(out, c["name"])
         m = {"files": files, "yaml": {}, "yaml_strings": {}, "py": {}, "py_strings": {}}
         for path, text in files.items():
@@ -560,7 +600,9 @@ def main():
                 m["py"][path] = ast.dump(PyNormalizer({}).visit(ast.parse(text)))
                 m["py_strings"][path] = {s for s in py_constants(tree) if MARKER in s}
         if not any(m["yaml_strings"].values()) and not any(m["py_strings"].values()):
-            raise SystemExit(f"field {c['field']}: the marker reaches no generated file")
+            raise SystemExit(
+                f"field {c['field']}: the marker reaches no generated file"
+            )
         markers[c["fi"]] = m
 
     scripts = []
@@ -571,7 +613,13 @@ def main():
         f = str(c["file"])
         errors = [d for d in diags[f] if d.get("severity") == "error"]
         if id(c) not in accepted_ids:
-            located = [d for d in errors if d.get("file") == f and d.get("line", 0) >= 1 and d.get("column", 0) >= 1]
+            located = [
+                d
+                for d in errors
+                if d.get("file") == f
+                and d.get("line", 0) >= 1
+                and d.get("column", 0) >= 1
+            ]
             if not located:
                 fail(c, f"refused without a location: {errors[:1]}")
             c["outcome"] = "refused"
@@ -610,7 +658,13 @@ def main():
     print(f"{len(pairs)} failing (field, payload) pairs")
     summary = work / "failures.json"
     summary.write_text(
-        json.dumps([{"field": f, "payload": c, "why": w} for (f, c), w in sorted(pairs.items())], indent=1),
+        json.dumps(
+            [
+                {"field": f, "payload": c, "why": w}
+                for (f, c), w in sorted(pairs.items())
+            ],
+            indent=1,
+        ),
         encoding="utf-8",
     )
     sys.exit(1 if pairs else 0)

@@ -270,7 +270,9 @@ def ruleset(rules):
 
 def quality_outputs(stem, outputs):
     p = pipeline(stem)
-    return {t: p["schemas"][t]["quality"] for t in outputs if p["schemas"][t].get("quality")}
+    return {
+        t: p["schemas"][t]["quality"] for t in outputs if p["schemas"][t].get("quality")
+    }
 
 
 @pytest.mark.parametrize(("stem", "stage"), SPARK_STAGES)
@@ -357,7 +359,9 @@ def test_a_failed_rule_under_fail_stops_before_writing(glue, tmp_path):
     path, _, args, outputs = arguments_for(glue[0], "etl", "clean", tmp_path)
     rule = pipeline("etl")["schemas"]["orders_clean"]["quality"]["rules"][1]
     with pytest.raises(RuntimeError, match="rules failed") as error:
-        run_glue(glue, path, args, fail={rule: "Value: 0.5 does not meet the constraint"})
+        run_glue(
+            glue, path, args, fail={rule: "Value: 0.5 does not meet the constraint"}
+        )
     assert rule in str(error.value)
     kinds = [name for name, _ in glue[1].CALLS]
     assert "EvaluateDataQuality.apply" in kinds and "Job.commit" not in kinds
@@ -425,3 +429,28 @@ def test_download_stage_glue_branch(glue, tmp_path, monkeypatch, stem, stage, fo
     assert calls == [("getResolvedOptions", {"options": asked, "missing": []})]
     assert fetched == [mirror if form != "absent" else download["url"]]
     assert (out / "data.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_one_list_item_is_one_rule_in_both_evaluators(glue):
+    # The scripts' guard (one_rule) and the ruleset grammar that the Glue
+    # stand-in uses split DQDL text the same way, so a list item that Glue
+    # would read as two rules is refused before either evaluator runs.
+    tree = ast.parse(script("etl", "clean").read_text(encoding="utf-8"))
+    (fn,) = [
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "one_rule"
+    ]
+    scope = {}
+    exec(compile(ast.Module([fn], []), "one_rule", "exec"), scope)  # noqa: S102
+    one_rule, split_rules = scope["one_rule"], glue[2].split_rules
+    for text in [
+        'IsComplete "id"',
+        'ColumnValues "name" in ["a", "b,c"]',
+        'ColumnValues "x" matches "a,b"',
+        'ColumnValues "say \\"x, y\\"" = "z"',
+        'CustomSql "select count(*) from primary where a in (1, 2)" > 0',
+    ]:
+        assert one_rule(text), text
+        assert split_rules(f"Rules = [{text}]") == [text]
+    for text in ['IsComplete "other", RowCount > 0', 'RowCount > 0, IsComplete "a"']:
+        assert not one_rule(text), text
+        assert len(split_rules(f"Rules = [{text}]")) == 2

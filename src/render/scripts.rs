@@ -84,9 +84,14 @@ fn download(
         stage => Value::from_safe_string(name.to_string()),
         description => description.into_iter().map(Value::from_safe_string).collect::<Vec<_>>(),
         table => Value::from_safe_string(d.to.clone()),
-        url => d.url.clone(),
+        // Laid out like every other constant, so long values wrap within
+        // ruff's line length.
+        url_code => Value::from_safe_string(py::assign("URL", &py::s(d.url.clone()))),
         unzip => d.unzip,
-        members => d.members.clone(),
+        members_code => Value::from_safe_string(py::assign(
+            "MEMBERS",
+            &py::Expr::List(d.members.iter().map(|m| py::s(m.clone())).collect()),
+        )),
         output_arg => Value::from_safe_string(names::output_arg(&d.to)),
         url_arg => names::download_url_arg(),
     };

@@ -65,11 +65,12 @@ def spark_env(extra=None):
     return env
 
 
-def run_job(path, args, env=None, ok=True, timeout=600):
-    """Runs a script as a process; returns the CompletedProcess."""
+def run_job(path, args, env=None, ok=True, timeout=600, equals=False):
+    """Runs a script as a process; returns the CompletedProcess. Arguments are
+    passed as `--name value`, or as `--name=value` with `equals`."""
     argv = [sys.executable, str(path)]
     for name, value in args.items():
-        argv += [f"--{name}", str(value)]
+        argv += [f"--{name}={value}"] if equals else [f"--{name}", str(value)]
     start = time.monotonic()
     proc = subprocess.run(
         argv,

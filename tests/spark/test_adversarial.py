@@ -91,8 +91,8 @@ def test_weird_names_are_data(tmp_path):
     log = tmp_path / "glue.log"
     env = spark_env(
         {
-            "PYTHONPATH": str(HERE / "fake_glue"),
-            "FAKE_GLUE_LOG": str(log),
+            "PYTHONPATH": str(HERE / "stubs"),
+            "PIPEC_GLUE_LOG": str(log),
         }
     )
     out, parts = tmp_path / "weird_out", tmp_path / "weird_parts"
@@ -110,16 +110,21 @@ def test_weird_names_are_data(tmp_path):
 
     # The Glue branch ran: context, job, Data Quality with the table's rules, commit.
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    assert events[0] == "GlueContext" and events[1] == "init weird-stage"
-    dq = [e for e in events if isinstance(e, dict)]
-    assert dq == [
-        {
-            "ruleset": 'Rules = [\n    IsComplete "Invoice No",\n'
+    kinds = [name for name, _ in events]
+    assert kinds[:3] == ["getResolvedOptions", "GlueContext", "Job.init"]
+    assert events[2][1]["name"] == "weird-stage"
+    dq = [d for name, d in events if name == "EvaluateDataQuality.apply"]
+    assert [
+        (d["ruleset"], d["publishing_options"]["dataQualityEvaluationContext"])
+        for d in dq
+    ] == [
+        (
+            'Rules = [\n    IsComplete "Invoice No",\n'
             '    ColumnValues "class" in ["import", "def", "lambda"]\n]',
-            "context": "weird_out",
-        }
+            "weird_out",
+        )
     ]
-    assert events[-1] == "commit"
+    assert kinds[-1] == "Job.commit"
 
     # Expected, computed with pandas.
     df = pd.DataFrame(ROWS, columns=IN_COLUMNS).astype(object)

@@ -70,7 +70,8 @@ def env_with(cert):
     return env
 
 
-def test_download_unzips_matching_members(server, tmp_path):
+@pytest.mark.parametrize("equals", [False, True], ids=["--k v", "--k=v"])
+def test_download_unzips_matching_members(server, tmp_path, equals):
     base, cert = server
     out = tmp_path / "orders_raw"
     run_job(
@@ -81,6 +82,7 @@ def test_download_unzips_matching_members(server, tmp_path):
             "pipec_download_url": f"{base}/exports/online_retail.zip",
         },
         env=env_with(cert),
+        equals=equals,
     )
     assert sorted(p.name for p in out.iterdir()) == ["airlines.csv", "penguins.csv"]
     assert (out / "airlines.csv").read_bytes() == MEMBERS["data/airlines.csv"]

@@ -97,6 +97,9 @@ def check_quality(df, table, rules, on_failure):
     locally, pipec evaluates the common rule types itself. A failed rule fails
     the stage when on_failure is "fail", and is only reported otherwise.
     """
+    several = [rule for rule in rules if not one_rule(rule)]
+    if several:
+        raise ValueError(f"data quality of {table}: not one DQDL rule each: {several}")
     df = df.persist()
     if glue_context is not None:
         results = evaluate_on_glue(df, table, rules)
@@ -108,6 +111,29 @@ def check_quality(df, table, rules, on_failure):
     if failed and on_failure == "fail":
         raise RuntimeError(f"data quality of {table}: rules failed: {failed}")
     return df
+
+
+def one_rule(rule):
+    """Whether a DQDL text is one rule: no comma outside quotes and brackets,
+    where Glue's ruleset grammar would start another rule."""
+    depth, quoted, escaped = 0, False, False
+    for c in rule:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c in "[(":
+            depth += 1
+        elif c in "])":
+            depth -= 1
+        elif c == "," and depth == 0:
+            return False
+    return True
 
 
 def evaluate_on_glue(df, table, rules):
@@ -125,7 +151,7 @@ def evaluate_on_glue(df, table, rules):
             "enableDataQualityResultsPublishing": True,
         },
     ).toDF()
-    return [
+    results = [
         (
             row["Rule"],
             "PASSED" if row["Outcome"] == "Passed" else "FAILED",
@@ -133,6 +159,12 @@ def evaluate_on_glue(df, table, rules):
         )
         for row in outcomes.collect()
     ]
+    # One list item is one rule, here as in the local evaluator.
+    if len(results) != len(rules):
+        raise RuntimeError(
+            f"data quality of {table}: {len(results)} outcomes for {len(rules)} rules"
+        )
+    return results
 
 
 DQDL_RULE = re.compile(r'\s*(\w+)\s*(?:"([^"]*)")?\s*(.*?)\s*', re.S)

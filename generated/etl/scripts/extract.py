@@ -32,10 +32,17 @@ ARGUMENTS = ["JOB_NAME", "pipec_output_orders_raw"]
 URL_ARGUMENT = "pipec_download_url"
 
 
+def given(name):
+    """Whether an optional argument is on the command line, as `--name value` or
+    `--name=value`: getResolvedOptions requires every name it is asked for."""
+    flag = f"--{name}"
+    return any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:])
+
+
 def parse_arguments():
     """The job arguments: Glue resolves them on AWS, argparse parses them locally."""
     names = list(ARGUMENTS)
-    if f"--{URL_ARGUMENT}" in sys.argv:
+    if given(URL_ARGUMENT):
         names.append(URL_ARGUMENT)
     if getResolvedOptions is not None:
         return getResolvedOptions(sys.argv, names)

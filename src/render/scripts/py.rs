@@ -63,21 +63,24 @@ pub fn comment_text(s: &str) -> String {
         .to_string()
 }
 
-/// Word-wraps text into `# ` comment lines at `indent` that fit the line width.
+/// Word-wraps text into `# ` comment lines at `indent` that fit the line width;
+/// a word longer than a line is cut into pieces that fit.
 pub fn comment_lines(text: &str, indent: usize) -> Vec<String> {
     let room = WIDTH.saturating_sub(indent + 2).max(20);
     let mut lines = Vec::new();
     for para in text.split(['\n', '\r']) {
         let para = comment_text(para);
         let mut line = String::new();
-        for word in para.split_whitespace() {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-                lines.push(std::mem::take(&mut line));
+        for long_word in para.split_whitespace() {
+            for word in pieces(long_word, room) {
+                if !line.is_empty() && width(&line) + 1 + width(&word) > room {
+                    lines.push(std::mem::take(&mut line));
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
             }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
         }
         if !line.is_empty() {
             lines.push(line);
@@ -87,6 +90,24 @@ pub fn comment_lines(text: &str, indent: usize) -> Vec<String> {
         .into_iter()
         .map(|l| format!("{}# {l}", " ".repeat(indent)))
         .collect()
+}
+
+/// A word cut into pieces of at most `room` display columns.
+fn pieces(word: &str, room: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for c in word.chars() {
+        let last = out.last_mut().expect("never empty");
+        if !last.is_empty() && width(last) + width(&c.to_string()) > room {
+            out.push(String::new());
+        }
+        out.last_mut().expect("never empty").push(c);
+    }
+    out
+}
+
+/// `target = value`, the value laid out to fit after the target.
+pub fn assign(target: &str, e: &Expr) -> String {
+    format!("{target} = {}", e.fmt(0, width(target) + 3, 0))
 }
 
 /// A Python expression. `Code` holds text pipec writes itself (names it made,
@@ -324,5 +345,10 @@ mod tests {
     fn comments() {
         let lines = comment_lines("line one\nline\u{2028}two\u{7}", 0);
         assert_eq!(lines, vec!["# line one", "# line two"]);
+        let long = format!("short {} end", "x".repeat(200));
+        let lines = comment_lines(&long, 4);
+        assert!(lines.iter().all(|l| width(l) <= WIDTH), "{lines:?}");
+        let joined: String = lines.iter().map(|l| l.trim_start_matches(' ')).collect();
+        assert_eq!(joined.matches('x').count(), 200);
     }
 }

@@ -109,6 +109,12 @@ pub const WORKFLOW_DESCRIPTION: Limit = limit(
     Unit::Bytes,
     Chars::MultiLine,
 );
+// Glue documents no length of its own for one argument name, but the name is
+// written as a YAML mapping key, and YAML 1.2 restricts implicit keys to 1,024
+// Unicode characters (https://yaml.org/spec/1.2.2/ section 7.4); pipec keeps
+// argument names well below that, as single-line text.
+pub const ARGUMENT_NAME: Limit =
+    limit("this argument name", 1, 512, Unit::Bytes, Chars::SingleLine);
 pub const RUN_PROPERTY_KEY: Limit = limit(
     "this run property name",
     1,
@@ -327,6 +333,9 @@ pub(super) fn check(cx: &mut Ctx, file_name: &str) {
         if let Some(d) = &s.description {
             cx.limit(&ptr(&["stages", name, "description"]), &JOB_DESCRIPTION, d);
         }
+        for k in s.arguments.keys() {
+            cx.limit_key(&ptr(&["stages", name, "arguments", k]), &ARGUMENT_NAME, k);
+        }
         let total: usize = s.arguments.iter().map(|(k, v)| k.len() + 2 + v.len()).sum();
         if total > USER_ARGUMENTS_BYTES {
             cx.at_value(
@@ -351,6 +360,14 @@ pub(super) fn check(cx: &mut Ctx, file_name: &str) {
         }
     }
     for (name, t) in &p.triggers {
+        for (i, a) in t.start.iter().enumerate() {
+            if let crate::model::Action::Full(f) = a {
+                for k in f.arguments.keys() {
+                    let kp = ptr(&["triggers", name, "start", &i.to_string(), "arguments", k]);
+                    cx.limit_key(&kp, &ARGUMENT_NAME, k);
+                }
+            }
+        }
         if let Some(d) = &t.description {
             cx.limit(
                 &ptr(&["triggers", name, "description"]),

@@ -76,6 +76,8 @@ fn aws(rules: &[&Rule]) -> Aws {
         s3: aws_sdk_s3::Client::from_conf(s3),
         sts: aws_sdk_sts::Client::from_conf(sts),
         region: "us-east-1".into(),
+        endpoint: None,
+        profile: None,
     }
 }
 
@@ -92,6 +94,7 @@ fn pipeline(protect: bool) -> Pipeline {
             termination_protection: protect,
         }],
         scripts: vec![],
+        findings: vec![],
     }
 }
 

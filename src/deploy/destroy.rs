@@ -67,8 +67,15 @@ fn retained(template: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Deletes the selected stacks of each pipeline.
-pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -> Outcome {
+/// Deletes the selected stacks of each pipeline, after printing the target.
+pub async fn run(
+    aws: &Aws,
+    pipelines: &[Pipeline],
+    opts: &Options,
+    log: &Log,
+    target: &super::identity::Target,
+) -> Outcome {
+    log.target(target);
     let mut plans = Vec::new();
     let mut all = Vec::new();
     for p in pipelines {

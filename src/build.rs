@@ -198,8 +198,11 @@ mod tests {
             Some("../../../../pipelines/etl.yaml")
         );
         assert_eq!(
-            source_path(&root.join("./pipelines/../pipelines/etl.yaml"), &root.join("out/etl"))
-                .as_deref(),
+            source_path(
+                &root.join("./pipelines/../pipelines/etl.yaml"),
+                &root.join("out/etl")
+            )
+            .as_deref(),
             Some("../../pipelines/etl.yaml")
         );
     }

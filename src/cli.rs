@@ -449,7 +449,10 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             exit = worse(exit, Exit::Invalid);
             continue;
         };
-        if declared.get(&valid.pipeline().pipeline).is_some_and(|p| p.len() > 1) {
+        if declared
+            .get(&valid.pipeline().pipeline)
+            .is_some_and(|p| p.len() > 1)
+        {
             continue;
         }
         let dir = out.join(&valid.pipeline().pipeline);

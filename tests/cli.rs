@@ -224,9 +224,15 @@ fn dead_endpoint() -> String {
 
 /// A Rust `{:?}` dump of an SDK error, which must never reach the user.
 fn has_debug_dump(s: &str) -> bool {
-    ["DispatchFailure(", "ConnectorError {", "ServiceError(", "Os { code", "source: "]
-        .iter()
-        .any(|p| s.contains(p))
+    [
+        "DispatchFailure(",
+        "ConnectorError {",
+        "ServiceError(",
+        "Os { code",
+        "source: ",
+    ]
+    .iter()
+    .any(|p| s.contains(p))
 }
 
 #[test]
@@ -249,7 +255,10 @@ fn two_files_declaring_one_pipeline_are_refused() {
         err.contains("clash-a.yaml") && err.contains("clash-b.yaml") && err.contains("`etl`"),
         "{err}"
     );
-    assert!(!out_dir.join("etl").exists(), "a clashing pipeline was built");
+    assert!(
+        !out_dir.join("etl").exists(),
+        "a clashing pipeline was built"
+    );
 }
 
 #[test]
@@ -257,11 +266,32 @@ fn flags_that_do_not_apply_are_usage_errors() {
     let dead = dead_endpoint();
     let cases: &[(&[&str], &str)] = &[
         (&["deploy", "--only", "--yes"], "--stack"),
-        (&["deploy", "pipelines/etl.yaml", "--generated", "x"], "--generated"),
-        (&["diff", "pipelines/etl.yaml", "--generated", "x"], "--generated"),
-        (&["destroy", "pipelines/etl.yaml", "--generated", "x", "--yes"], "--generated"),
-        (&["diff", "pipelines/etl.yaml", "--pipeline", "other"], "declares pipeline `etl`"),
-        (&["deploy", "pipelines/etl.yaml", "--pipeline", "other", "--yes"], "declares pipeline `etl`"),
+        (
+            &["deploy", "pipelines/etl.yaml", "--generated", "x"],
+            "--generated",
+        ),
+        (
+            &["diff", "pipelines/etl.yaml", "--generated", "x"],
+            "--generated",
+        ),
+        (
+            &["destroy", "pipelines/etl.yaml", "--generated", "x", "--yes"],
+            "--generated",
+        ),
+        (
+            &["diff", "pipelines/etl.yaml", "--pipeline", "other"],
+            "declares pipeline `etl`",
+        ),
+        (
+            &[
+                "deploy",
+                "pipelines/etl.yaml",
+                "--pipeline",
+                "other",
+                "--yes",
+            ],
+            "declares pipeline `etl`",
+        ),
     ];
     for (args, needle) in cases {
         let out = pipec_aws(args, &dead, &[]);
@@ -360,7 +390,14 @@ fn dying_endpoint() -> String {
 fn an_endpoint_dying_mid_deploy_ends_with_a_message_not_a_debug_dump() {
     let url = dying_endpoint();
     let out = pipec_aws(
-        &["deploy", "--pipeline", "etl", "--stack", "basic-infra", "--yes"],
+        &[
+            "deploy",
+            "--pipeline",
+            "etl",
+            "--stack",
+            "basic-infra",
+            "--yes",
+        ],
         &url,
         &[],
     );

@@ -492,9 +492,17 @@ fn the_generated_folder_is_untrusted_input() {
             &format!("template: {bad}"),
         );
         for cmd in ["diff", "deploy"] {
-            let out = moto.pipec(&gen_args(cmd, g.to_str().unwrap(), &["--yes"][..usize::from(cmd == "deploy")]));
+            let out = moto.pipec(&gen_args(
+                cmd,
+                g.to_str().unwrap(),
+                &["--yes"][..usize::from(cmd == "deploy")],
+            ));
             check(&out, 1, &format!("{cmd} with template {bad}"));
-            assert!(!text(&out.stdout).contains("root:"), "{}", text(&out.stdout));
+            assert!(
+                !text(&out.stdout).contains("root:"),
+                "{}",
+                text(&out.stdout)
+            );
             let err = text(&out.stderr);
             assert!(err.contains("outside"), "{err}");
         }
@@ -510,7 +518,11 @@ fn the_generated_folder_is_untrusted_input() {
     std::os::unix::fs::symlink(outside.join("clean.py"), &script).unwrap();
     let out = moto.pipec(&gen_args("deploy", g.to_str().unwrap(), &["--yes"]));
     check(&out, 1, "deploy with a symlinked script");
-    assert!(text(&out.stderr).contains("symlink"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("symlink"),
+        "{}",
+        text(&out.stderr)
+    );
     let g = w.copy("g-linkdir");
     let scripts = g.join("etl/scripts");
     copy_dir(&scripts, &outside.join("scripts"));
@@ -518,7 +530,11 @@ fn the_generated_folder_is_untrusted_input() {
     std::os::unix::fs::symlink(outside.join("scripts"), &scripts).unwrap();
     let out = moto.pipec(&gen_args("deploy", g.to_str().unwrap(), &["--yes"]));
     check(&out, 1, "deploy with a symlinked scripts folder");
-    assert!(text(&out.stderr).contains("symlink"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("symlink"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A wrong sha256 is noticed by diff and deploy.
     let g = w.copy("g-sha");
@@ -533,26 +549,45 @@ fn the_generated_folder_is_untrusted_input() {
     changed.replace_range(j..j + 64, &"f".repeat(64));
     std::fs::write(&manifest, changed).unwrap();
     for cmd in ["diff", "deploy"] {
-        let out = moto.pipec(&gen_args(cmd, g.to_str().unwrap(), &["--yes"][..usize::from(cmd == "deploy")]));
+        let out = moto.pipec(&gen_args(
+            cmd,
+            g.to_str().unwrap(),
+            &["--yes"][..usize::from(cmd == "deploy")],
+        ));
         check(&out, 1, &format!("{cmd} with a wrong sha256"));
         let err = text(&out.stderr);
-        assert!(err.contains("sha256") && err.contains("scripts/clean.py"), "{err}");
+        assert!(
+            err.contains("sha256") && err.contains("scripts/clean.py"),
+            "{err}"
+        );
     }
 
     // A hand-edited script with the manifest untouched: refused, never
     // "already there".
     let g = w.copy("g-script");
-    edit(&g.join("etl/scripts/clean.py"), "\n", "\n# edited by hand\n");
+    edit(
+        &g.join("etl/scripts/clean.py"),
+        "\n",
+        "\n# edited by hand\n",
+    );
     let out = moto.pipec(&gen_args("deploy", g.to_str().unwrap(), &["--yes"]));
     check(&out, 1, "deploy a hand-edited script");
     assert!(!text(&out.stdout).contains("already there"));
-    assert!(text(&out.stderr).contains("scripts/clean.py"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("scripts/clean.py"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A hand-edited template with a consistent manifest: diff warns and
     // still shows it; deploy refuses it unless --allow-edited.
     let g = w.copy("g-template");
     let gs = g.to_str().unwrap();
-    edit(&g.join("etl/stacks/glue-jobs.yaml"), "- s3:GetObject", "- s3:*");
+    edit(
+        &g.join("etl/stacks/glue-jobs.yaml"),
+        "- s3:GetObject",
+        "- s3:*",
+    );
     rehash(&g, "stacks/glue-jobs.yaml");
     let out = moto.pipec(&gen_args("diff", gs, &[]));
     check(&out, 1, "diff a hand-edited template");
@@ -561,22 +596,39 @@ fn the_generated_folder_is_untrusted_input() {
         stdout.contains("warning") && stdout.contains("stacks/glue-jobs.yaml"),
         "{stdout}"
     );
-    assert!(stdout.contains("+        - s3:*") || stdout.contains("s3:*"), "{stdout}");
+    assert!(
+        stdout.contains("+        - s3:*") || stdout.contains("s3:*"),
+        "{stdout}"
+    );
     let out = moto.pipec(&gen_args("diff", gs, &["--format", "json"]));
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     assert!(
-        j["pipelines"][0]["warnings"].to_string().contains("stacks/glue-jobs.yaml"),
+        j["pipelines"][0]["warnings"]
+            .to_string()
+            .contains("stacks/glue-jobs.yaml"),
         "{j}"
     );
     let out = moto.pipec(&gen_args("deploy", gs, &["--yes"]));
     check(&out, 1, "deploy a hand-edited template");
     let err = text(&out.stderr);
-    assert!(err.contains("stacks/glue-jobs.yaml") && err.contains("--allow-edited"), "{err}");
-    let out = moto.pipec(&gen_args("deploy", gs, &["--yes", "--allow-edited", "--format", "json"]));
+    assert!(
+        err.contains("stacks/glue-jobs.yaml") && err.contains("--allow-edited"),
+        "{err}"
+    );
+    let out = moto.pipec(&gen_args(
+        "deploy",
+        gs,
+        &["--yes", "--allow-edited", "--format", "json"],
+    ));
     check(&out, 0, "deploy a hand-edited template with --allow-edited");
     let ev = events(&out);
-    assert!(ev.iter().any(|e| e["event"] == "warning"
-        && e["detail"].as_str().unwrap_or("").contains("stacks/glue-jobs.yaml")));
+    assert!(ev.iter().any(|e| {
+        e["event"] == "warning"
+            && e["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("stacks/glue-jobs.yaml")
+    }));
     assert_eq!(stacks_with(&ev, "execute"), ["etl-glue-jobs"]);
 
     // The source cannot be found: refused without --allow-edited.
@@ -585,7 +637,11 @@ fn the_generated_folder_is_untrusted_input() {
     edit(&g.join("etl/manifest.yaml"), "source: ", "source: nowhere/");
     let out = moto.pipec(&gen_args("deploy", gs, &["--yes"]));
     check(&out, 1, "deploy without a source");
-    assert!(text(&out.stderr).contains("nowhere/"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nowhere/"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = moto.pipec(&gen_args("deploy", gs, &["--yes", "--allow-edited"]));
     check(&out, 0, "deploy without a source, --allow-edited");
 
@@ -594,7 +650,11 @@ fn the_generated_folder_is_untrusted_input() {
     let manifest = g.join("etl/manifest.yaml");
     let body = std::fs::read_to_string(&manifest).unwrap();
     let i = body.find("- name: glue-workflow").unwrap();
-    let entry: String = body[i..].lines().take(6).map(|l| format!("{l}\n")).collect();
+    let entry: String = body[i..]
+        .lines()
+        .take(6)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let mut twice = body.clone();
     twice.insert_str(i, &entry);
     std::fs::write(&manifest, twice).unwrap();
@@ -605,7 +665,11 @@ fn the_generated_folder_is_untrusted_input() {
     let manifest = g.join("etl/manifest.yaml");
     let body = std::fs::read_to_string(&manifest).unwrap();
     let i = body.find("- stage: clean").unwrap();
-    let entry: String = body[i..].lines().take(5).map(|l| format!("{l}\n")).collect();
+    let entry: String = body[i..]
+        .lines()
+        .take(5)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let mut twice = body.clone();
     twice.insert_str(i, &entry);
     std::fs::write(&manifest, twice).unwrap();
@@ -621,7 +685,11 @@ fn the_generated_folder_is_untrusted_input() {
     for cmd in ["deploy", "destroy"] {
         let out = moto.pipec(&gen_args(cmd, g.to_str().unwrap(), &["--yes"]));
         check(&out, 1, &format!("{cmd} a stack aimed elsewhere"));
-        assert!(text(&out.stderr).contains("someone-elses-stack"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("someone-elses-stack"),
+            "{}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -679,18 +747,33 @@ fn profile_wins_over_the_environment_and_the_target_is_printed_first() {
     check(&out, 1, "diff with --profile other");
     let line = first_line(&out);
     assert!(line.contains("account 111111111111"), "{line}");
-    assert!(line.contains("us-east-1") && line.contains(&moto.url), "{line}");
+    assert!(
+        line.contains("us-east-1") && line.contains(&moto.url),
+        "{line}"
+    );
     let out = moto.pipec_with(&gen_args("diff", g0s, &[]), &files);
-    assert!(first_line(&out).contains("account 123456789012"), "{}", first_line(&out));
+    assert!(
+        first_line(&out).contains("account 123456789012"),
+        "{}",
+        first_line(&out)
+    );
     let out = moto.pipec_with(&gen_args("diff", g0s, &["--profile", "nope"]), &files);
     check(&out, 2, "a missing profile");
-    assert!(text(&out.stderr).contains("`nope`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("`nope`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // JSON: the target is the first event of deploy and destroy, and the
     // first key of diff's document.
     for cmd in ["deploy", "destroy"] {
         let out = moto.pipec_with(
-            &gen_args(cmd, g0s, &["--profile", "other", "--yes", "--format", "json"]),
+            &gen_args(
+                cmd,
+                g0s,
+                &["--profile", "other", "--yes", "--format", "json"],
+            ),
             &files,
         );
         check(&out, 0, cmd);

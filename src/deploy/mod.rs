@@ -76,6 +76,9 @@ impl Aws {
                 .with_max_backoff(Duration::from_secs(10)),
         );
         if let Some(r) = &c.region {
+            if r.is_empty() {
+                return Err("--region is empty; name an AWS region such as us-east-1".into());
+            }
             if !is_region_name(r) {
                 return Err(format!(
                     "--region `{r}` is not an AWS region name; name one such as us-east-1"
@@ -106,7 +109,10 @@ impl Aws {
         };
         if let Err(e) = provider.provide_credentials().await {
             return Err(match &c.profile {
-                Some(p) => format!("cannot use AWS profile `{p}`: {}", chain(&e)),
+                Some(p) => format!(
+                    "cannot use AWS profile `{p}`: it is not defined in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/), or it yields no credentials ({})",
+                    chain(&e)
+                ),
                 None => format!(
                     "no usable AWS credentials ({}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile",
                     chain(&e)
@@ -205,7 +211,7 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = err.source();
     }
-    let mut text = parts.join(": ");
+    let mut text = parts.join(": ").split_whitespace().collect::<Vec<_>>().join(" ");
     if text.len() > 300 {
         let mut cut = 300;
         while !text.is_char_boundary(cut) {

@@ -22,18 +22,46 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 /// What can stop planning: always a usage or configuration problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    Read { path: String, detail: String },
-    Manifest { path: String, detail: String },
-    Invalid { path: String, errors: usize },
-    Render { detail: String },
-    NoPipelines { dir: String },
-    UnknownPipeline { name: String, known: Vec<String> },
+    Read {
+        path: String,
+        detail: String,
+    },
+    Manifest {
+        path: String,
+        detail: String,
+    },
+    Invalid {
+        path: String,
+        errors: usize,
+    },
+    Render {
+        detail: String,
+    },
+    NoPipelines {
+        dir: String,
+    },
+    UnknownPipeline {
+        name: String,
+        known: Vec<String>,
+    },
     /// `--pipeline` names another pipeline than the one FILE declares.
-    OtherPipeline { file: String, declared: String, wanted: String },
+    OtherPipeline {
+        file: String,
+        declared: String,
+        wanted: String,
+    },
     /// The committed output was tampered with or does not hold together.
-    Untrusted { path: String, detail: String },
-    UnknownStack { name: String, known: Vec<String> },
-    Cycle { pipeline: String },
+    Untrusted {
+        path: String,
+        detail: String,
+    },
+    UnknownStack {
+        name: String,
+        known: Vec<String>,
+    },
+    Cycle {
+        pipeline: String,
+    },
 }
 
 impl PlanError {
@@ -252,8 +280,7 @@ fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
                 ),
             });
         }
-        p.findings =
-            super::verify::check_rendered(d, source.as_deref(), &p.name, &read.borrow());
+        p.findings = super::verify::check_rendered(d, source.as_deref(), &p.name, &read.borrow());
         out.push(p);
     }
     Ok(out)

@@ -218,7 +218,13 @@ mod tests {
     #[test]
     fn paths_that_could_leave_the_folder_are_refused() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/etl");
-        for bad in ["../../Cargo.toml", "/etc/passwd", "", "./manifest.yaml", "a\\b"] {
+        for bad in [
+            "../../Cargo.toml",
+            "/etc/passwd",
+            "",
+            "./manifest.yaml",
+            "a\\b",
+        ] {
             assert!(
                 matches!(read_inside(&dir, bad), Err(Refusal::Outside { .. })),
                 "{bad}"

@@ -460,7 +460,12 @@ fn target() -> pipec::deploy::identity::Target {
 
 #[tokio::test]
 async fn edited_files_stop_the_deploy_before_any_call_unless_allowed() {
-    let d = mock!(Client::describe_stacks).then_error(missing);
+    let d = mock!(Client::describe_stacks)
+        .sequence()
+        .error(missing)
+        .output(|| stack(StackStatus::CreateComplete))
+        .repeatedly()
+        .build();
     let rules = create_rules();
     let mut all: Vec<&Rule> = vec![&d];
     all.extend(rules.iter());
@@ -479,7 +484,8 @@ async fn edited_files_stop_the_deploy_before_any_call_unless_allowed() {
         allow_edited: true,
         ..yes()
     };
-    let o = pipec::deploy::apply::run(&a, std::slice::from_ref(&p), &allowed, &log, &target()).await;
+    let o =
+        pipec::deploy::apply::run(&a, std::slice::from_ref(&p), &allowed, &log, &target()).await;
     assert_eq!(o, Outcome::Done);
     assert_eq!(rules[2].num_calls(), 1, "deployed with --allow-edited");
 }

@@ -211,7 +211,11 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = err.source();
     }
-    let mut text = parts.join(": ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut text = parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if text.len() > 300 {
         let mut cut = 300;
         while !text.is_char_boundary(cut) {

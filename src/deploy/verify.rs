@@ -152,11 +152,11 @@ pub fn check_rendered(
         }];
     };
     let path = dir.join(source);
-    let shown = path.display().to_string();
+    let shown = lexical(&path);
     let missing = |detail: String| {
         vec![Finding::SourceMissing {
             source: shown.clone(),
-            detail,
+            detail: format!("`source: {source}`: {detail}"),
         }]
     };
     if Path::new(source).is_absolute() {
@@ -211,6 +211,27 @@ pub fn check_rendered(
         .collect()
 }
 
+/// A path for messages with `.` and inner `..` resolved by text alone
+/// (`generated/etl/../../pipelines/etl.yaml` is `pipelines/etl.yaml`).
+fn lexical(p: &Path) -> String {
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    let shown: std::path::PathBuf = out.iter().collect();
+    if shown.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        shown.display().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +252,11 @@ mod tests {
             );
         }
         assert!(read_inside(&dir, "manifest.yaml").is_ok());
+        assert_eq!(
+            lexical(Path::new("generated/etl/../../pipelines/etl.yaml")),
+            "pipelines/etl.yaml"
+        );
+        assert_eq!(lexical(Path::new("../x/./y")), "../x/y");
         assert!(matches!(
             read_inside(&dir, "stacks"),
             Err(Refusal::NotFile { .. })

@@ -576,6 +576,10 @@ mod tests {
         assert!(ps.len() >= 4);
         let etl = ps.iter().find(|p| p.name == "etl").unwrap();
         assert_eq!(etl.stacks[0].name, "basic-infra");
+        // The committed output is what its sources render: nothing edited.
+        for p in &ps {
+            assert!(p.findings.is_empty(), "{}: {:?}", p.name, p.findings);
+        }
         assert_eq!(etl.bucket_stack().unwrap().name, "basic-infra");
         let sel = etl
             .select(&["etl-glue-workflow".into()], false, false)

@@ -157,9 +157,16 @@ impl DeployError {
         }
     }
 
+    /// Exit 2 for a missing `--yes` and for an endpoint that stopped
+    /// answering (a connection problem, not a failed stack); 1 otherwise.
     pub fn outcome(&self) -> Outcome {
         match self {
             DeployError::NeedsYes { .. } => Outcome::Usage,
+            DeployError::Api { detail, .. } | DeployError::Upload { detail, .. }
+                if super::is_unreachable(detail) =>
+            {
+                Outcome::Usage
+            }
             _ => Outcome::Failed,
         }
     }

@@ -94,6 +94,7 @@ pub async fn run(
                 Ok(Some(_)) => present.push(s.clone()),
                 Ok(None) => log.event(&p.name, &s.stack_name, "absent", "not deployed"),
                 Err(e) => {
+                    let unreachable = super::is_unreachable(&e);
                     eprintln!(
                         "error: {}",
                         DestroyError::Stack {
@@ -102,7 +103,11 @@ pub async fn run(
                         }
                         .message()
                     );
-                    return Outcome::Failed;
+                    return if unreachable {
+                        Outcome::Usage
+                    } else {
+                        Outcome::Failed
+                    };
                 }
             }
         }
@@ -208,7 +213,15 @@ async fn destroy_pipeline(
             if !matches!(e, DestroyError::DependentFailed { .. }) {
                 eprintln!("error: {}", e.message());
             }
-            outcome = Outcome::Failed;
+            // An endpoint that stopped answering is a connection problem.
+            outcome = outcome.max(match e {
+                DestroyError::Stack { detail, .. } | DestroyError::Bucket { detail, .. }
+                    if super::is_unreachable(detail) =>
+                {
+                    Outcome::Usage
+                }
+                _ => Outcome::Failed,
+            });
         }
     }
     outcome

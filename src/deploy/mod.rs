@@ -195,8 +195,34 @@ where
     match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (None, Some(m)) => m.to_string(),
+        _ if is_connection(e) => format!("{UNREACHABLE}: {}", chain(e)),
         _ => chain(e),
     }
+}
+
+/// How `describe` opens the text of a request that never got an answer, so
+/// that callers can tell a connection problem (exit 2) from a failed stack.
+pub const UNREACHABLE: &str = "no answer from the AWS endpoint";
+
+/// True when a request failed in the connector (refused, reset, timed out)
+/// rather than with an answer from the service.
+pub fn is_connection(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<aws_sdk_cloudformation::error::ConnectorError>()
+            .is_some()
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// True for a message `describe` made from a connection problem.
+pub fn is_unreachable(detail: &str) -> bool {
+    detail.contains(UNREACHABLE)
 }
 
 /// An error and its causes, each by its `Display`, joined by `: `, at most
@@ -438,6 +464,7 @@ mod tests {
         );
         let text = describe(&e);
         assert!(text.contains("Connection refused"), "{text}");
+        assert!(is_unreachable(&text), "{text}");
         assert!(!text.contains("DispatchFailure("), "{text}");
         assert!(!text.contains("ConnectorError {"), "{text}");
     }

@@ -3,6 +3,7 @@
 //! In: rendered files of one pipeline and the output folder. Out: the files
 //! written (only those whose contents changed, and stale ones removed), or,
 //! with `--check`, a unified diff of what is out of date, writing nothing.
+//! Also `source_path`: where the manifest says the pipeline file is.
 
 use crate::render::Rendered;
 use similar::TextDiff;
@@ -121,4 +122,88 @@ pub fn write(changes: &Changes, dir: &Path) -> io::Result<Vec<PathBuf>> {
         touched.push(full);
     }
     Ok(touched)
+}
+
+/// The pipeline file as seen from its output folder (`../../pipelines/etl.yaml`
+/// for `generated/etl/`), with `/` separators, so that `deploy` can find and
+/// re-render it. It holds no machine-specific part: only the relative layout
+/// of the two paths. `None` when the two share no root.
+pub fn source_path(file: &Path, dir: &Path) -> Option<String> {
+    use std::path::Component;
+    let from = absolute(dir)?;
+    let to = absolute(file)?;
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); a.len() - common];
+    for c in &b[common..] {
+        parts.push(c.as_os_str().to_str()?.to_string());
+    }
+    Some(parts.join("/"))
+}
+
+/// An absolute path without `.` or `..`, with symlinks resolved in the
+/// longest part that exists (the output folder may not exist yet).
+fn absolute(p: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(p)
+    };
+    let mut lexical = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            Component::CurDir => {}
+            other => lexical.push(other.as_os_str()),
+        }
+    }
+    let mut head = lexical.clone();
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(real) = head.canonicalize() {
+            let mut out = real;
+            for t in tail.iter().rev() {
+                out.push(t);
+            }
+            return Some(out);
+        }
+        tail.push(head.file_name()?.to_os_string());
+        if !head.pop() {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_paths_are_relative_to_the_output_folder() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = root.join("pipelines/etl.yaml");
+        assert_eq!(
+            source_path(&file, &root.join("generated/etl")).as_deref(),
+            Some("../../pipelines/etl.yaml")
+        );
+        assert_eq!(
+            source_path(&file, &root.join("target/not-yet/x/etl")).as_deref(),
+            Some("../../../../pipelines/etl.yaml")
+        );
+        assert_eq!(
+            source_path(
+                &root.join("./pipelines/../pipelines/etl.yaml"),
+                &root.join("out/etl")
+            )
+            .as_deref(),
+            Some("../../pipelines/etl.yaml")
+        );
+    }
 }

@@ -52,7 +52,7 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
         /// Deploy only the named stacks, not their missing or out-of-date dependencies.
-        #[arg(long)]
+        #[arg(long, requires = "stacks")]
         only: bool,
         /// Execute change sets without asking (required without a terminal).
         #[arg(long, short = 'y')]
@@ -63,6 +63,9 @@ pub enum Command {
         /// Delete and recreate stacks left in ROLLBACK_COMPLETE by a failed create.
         #[arg(long)]
         recreate: bool,
+        /// Deploy committed files that differ from what their pipeline source renders.
+        #[arg(long)]
+        allow_edited: bool,
         /// Progress as text, or as one JSON object per line.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -112,7 +115,7 @@ pub struct Target {
     #[arg(long, value_name = "NAME")]
     pub pipeline: Option<String>,
     /// The committed output folder read when no FILE is given.
-    #[arg(long, default_value = "generated")]
+    #[arg(long, default_value = "generated", conflicts_with = "file")]
     pub generated: PathBuf,
     /// AWS profile (default: the standard credential chain).
     #[arg(long)]
@@ -199,29 +202,31 @@ pub fn run(cli: Cli) -> Exit {
             yes,
             allow_replace,
             recreate,
+            allow_edited,
             format,
-        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+        } => aws_command(file, &target.clone(), |aws, pipelines, who| async move {
             let opts = crate::deploy::apply::Options {
                 stacks: target.stacks,
                 only,
                 yes,
                 allow_replace,
                 recreate,
+                allow_edited,
             };
             let log = crate::deploy::Log::new(style(format));
-            crate::deploy::apply::run(&aws, &pipelines, &opts, &log).await
+            crate::deploy::apply::run(&aws, &pipelines, &opts, &log, &who).await
         }),
         Command::Diff {
             file,
             target,
             format,
-        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+        } => aws_command(file, &target.clone(), |aws, pipelines, who| async move {
             let format = match format {
                 DiffFormat::Text => crate::deploy::diff::Format::Text,
                 DiffFormat::Json => crate::deploy::diff::Format::Json,
                 DiffFormat::Markdown => crate::deploy::diff::Format::Markdown,
             };
-            crate::deploy::diff::run(&aws, &pipelines, &target.stacks, format).await
+            crate::deploy::diff::run(&aws, &pipelines, &target.stacks, format, &who).await
         }),
         Command::Destroy {
             file,
@@ -229,14 +234,14 @@ pub fn run(cli: Cli) -> Exit {
             yes,
             delete_data,
             format,
-        } => aws_command(file, &target.clone(), |aws, pipelines| async move {
+        } => aws_command(file, &target.clone(), |aws, pipelines, who| async move {
             let opts = crate::deploy::destroy::Options {
                 stacks: target.stacks,
                 yes,
                 delete_data,
             };
             let log = crate::deploy::Log::new(style(format));
-            crate::deploy::destroy::run(&aws, &pipelines, &opts, &log).await
+            crate::deploy::destroy::run(&aws, &pipelines, &opts, &log, &who).await
         }),
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
@@ -317,10 +322,25 @@ fn style(f: Format) -> crate::deploy::Style {
     }
 }
 
-/// Plans (no AWS), connects, then runs one AWS command on a small runtime.
+/// The exit code of a planning error: tampered committed output is invalid
+/// input (1); everything else is usage or configuration (2).
+fn plan_exit(e: &crate::deploy::plan::PlanError) -> Exit {
+    match e {
+        crate::deploy::plan::PlanError::Untrusted { .. } => Exit::Invalid,
+        _ => Exit::Usage,
+    }
+}
+
+/// Plans (no AWS), connects, confirms the target (STS), then runs one AWS
+/// command on a small runtime. Configuration and connection problems up to
+/// the target exit 2 for every command.
 fn aws_command<F, Fut>(file: Option<PathBuf>, target: &Target, body: F) -> Exit
 where
-    F: FnOnce(crate::deploy::Aws, Vec<crate::deploy::plan::Pipeline>) -> Fut,
+    F: FnOnce(
+        crate::deploy::Aws,
+        Vec<crate::deploy::plan::Pipeline>,
+        crate::deploy::identity::Target,
+    ) -> Fut,
     Fut: std::future::Future<Output = crate::deploy::Outcome>,
 {
     use crate::deploy::plan;
@@ -334,7 +354,7 @@ where
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", e.message());
-            return Exit::Usage;
+            return plan_exit(&e);
         }
     };
     if pipelines.len() > 1 {
@@ -360,8 +380,15 @@ where
             profile: target.profile.clone(),
             region: target.region.clone(),
         };
-        match crate::deploy::Aws::connect(&connect).await {
-            Ok(aws) => body(aws, pipelines).await.into(),
+        let aws = match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => aws,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        };
+        match crate::deploy::identity::identify(&aws).await {
+            Ok(who) => body(aws, pipelines, who).await.into(),
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage
@@ -378,15 +405,37 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
     let mut exit = Exit::Ok;
     let mut stderr = std::io::stderr().lock();
     let mut stdout = std::io::stdout().lock();
+    // Load every file first: two files that declare one pipeline would write
+    // one folder, so neither is built.
+    let mut loaded_all = Vec::new();
     for path in files {
-        let loaded = match crate::load_path(path) {
-            Ok(l) => l,
+        match crate::load_path(path) {
+            Ok(l) => loaded_all.push((path, l)),
             Err(e) => {
                 let _ = writeln!(stderr, "error: cannot read {}: {e}", path.display());
                 exit = worse(exit, Exit::Usage);
-                continue;
             }
-        };
+        }
+    }
+    let mut declared: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (path, l) in &loaded_all {
+        if let Some(v) = &l.pipeline {
+            declared
+                .entry(v.pipeline().pipeline.clone())
+                .or_default()
+                .push(path.display().to_string());
+        }
+    }
+    for (name, paths) in declared.iter().filter(|(_, p)| p.len() > 1) {
+        let _ = writeln!(
+            stderr,
+            "error: pipeline `{name}` is declared by {}; each would write {}, so none of them is built",
+            paths.join(" and "),
+            out.join(name).display()
+        );
+        exit = worse(exit, Exit::Invalid);
+    }
+    for (path, loaded) in &loaded_all {
         for d in &loaded.diagnostics {
             let _ = write!(stderr, "{}", d.render_text(&loaded.file));
         }
@@ -400,7 +449,15 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             exit = worse(exit, Exit::Invalid);
             continue;
         };
-        let rendered = match crate::render::render(valid) {
+        if declared
+            .get(&valid.pipeline().pipeline)
+            .is_some_and(|p| p.len() > 1)
+        {
+            continue;
+        }
+        let dir = out.join(&valid.pipeline().pipeline);
+        let source = crate::build::source_path(path, &dir);
+        let rendered = match crate::render::render_with_source(valid, source.as_deref()) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(stderr, "error: {}", e.message());
@@ -408,7 +465,6 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
                 continue;
             }
         };
-        let dir = out.join(&valid.pipeline().pipeline);
         let changes = match crate::build::compare(&rendered, &dir) {
             Ok(c) => c,
             Err(e) => {

@@ -187,3 +187,224 @@ fn paths_are_reported_as_given() {
     let out = pipec(&["validate", "./tests/cases/bad/unknown-table-reference.yaml"]);
     assert!(text(&out.stderr).starts_with("./tests/cases/bad/unknown-table-reference.yaml:"));
 }
+
+/// pipec with the safe AWS environment of the brief: dummy credentials, a
+/// region, no instance metadata, no profile files, and an endpoint on this
+/// machine (`endpoint`). `unset` drops variables for a case.
+fn pipec_aws(args: &[&str], endpoint: &str, unset: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pipec"));
+    c.args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::null())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/c")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/k")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env("AWS_ENDPOINT_URL", endpoint);
+    for u in unset {
+        c.env_remove(u);
+    }
+    c.output().expect("pipec runs")
+}
+
+/// An address on this machine where nothing listens: bound, then closed.
+fn dead_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A Rust `{:?}` dump of an SDK error, which must never reach the user.
+fn has_debug_dump(s: &str) -> bool {
+    [
+        "DispatchFailure(",
+        "ConnectorError {",
+        "ServiceError(",
+        "Os { code",
+        "source: ",
+    ]
+    .iter()
+    .any(|p| s.contains(p))
+}
+
+#[test]
+fn two_files_declaring_one_pipeline_are_refused() {
+    let src = std::fs::read(root().join("pipelines/etl.yaml")).unwrap();
+    let a = temp_file("clash-a.yaml", &src);
+    let b = temp_file("clash-b.yaml", &src);
+    let out_dir = root().join("target/test-build-clash");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out = pipec(&[
+        "build",
+        "--out",
+        out_dir.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("clash-a.yaml") && err.contains("clash-b.yaml") && err.contains("`etl`"),
+        "{err}"
+    );
+    assert!(
+        !out_dir.join("etl").exists(),
+        "a clashing pipeline was built"
+    );
+}
+
+#[test]
+fn flags_that_do_not_apply_are_usage_errors() {
+    let dead = dead_endpoint();
+    let cases: &[(&[&str], &str)] = &[
+        (&["deploy", "--only", "--yes"], "--stack"),
+        (
+            &["deploy", "pipelines/etl.yaml", "--generated", "x"],
+            "--generated",
+        ),
+        (
+            &["diff", "pipelines/etl.yaml", "--generated", "x"],
+            "--generated",
+        ),
+        (
+            &["destroy", "pipelines/etl.yaml", "--generated", "x", "--yes"],
+            "--generated",
+        ),
+        (
+            &["diff", "pipelines/etl.yaml", "--pipeline", "other"],
+            "declares pipeline `etl`",
+        ),
+        (
+            &[
+                "deploy",
+                "pipelines/etl.yaml",
+                "--pipeline",
+                "other",
+                "--yes",
+            ],
+            "declares pipeline `etl`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = pipec_aws(args, &dead, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn an_empty_region_gets_a_clear_message() {
+    let dead = dead_endpoint();
+    for cmd in ["deploy", "diff", "destroy"] {
+        let mut args = vec![cmd, "--region", ""];
+        if cmd != "diff" {
+            args.push("--yes");
+        }
+        let out = pipec_aws(&args, &dead, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("--region"), "{cmd}: {err}");
+        assert!(!err.to_lowercase().contains("interceptor"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn connection_and_credential_problems_exit_2_everywhere_without_debug_dumps() {
+    let dead = dead_endpoint();
+    for cmd in ["deploy", "diff", "destroy"] {
+        let args: &[&str] = if cmd == "diff" {
+            &[cmd, "--pipeline", "etl"]
+        } else {
+            &[cmd, "--pipeline", "etl", "--yes"]
+        };
+        let out = pipec_aws(args, &dead, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd} unreachable: {err}");
+        assert!(!has_debug_dump(&err), "{cmd}: {err}");
+        assert!(err.contains(&dead), "{cmd} names the endpoint: {err}");
+        let out = pipec_aws(args, &dead, &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd} no credentials: {err}");
+        assert!(err.contains("credentials"), "{cmd}: {err}");
+        assert!(!has_debug_dump(&err), "{cmd}: {err}");
+    }
+}
+
+/// A fake endpoint that answers STS GetCallerIdentity and then drops every
+/// other request unanswered, like an endpoint that dies mid-deploy.
+fn dying_endpoint() -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read headers and the body (requests here are small).
+            while let Ok(n) = s.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let t = String::from_utf8_lossy(&buf);
+                if let Some(h) = t.find("\r\n\r\n") {
+                    let len = t[..h]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= h + 4 + len {
+                        break;
+                    }
+                }
+            }
+            if String::from_utf8_lossy(&buf).contains("Action=GetCallerIdentity") {
+                let body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn><UserId>AIDAT</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+            // Anything else: the connection closes with no answer.
+        }
+    });
+    url
+}
+
+#[test]
+fn an_endpoint_dying_mid_deploy_ends_with_a_message_not_a_debug_dump() {
+    let url = dying_endpoint();
+    let out = pipec_aws(
+        &[
+            "deploy",
+            "--pipeline",
+            "etl",
+            "--stack",
+            "basic-infra",
+            "--yes",
+        ],
+        &url,
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a connection problem: {err}");
+    assert!(err.contains("no answer from the AWS endpoint"), "{err}");
+    assert!(!has_debug_dump(&err), "{err}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("account 123456789012"), "{stdout}");
+}

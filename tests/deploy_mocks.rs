@@ -76,6 +76,8 @@ fn aws(rules: &[&Rule]) -> Aws {
         s3: aws_sdk_s3::Client::from_conf(s3),
         sts: aws_sdk_sts::Client::from_conf(sts),
         region: "us-east-1".into(),
+        endpoint: None,
+        profile: None,
     }
 }
 
@@ -92,6 +94,7 @@ fn pipeline(protect: bool) -> Pipeline {
             termination_protection: protect,
         }],
         scripts: vec![],
+        findings: vec![],
     }
 }
 
@@ -443,4 +446,46 @@ async fn without_a_terminal_yes_is_required() {
     assert_eq!(o, Outcome::Usage);
     assert!(matches!(r, Err(DeployError::NeedsYes { .. })));
     assert_eq!(rules[2].num_calls(), 0, "nothing executed");
+}
+
+fn target() -> pipec::deploy::identity::Target {
+    pipec::deploy::identity::Target {
+        account: "123456789012".into(),
+        arn: "arn:aws:iam::123456789012:user/t".into(),
+        region: "us-east-1".into(),
+        endpoint: "mock".into(),
+        profile: None,
+    }
+}
+
+#[tokio::test]
+async fn edited_files_stop_the_deploy_before_any_call_unless_allowed() {
+    let d = mock!(Client::describe_stacks)
+        .sequence()
+        .error(missing)
+        .output(|| stack(StackStatus::CreateComplete))
+        .repeatedly()
+        .build();
+    let rules = create_rules();
+    let mut all: Vec<&Rule> = vec![&d];
+    all.extend(rules.iter());
+    let a = aws(&all);
+    let mut p = pipeline(false);
+    p.findings = vec![pipec::deploy::verify::Finding::Edited {
+        file: "generated/demo/stacks/alerts.yaml".into(),
+        source: "pipelines/demo.yaml".into(),
+    }];
+    let log = Log::new(Style::Json);
+    let o = pipec::deploy::apply::run(&a, std::slice::from_ref(&p), &yes(), &log, &target()).await;
+    assert_eq!(o, Outcome::Failed);
+    assert_eq!(d.num_calls(), 0, "no AWS call before the gate passed");
+    assert_eq!(rules[0].num_calls(), 0, "no change set");
+    let allowed = Options {
+        allow_edited: true,
+        ..yes()
+    };
+    let o =
+        pipec::deploy::apply::run(&a, std::slice::from_ref(&p), &allowed, &log, &target()).await;
+    assert_eq!(o, Outcome::Done);
+    assert_eq!(rules[2].num_calls(), 1, "deployed with --allow-edited");
 }

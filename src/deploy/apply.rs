@@ -26,6 +26,8 @@ pub struct Options {
     pub yes: bool,
     pub allow_replace: bool,
     pub recreate: bool,
+    /// Deploy committed files that differ from what their source renders.
+    pub allow_edited: bool,
 }
 
 /// The first resource that failed, and why.
@@ -95,6 +97,10 @@ pub enum DeployError {
         stack: String,
         dependency: String,
     },
+    /// Committed files differ from what their source renders (`finding`).
+    Edited {
+        findings: Vec<String>,
+    },
 }
 
 impl DeployError {
@@ -144,12 +150,23 @@ impl DeployError {
             DeployError::DependencyFailed { stack, dependency } => {
                 format!("stack {stack} not deployed: its dependency {dependency} failed")
             }
+            DeployError::Edited { findings } => format!(
+                "refused: the committed files are not what their pipeline renders, and deploy sends what was reviewed or nothing:\n  - {}\nNothing was deployed. Run `pipec build` and commit the result, or run again with --allow-edited to deploy the files as they are",
+                findings.join("\n  - ")
+            ),
         }
     }
 
+    /// Exit 2 for a missing `--yes` and for an endpoint that stopped
+    /// answering (a connection problem, not a failed stack); 1 otherwise.
     pub fn outcome(&self) -> Outcome {
         match self {
             DeployError::NeedsYes { .. } => Outcome::Usage,
+            DeployError::Api { detail, .. } | DeployError::Upload { detail, .. }
+                if super::is_unreachable(detail) =>
+            {
+                Outcome::Usage
+            }
             _ => Outcome::Failed,
         }
     }
@@ -178,17 +195,35 @@ struct Ctx {
 const SCRIPTS: &str = "(scripts)";
 
 /// Deploys the selected stacks of each pipeline, one pipeline after another.
-pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -> Outcome {
-    let account = match aws.account().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Usage;
+/// The target is printed first; committed files that differ from what their
+/// source renders stop everything before any upload, unless `allow_edited`.
+pub async fn run(
+    aws: &Aws,
+    pipelines: &[Pipeline],
+    opts: &Options,
+    log: &Log,
+    target: &super::identity::Target,
+) -> Outcome {
+    log.target(target);
+    let findings: Vec<(String, String)> = pipelines
+        .iter()
+        .flat_map(|p| p.findings.iter().map(|f| (p.name.clone(), f.message())))
+        .collect();
+    if !findings.is_empty() {
+        if !opts.allow_edited {
+            let e = DeployError::Edited {
+                findings: findings.into_iter().map(|(_, f)| f).collect(),
+            };
+            eprintln!("error: {}", e.message());
+            return e.outcome();
         }
-    };
+        for (p, f) in &findings {
+            log.event(p, p, "warning", &format!("--allow-edited: {f}"));
+        }
+    }
     let mut outcome = Outcome::Done;
     for p in pipelines {
-        let (o, _) = deploy_pipeline(aws, p, opts, log, &account).await;
+        let (o, _) = deploy_pipeline(aws, p, opts, log, &target.account).await;
         outcome = outcome.max(o);
     }
     outcome

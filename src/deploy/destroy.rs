@@ -67,8 +67,15 @@ fn retained(template: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Deletes the selected stacks of each pipeline.
-pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -> Outcome {
+/// Deletes the selected stacks of each pipeline, after printing the target.
+pub async fn run(
+    aws: &Aws,
+    pipelines: &[Pipeline],
+    opts: &Options,
+    log: &Log,
+    target: &super::identity::Target,
+) -> Outcome {
+    log.target(target);
     let mut plans = Vec::new();
     let mut all = Vec::new();
     for p in pipelines {
@@ -87,6 +94,7 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -
                 Ok(Some(_)) => present.push(s.clone()),
                 Ok(None) => log.event(&p.name, &s.stack_name, "absent", "not deployed"),
                 Err(e) => {
+                    let unreachable = super::is_unreachable(&e);
                     eprintln!(
                         "error: {}",
                         DestroyError::Stack {
@@ -95,7 +103,11 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], opts: &Options, log: &Log) -
                         }
                         .message()
                     );
-                    return Outcome::Failed;
+                    return if unreachable {
+                        Outcome::Usage
+                    } else {
+                        Outcome::Failed
+                    };
                 }
             }
         }
@@ -201,7 +213,15 @@ async fn destroy_pipeline(
             if !matches!(e, DestroyError::DependentFailed { .. }) {
                 eprintln!("error: {}", e.message());
             }
-            outcome = Outcome::Failed;
+            // An endpoint that stopped answering is a connection problem.
+            outcome = outcome.max(match e {
+                DestroyError::Stack { detail, .. } | DestroyError::Bucket { detail, .. }
+                    if super::is_unreachable(detail) =>
+                {
+                    Outcome::Usage
+                }
+                _ => Outcome::Failed,
+            });
         }
     }
     outcome

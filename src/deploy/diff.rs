@@ -24,7 +24,6 @@ pub enum Format {
 /// What can stop a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffError {
-    Account(String),
     Api { stack: String, detail: String },
     Plan(String),
 }
@@ -32,7 +31,6 @@ pub enum DiffError {
 impl DiffError {
     pub fn message(&self) -> String {
         match self {
-            DiffError::Account(e) => e.clone(),
             DiffError::Api { stack, detail } => format!("cannot read stack {stack}: {detail}"),
             DiffError::Plan(e) => e.clone(),
         }
@@ -224,23 +222,34 @@ fn colour(diff: &str) -> String {
     out
 }
 
-/// Runs `pipec diff` over pipelines and prints the result.
-pub async fn run(aws: &Aws, pipelines: &[Pipeline], wanted: &[String], format: Format) -> Outcome {
+/// Runs `pipec diff` over pipelines and prints the result: the target
+/// first, then per pipeline a warning for each committed file that differs
+/// from what its source renders, then the stacks and scripts.
+pub async fn run(
+    aws: &Aws,
+    pipelines: &[Pipeline],
+    wanted: &[String],
+    format: Format,
+    target: &super::identity::Target,
+) -> Outcome {
     use std::io::IsTerminal;
-    let account = match aws.account().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {}", DiffError::Account(e).message());
-            return Outcome::Usage;
-        }
-    };
+    let account = target.account.clone();
     let color = format == Format::Text
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let mut any = false;
     let mut json_pipelines = Vec::new();
-    let mut out = String::new();
+    let mut out = match format {
+        Format::Text => format!("{}\n", target.line()),
+        Format::Markdown => format!(
+            "Target: account `{}`, region `{}`, endpoint `{}`\n\n",
+            target.account, target.region, target.endpoint
+        ),
+        Format::Json => String::new(),
+    };
     for p in pipelines {
+        let warnings: Vec<String> = p.findings.iter().map(|f| f.message()).collect();
+        any |= !warnings.is_empty();
         let w = super::plan::wanted_in(p, wanted);
         let (stacks, scripts) = match compare(aws, p, &w, &account).await {
             Ok(x) => x,
@@ -254,6 +263,9 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], wanted: &[String], format: F
         any |= differs;
         match format {
             Format::Text => {
+                for w in &warnings {
+                    out.push_str(&format!("warning: {w}\n"));
+                }
                 for s in &stacks {
                     out.push_str(&format!("{}: {}\n", s.stack_name, s.state.word()));
                     for t in &s.tags {
@@ -278,6 +290,9 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], wanted: &[String], format: F
             }
             Format::Markdown => {
                 out.push_str(&format!("### pipec diff: pipeline `{}`\n\n", p.name));
+                for w in &warnings {
+                    out.push_str(&format!("> **Warning:** {w}\n\n"));
+                }
                 out.push_str("| stack | state |\n| --- | --- |\n");
                 for s in &stacks {
                     out.push_str(&format!("| `{}` | {} |\n", s.stack_name, s.state.word()));
@@ -307,6 +322,7 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], wanted: &[String], format: F
             Format::Json => {
                 json_pipelines.push(serde_json::json!({
                     "pipeline": p.name,
+                    "warnings": warnings,
                     "stacks": stacks.iter().map(|s| serde_json::json!({
                         "stack_name": s.stack_name,
                         "state": s.state.word(),
@@ -323,7 +339,12 @@ pub async fn run(aws: &Aws, pipelines: &[Pipeline], wanted: &[String], format: F
         }
     }
     if format == Format::Json {
-        out = serde_json::json!({"differs": any, "pipelines": json_pipelines}).to_string();
+        out = serde_json::json!({
+            "target": target.json(),
+            "differs": any,
+            "pipelines": json_pipelines,
+        })
+        .to_string();
         out.push('\n');
     }
     let mut stdout = std::io::stdout().lock();

@@ -16,9 +16,11 @@
 pub mod apply;
 pub mod destroy;
 pub mod diff;
+pub mod identity;
 pub mod plan;
+pub mod verify;
 
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::StackStatus;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -41,6 +43,10 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub region: String,
+    /// `AWS_ENDPOINT_URL` when set (LocalStack, moto); `None`: AWS itself.
+    pub endpoint: Option<String>,
+    /// The `--profile` whose credentials sign every call.
+    pub profile: Option<String>,
 }
 
 /// Connection choices from the command line.
@@ -55,19 +61,36 @@ impl Aws {
     /// instance roles), overridden by `--profile`/`--region`. The SDK honours
     /// `AWS_ENDPOINT_URL` by itself. Throttling and transient errors are
     /// retried by the SDK with exponential backoff and jitter.
+    ///
+    /// `--profile` wins over credentials in the environment, as in the AWS
+    /// CLI: its credentials come from the profile provider alone. The
+    /// credentials are resolved once here, so that a missing profile or no
+    /// credentials at all is a clear configuration error before any call.
     pub async fn connect(c: &Connect) -> Result<Aws, String> {
         use aws_config::retry::RetryConfig;
+        use aws_sdk_sts::config::ProvideCredentials;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).retry_config(
             RetryConfig::standard()
                 .with_max_attempts(8)
                 .with_initial_backoff(Duration::from_millis(200))
                 .with_max_backoff(Duration::from_secs(10)),
         );
-        if let Some(p) = &c.profile {
-            loader = loader.profile_name(p);
-        }
         if let Some(r) = &c.region {
+            if r.is_empty() {
+                return Err("--region is empty; name an AWS region such as us-east-1".into());
+            }
+            if !is_region_name(r) {
+                return Err(format!(
+                    "--region `{r}` is not an AWS region name; name one such as us-east-1"
+                ));
+            }
             loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &c.profile {
+            let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(p)
+                .build();
+            loader = loader.profile_name(p).credentials_provider(provider);
         }
         let conf = loader.load().await;
         let Some(region) = conf.region().map(|r| r.to_string()) else {
@@ -76,8 +99,25 @@ impl Aws {
                     .into(),
             );
         };
-        if conf.credentials_provider().is_none() {
+        if !is_region_name(&region) {
+            return Err(format!(
+                "the AWS region `{region}` (from AWS_REGION or the profile) is not a region name; pass --region, such as --region us-east-1"
+            ));
+        }
+        let Some(provider) = conf.credentials_provider() else {
             return Err("no AWS credentials provider could be configured".into());
+        };
+        if let Err(e) = provider.provide_credentials().await {
+            return Err(match &c.profile {
+                Some(p) => format!(
+                    "cannot use AWS profile `{p}`: it is not defined in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/), or it yields no credentials ({})",
+                    chain(&e)
+                ),
+                None => format!(
+                    "no usable AWS credentials ({}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile",
+                    chain(&e)
+                ),
+            });
         }
         let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(true)
@@ -87,6 +127,8 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
             region,
+            endpoint: conf.endpoint_url().map(str::to_string),
+            profile: c.profile.clone(),
         })
     }
 
@@ -144,30 +186,82 @@ pub fn is_missing<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 /// One line saying what went wrong with an AWS call: code and message when
-/// the service gave them, the whole error chain otherwise.
+/// the service gave them, the chain of causes otherwise (never the SDK's
+/// `Debug` dump, which `DisplayErrorContext` appends).
 pub fn describe<E>(e: &E) -> String
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (None, Some(m)) => m.to_string(),
-        _ => {
-            let mut text = DisplayErrorContext(e).to_string();
-            if let Some(i) = text.find(" (ServiceError(") {
-                text.truncate(i);
-            }
-            if text.len() > 300 {
-                let mut cut = 300;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-                text.push_str("...");
-            }
-            text
-        }
+        _ if is_connection(e) => format!("{UNREACHABLE}: {}", chain(e)),
+        _ => chain(e),
     }
+}
+
+/// How `describe` opens the text of a request that never got an answer, so
+/// that callers can tell a connection problem (exit 2) from a failed stack.
+pub const UNREACHABLE: &str = "no answer from the AWS endpoint";
+
+/// True when a request failed in the connector (refused, reset, timed out)
+/// rather than with an answer from the service.
+pub fn is_connection(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<aws_sdk_cloudformation::error::ConnectorError>()
+            .is_some()
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// True for a message `describe` made from a connection problem.
+pub fn is_unreachable(detail: &str) -> bool {
+    detail.contains(UNREACHABLE)
+}
+
+/// An error and its causes, each by its `Display`, joined by `: `, at most
+/// 300 characters.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    let mut text = parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.len() > 300 {
+        let mut cut = 300;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
+}
+
+/// Region names are lower-case letters, digits and dashes (`us-east-1`);
+/// anything else would only fail later inside the SDK.
+pub fn is_region_name(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !r.starts_with('-')
+        && !r.ends_with('-')
 }
 
 /// Stable states in which a stack can take a change set.
@@ -299,6 +393,30 @@ impl Log {
         let _ = out.flush();
     }
 
+    /// The account, region and endpoint a command acts on: the first line of
+    /// every `deploy` and `destroy`.
+    pub fn target(&self, t: &identity::Target) {
+        let line = match self.style {
+            Style::Json => {
+                let mut v = serde_json::json!({
+                    "t_ms": self.start.elapsed().as_millis() as u64,
+                    "pipeline": "",
+                    "stack": "",
+                    "event": "target",
+                    "detail": t.line(),
+                });
+                if let (Some(o), serde_json::Value::Object(extra)) = (v.as_object_mut(), t.json()) {
+                    o.extend(extra);
+                }
+                v.to_string()
+            }
+            Style::Text => t.line(),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
     /// A note about the whole run (not one stack).
     pub fn note(&self, text: &str) {
         match self.style {
@@ -331,3 +449,31 @@ pub const STATEFUL_TYPES: [&str; 4] = [
     "AWS::Glue::Database",
     "AWS::Glue::Table",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dispatch_failure_is_described_without_a_debug_dump() {
+        use aws_sdk_cloudformation::error::SdkError;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let e: SdkError<DescribeStacksError, ()> = SdkError::dispatch_failure(
+            aws_sdk_cloudformation::error::ConnectorError::io(Box::new(io)),
+        );
+        let text = describe(&e);
+        assert!(text.contains("Connection refused"), "{text}");
+        assert!(is_unreachable(&text), "{text}");
+        assert!(!text.contains("DispatchFailure("), "{text}");
+        assert!(!text.contains("ConnectorError {"), "{text}");
+    }
+
+    #[test]
+    fn region_names() {
+        assert!(is_region_name("us-east-1") && is_region_name("eu-central-2"));
+        for bad in ["", "US-EAST-1", "us east", "-x", "x-", "a.b"] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+}

@@ -4,7 +4,13 @@
 //! pipeline's `manifest.yaml`) or a pipeline file (built in memory), plus the
 //! `--pipeline` and `--stack` choices. Out: `Pipeline`s with their stacks
 //! (template text, dependencies, termination protection), tags and scripts,
-//! and the set of stacks to act on. Errors: `PlanError` (exit code 2).
+//! and the set of stacks to act on. Errors: `PlanError`.
+//!
+//! `generated/` is untrusted input (see `verify`): every path a manifest
+//! names is read only from inside its pipeline's folder, every template and
+//! script must match the manifest's sha256, names must be the ones pipec
+//! derives, and the files are compared with what the manifest's `source:`
+//! renders today (`Pipeline::findings`).
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,14 +22,46 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 /// What can stop planning: always a usage or configuration problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    Read { path: String, detail: String },
-    Manifest { path: String, detail: String },
-    Invalid { path: String, errors: usize },
-    Render { detail: String },
-    NoPipelines { dir: String },
-    UnknownPipeline { name: String, known: Vec<String> },
-    UnknownStack { name: String, known: Vec<String> },
-    Cycle { pipeline: String },
+    Read {
+        path: String,
+        detail: String,
+    },
+    Manifest {
+        path: String,
+        detail: String,
+    },
+    Invalid {
+        path: String,
+        errors: usize,
+    },
+    Render {
+        detail: String,
+    },
+    NoPipelines {
+        dir: String,
+    },
+    UnknownPipeline {
+        name: String,
+        known: Vec<String>,
+    },
+    /// `--pipeline` names another pipeline than the one FILE declares.
+    OtherPipeline {
+        file: String,
+        declared: String,
+        wanted: String,
+    },
+    /// The committed output was tampered with or does not hold together.
+    Untrusted {
+        path: String,
+        detail: String,
+    },
+    UnknownStack {
+        name: String,
+        known: Vec<String>,
+    },
+    Cycle {
+        pipeline: String,
+    },
 }
 
 impl PlanError {
@@ -44,6 +82,16 @@ impl PlanError {
             ),
             PlanError::UnknownPipeline { name, known } => {
                 format!("no pipeline `{name}` here; known: {}", known.join(", "))
+            }
+            PlanError::OtherPipeline {
+                file,
+                declared,
+                wanted,
+            } => format!(
+                "{file} declares pipeline `{declared}`, not `{wanted}`; drop --pipeline or name another file"
+            ),
+            PlanError::Untrusted { path, detail } => {
+                format!("{path}: {detail}; nothing was read further")
             }
             PlanError::UnknownStack { name, known } => {
                 format!("no stack `{name}`; stacks: {}", known.join(", "))
@@ -85,11 +133,16 @@ pub struct Pipeline {
     /// In dependency order (every stack after its dependencies).
     pub stacks: Vec<Stack>,
     pub scripts: Vec<Script>,
+    /// Committed files that differ from what the source renders (empty when
+    /// built in memory).
+    pub findings: Vec<super::verify::Finding>,
 }
 
 #[derive(Deserialize)]
 struct Manifest {
     pipeline: String,
+    #[serde(default)]
+    source: Option<String>,
     artifacts_bucket: String,
     #[serde(default)]
     tags: BTreeMap<String, String>,
@@ -103,6 +156,7 @@ struct ManifestStack {
     name: String,
     stack_name: String,
     template: String,
+    sha256: String,
     #[serde(default)]
     depends_on: Vec<String>,
     #[serde(default)]
@@ -113,6 +167,7 @@ struct ManifestStack {
 struct ManifestScript {
     stage: String,
     path: String,
+    sha256: String,
     s3_key: String,
 }
 
@@ -131,6 +186,15 @@ pub fn load(source: &Source, only_pipeline: Option<&str>) -> Result<Vec<Pipeline
         Source::File(path) => vec![from_file(path)?],
         Source::Generated(dir) => from_generated(dir)?,
     };
+    if let (Source::File(path), Some(name)) = (source, only_pipeline)
+        && pipelines[0].name != name
+    {
+        return Err(PlanError::OtherPipeline {
+            file: path.display().to_string(),
+            declared: pipelines[0].name.clone(),
+            wanted: name.to_string(),
+        });
+    }
     if let Some(name) = only_pipeline {
         let known: Vec<String> = pipelines.iter().map(|p| p.name.clone()).collect();
         pipelines.retain(|p| p.name == name);
@@ -160,12 +224,14 @@ fn from_file(path: &Path) -> Result<Pipeline, PlanError> {
         detail: e.message(),
     })?;
     let files = rendered.files;
-    from_files(&format!("{shown} (built in memory)"), |rel| {
-        files
-            .get(rel)
-            .cloned()
-            .ok_or_else(|| "not rendered".to_string())
-    })
+    let name = format!("{shown} (built in memory)");
+    let (p, _) = from_files(&name, |rel| {
+        files.get(rel).cloned().ok_or_else(|| PlanError::Manifest {
+            path: name.clone(),
+            detail: format!("`{rel}` was not rendered"),
+        })
+    })?;
+    Ok(p)
 }
 
 fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
@@ -176,37 +242,95 @@ fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
     })?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.yaml").is_file())
+        .filter(|p| std::fs::symlink_metadata(p.join("manifest.yaml")).is_ok())
         .collect();
     dirs.sort();
     if dirs.is_empty() {
         return Err(PlanError::NoPipelines { dir: shown });
     }
-    dirs.iter()
-        .map(|d| {
-            let name = d.join("manifest.yaml").display().to_string();
-            from_files(&name, |rel| {
-                std::fs::read_to_string(d.join(rel)).map_err(|e| format!("{}: {e}", rel))
-            })
-        })
-        .collect()
+    let mut out: Vec<Pipeline> = Vec::new();
+    for d in &dirs {
+        let name = d.join("manifest.yaml").display().to_string();
+        let read = std::cell::RefCell::new(BTreeMap::new());
+        let (mut p, source) = from_files(&name, |rel| {
+            let text = super::verify::read_inside(d, rel).map_err(|r| {
+                if r.is_untrusted() {
+                    PlanError::Untrusted {
+                        path: name.clone(),
+                        detail: r.message(),
+                    }
+                } else {
+                    PlanError::Manifest {
+                        path: name.clone(),
+                        detail: r.message(),
+                    }
+                }
+            })?;
+            read.borrow_mut().insert(rel.to_string(), text.clone());
+            Ok(text)
+        })?;
+        let folder = d.file_name().map(|f| f.to_string_lossy().into_owned());
+        if folder.as_deref() != Some(p.name.as_str()) {
+            return Err(PlanError::Untrusted {
+                path: name,
+                detail: format!(
+                    "the manifest is for pipeline `{}`, but its folder is named `{}`",
+                    p.name,
+                    folder.unwrap_or_default()
+                ),
+            });
+        }
+        p.findings = super::verify::check_rendered(d, source.as_deref(), &p.name, &read.borrow());
+        out.push(p);
+    }
+    Ok(out)
 }
 
-/// Builds a pipeline from its manifest and the files it names.
+/// Builds a pipeline from its manifest and the files it names, checking that
+/// they hold together: no name twice, the names pipec derives, and every
+/// file's sha256 as recorded. Also returns the manifest's `source:`.
 fn from_files(
     name: &str,
-    read: impl Fn(&str) -> Result<String, String>,
-) -> Result<Pipeline, PlanError> {
+    read: impl Fn(&str) -> Result<String, PlanError>,
+) -> Result<(Pipeline, Option<String>), PlanError> {
     let bad = |detail: String| PlanError::Manifest {
         path: name.to_string(),
         detail,
     };
-    let text = read("manifest.yaml").map_err(bad)?;
+    let untrusted = |detail: String| PlanError::Untrusted {
+        path: name.to_string(),
+        detail,
+    };
+    let text = read("manifest.yaml")?;
     let value = parse_yaml(name, &text).ok_or_else(|| bad("not valid YAML".into()))?;
     let m: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    if m.artifacts_bucket != crate::names::artifacts_bucket(&m.pipeline) {
+        return Err(untrusted(format!(
+            "artifacts bucket `{}` is not the one pipec names for pipeline `{}`",
+            m.artifacts_bucket, m.pipeline
+        )));
+    }
+    if m.tags.get("pipec:pipeline") != Some(&m.pipeline) {
+        return Err(untrusted(format!(
+            "the stack tag `pipec:pipeline` must be `{}`",
+            m.pipeline
+        )));
+    }
+    let mut seen = BTreeSet::new();
     let mut stacks = Vec::new();
     for s in m.stacks {
-        let template = read(&s.template).map_err(bad)?;
+        if !seen.insert(s.name.clone()) {
+            return Err(untrusted(format!("stack `{}` is listed twice", s.name)));
+        }
+        let expected = crate::names::stack(&m.pipeline, &s.name);
+        if s.stack_name != expected {
+            return Err(untrusted(format!(
+                "stack `{}` is aimed at CloudFormation stack `{}`; pipec names it `{expected}`",
+                s.name, s.stack_name
+            )));
+        }
+        let template = read(&s.template)?;
+        check_sha(&s.template, &template, &s.sha256).map_err(untrusted)?;
         stacks.push(Stack {
             name: s.name,
             stack_name: s.stack_name,
@@ -215,22 +339,56 @@ fn from_files(
             termination_protection: s.termination_protection,
         });
     }
+    let mut seen = BTreeSet::new();
     let mut scripts = Vec::new();
     for s in m.scripts {
+        if !seen.insert(s.stage.clone()) {
+            return Err(untrusted(format!(
+                "the script of stage `{}` is listed twice",
+                s.stage
+            )));
+        }
+        let text = read(&s.path)?;
+        check_sha(&s.path, &text, &s.sha256).map_err(untrusted)?;
+        // Keys are content addresses: a key that does not carry the hash
+        // would let an edited script pass as one already uploaded.
+        let key = crate::render::stacks::script_key(&s.stage, &s.sha256);
+        if s.s3_key != key {
+            return Err(untrusted(format!(
+                "the S3 key `{}` of script `{}` is not its content address `{key}`",
+                s.s3_key, s.path
+            )));
+        }
         scripts.push(Script {
-            text: read(&s.path).map_err(bad)?,
+            text,
             stage: s.stage,
             s3_key: s.s3_key,
         });
     }
     let stacks = topo_sort(&m.pipeline, stacks)?;
-    Ok(Pipeline {
-        name: m.pipeline,
-        artifacts_bucket: m.artifacts_bucket,
-        tags: m.tags,
-        stacks,
-        scripts,
-    })
+    Ok((
+        Pipeline {
+            name: m.pipeline,
+            artifacts_bucket: m.artifacts_bucket,
+            tags: m.tags,
+            stacks,
+            scripts,
+            findings: Vec::new(),
+        },
+        m.source,
+    ))
+}
+
+/// The manifest's sha256 of a file against the file's bytes.
+fn check_sha(path: &str, text: &str, recorded: &str) -> Result<(), String> {
+    let actual = crate::render::sha256_hex(text);
+    if actual == recorded {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sha256 of {path} is {actual}, but the manifest records {recorded}: the file was changed after `pipec build`"
+        ))
+    }
 }
 
 /// Orders stacks so that each comes after its dependencies; unknown
@@ -418,6 +576,10 @@ mod tests {
         assert!(ps.len() >= 4);
         let etl = ps.iter().find(|p| p.name == "etl").unwrap();
         assert_eq!(etl.stacks[0].name, "basic-infra");
+        // The committed output is what its sources render: nothing edited.
+        for p in &ps {
+            assert!(p.findings.is_empty(), "{}: {:?}", p.name, p.findings);
+        }
         assert_eq!(etl.bucket_stack().unwrap().name, "basic-infra");
         let sel = etl
             .select(&["etl-glue-workflow".into()], false, false)

@@ -71,8 +71,19 @@ pub fn sha256_hex(text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Renders everything `build` writes for one pipeline: stacks, scripts and the manifest.
+/// Renders everything `build` writes for one pipeline: stacks, scripts and
+/// the manifest, whose `source:` is the pipeline's file name.
 pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
+    render_with_source(v, None)
+}
+
+/// Like `render`, with the manifest's `source:` given: `build` records the
+/// pipeline file relative to the output folder, so that `deploy` can find it
+/// and re-render it to check the committed files.
+pub fn render_with_source(
+    v: &ValidPipeline,
+    source: Option<&str>,
+) -> Result<Rendered, RenderError> {
     let p = v.pipeline();
     let scripts = scripts::render(v)?;
     let mut hashes = BTreeMap::new();
@@ -87,17 +98,19 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
     let mut stack_entries = Vec::new();
     for s in stacks {
         let path = format!("stacks/{}.yaml", s.name);
-        stack_entries.push(json!({
-            "name": s.name,
-            "stack_name": crate::names::stack(&p.pipeline, &s.name),
-            "template": path,
-            "depends_on": s.depends_on,
-            "termination_protection": s.termination_protection
-        }));
         let mut text = String::with_capacity(header.len() + s.body.len());
         text.push_str(&header);
         text.push_str(&s.body);
         drop(s.body);
+        stack_entries.push(json!({
+            "name": s.name,
+            "stack_name": crate::names::stack(&p.pipeline, &s.name),
+            "template": path,
+            // `deploy` checks the file's bytes against it before using it.
+            "sha256": sha256_hex(&text),
+            "depends_on": s.depends_on,
+            "termination_protection": s.termination_protection
+        }));
         files.insert(path, text);
     }
     let mut script_entries = Vec::new();
@@ -112,7 +125,7 @@ pub fn render(v: &ValidPipeline) -> Result<Rendered, RenderError> {
     }
     let manifest = json!({
         "pipeline": p.pipeline,
-        "source": v.file_name(),
+        "source": source.unwrap_or(v.file_name()),
         "artifacts_bucket": crate::names::artifacts_bucket(&p.pipeline),
         // Stack tags: CloudFormation copies them onto every resource that takes tags.
         "tags": stack_tags(v),

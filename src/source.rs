@@ -17,13 +17,26 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
         let text = text.into();
+        // Line breaks as YAML counts them (`\n`, `\r\n` and a lone `\r`), so
+        // that the parser's line numbers and ours agree.
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            let lone_cr = b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+            if b == b'\n' || lone_cr {
+                line_starts.push(i + 1);
+            }
+        }
         Arc::new(SourceFile {
             name: name.into(),
             text,
             line_starts,
         })
+    }
+
+    /// How many lines the text has, counting a last line without a break.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
     }
 
     /// The text of 1-based line `line`, without its line break.

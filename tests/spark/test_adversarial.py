@@ -1,7 +1,7 @@
 """Adversarial names and literals: the script compiles, and treats them as data.
 
 The `adversarial` fixture names columns, frames and literals with quotes,
-backslashes, backticks, dots, tabs, U+2028, non-ASCII text, Python keywords
+backslashes, backticks, dots, tabs, U+00B7, non-ASCII text, Python keywords
 and code-like text. Its script runs here through the AWS Glue branch (a
 stand-in `awsglue` package records GlueContext, Job.init, the Data Quality
 ruleset and Job.commit), and its output is compared row for row with pandas.
@@ -27,7 +27,7 @@ IN_COLUMNS = [
     "__import__('os').system('echo pwned')",
     "tab\there",
     '"""; raise SystemExit #',
-    "x\u2028y",
+    "x\u00b7y",
 ]
 OUT_COLUMNS = [
     "Invoice No",
@@ -41,7 +41,7 @@ OUT_COLUMNS = [
     "__import__('os').system('echo pwned')",
     "tab\there",
     '"""; raise SystemExit #',
-    "x\u2028y",
+    "x\u00b7y",
     "derived \"col\" \\ 'x'",
     'label "x"',
     "p'\"_Größe 日本",

@@ -1,0 +1,415 @@
+//! Transform steps: one block of statements per step of a frame.
+//!
+//! In: a step and the columns of its frame so far. Out: the statements, and
+//! the frame's columns after the step. Joins are in `join`.
+
+use super::*;
+
+impl Builder<'_> {
+    pub(super) fn temp_name(&mut self, what: &str, cols: Option<&Vec<String>>) -> String {
+        loop {
+            let name = if self.temp == 0 {
+                format!("_pipec_{what}")
+            } else {
+                format!("_pipec_{what}_{}", self.temp)
+            };
+            self.temp += 1;
+            if cols.is_none_or(|c| find(c, &name).is_none()) {
+                return name;
+            }
+        }
+    }
+
+    pub(super) fn step(&mut self, frame: &str, step: &Step) -> Block {
+        let var = self.var(frame);
+        let cols = self.cols.get(frame).cloned().flatten();
+        let set_cols = |b: &mut Self, c: Option<Vec<String>>| {
+            b.cols.insert(frame.to_string(), c);
+        };
+        match step {
+            Step::Select(list) => {
+                let e = call(
+                    format!("{var}.select"),
+                    list.iter().map(|c| col(c)).collect(),
+                );
+                set_cols(self, Some(list.clone()));
+                block(
+                    &["Keep only these columns, in this order."],
+                    assign(&var, &e),
+                )
+            }
+            Step::Drop(list) => {
+                let e = call(format!("{var}.drop"), list.iter().map(|c| col(c)).collect());
+                set_cols(
+                    self,
+                    cols.map(|mut c| {
+                        for d in list {
+                            if let Some(k) = find(&c, d) {
+                                c.remove(k);
+                            }
+                        }
+                        c
+                    }),
+                );
+                block(&["Drop columns."], assign(&var, &e))
+            }
+            Step::Rename(Rename::Map(map)) => {
+                let e = call(
+                    format!("{var}.withColumnsRenamed"),
+                    vec![Expr::Dict(
+                        map.iter()
+                            .map(|(a, b)| (s(a.clone()), s(b.clone())))
+                            .collect(),
+                    )],
+                );
+                set_cols(
+                    self,
+                    cols.map(|mut c| {
+                        for (old, new) in map {
+                            if let Some(k) = find(&c, old) {
+                                c[k] = new.clone();
+                            }
+                        }
+                        c
+                    }),
+                );
+                block(&["Rename columns."], assign(&var, &e))
+            }
+            Step::Rename(Rename::Rule(rule)) => {
+                let (word, f): (&str, fn(&str) -> String) = match rule {
+                    RenameRule::SnakeCase => ("snake_case", names::snake_case),
+                    RenameRule::LowerCase => ("lower_case", |s: &str| s.to_lowercase()),
+                };
+                match cols {
+                    Some(c) => {
+                        let renames: Vec<(Expr, Expr)> = c
+                            .iter()
+                            .filter(|n| f(n) != **n)
+                            .map(|n| (s(n.clone()), s(f(n))))
+                            .collect();
+                        set_cols(self, Some(c.iter().map(|n| f(n)).collect()));
+                        if renames.is_empty() {
+                            return block(
+                                &[&format!("Rename every column to {word}: all already are.")],
+                                String::from("pass"),
+                            );
+                        }
+                        let e = call(
+                            format!("{var}.withColumnsRenamed"),
+                            vec![Expr::Dict(renames)],
+                        );
+                        block(
+                            &[&format!("Rename every column to {word}.")],
+                            assign(&var, &e),
+                        )
+                    }
+                    None => {
+                        match rule {
+                            RenameRule::SnakeCase => self.uses.snake_case = true,
+                            RenameRule::LowerCase => self.uses.lower_case = true,
+                        }
+                        let e = call(
+                            format!("{var}.toDF"),
+                            vec![code(format!("*[{word}(c) for c in {var}.columns]"))],
+                        );
+                        block(
+                            &[&format!(
+                                "Rename every column to {word} (columns known only at run time)."
+                            )],
+                            assign(&var, &e),
+                        )
+                    }
+                }
+            }
+            Step::Cast(map) => {
+                let e = call(
+                    format!("{var}.withColumns"),
+                    vec![Expr::Dict(
+                        map.iter()
+                            .map(|(c, t)| {
+                                (s(c.clone()), method(col(c), "cast", vec![s(spark_type(t))]))
+                            })
+                            .collect(),
+                    )],
+                );
+                block(
+                    &["Cast columns; a value that does not convert becomes null."],
+                    assign(&var, &e),
+                )
+            }
+            Step::Filter(cond) => {
+                let e = call(format!("{var}.filter"), vec![s(cond.clone())]);
+                block(
+                    &["Keep the rows for which the condition (Spark SQL) holds."],
+                    assign(&var, &e),
+                )
+            }
+            Step::Derive(map) => {
+                let mut lines = Vec::new();
+                let mut c = cols;
+                for (name, d) in map {
+                    let e = call(
+                        format!("{var}.withColumn"),
+                        vec![
+                            s(name.clone()),
+                            call("F.expr", vec![s(d.expr().to_string())]),
+                        ],
+                    );
+                    lines.push(assign(&var, &e));
+                    if let Some(t) = d.ty() {
+                        let e = call(
+                            format!("{var}.withColumn"),
+                            vec![
+                                s(name.clone()),
+                                method(col(name), "cast", vec![s(spark_type(t))]),
+                            ],
+                        );
+                        lines.push(assign(&var, &e));
+                    }
+                    if let Some(c) = c.as_mut()
+                        && find(c, name).is_none()
+                    {
+                        c.push(name.clone());
+                    }
+                }
+                set_cols(self, c);
+                block(
+                    &["Add or replace columns computed by Spark SQL expressions."],
+                    lines.join("\n"),
+                )
+            }
+            Step::FillNull(map) => {
+                let e = call(
+                    format!("{var}.fillna"),
+                    vec![Expr::Dict(
+                        map.iter()
+                            .map(|(c, v)| (s(quoted(c)), json_literal(v)))
+                            .collect(),
+                    )],
+                );
+                block(&["Replace nulls."], assign(&var, &e))
+            }
+            Step::Dedupe(d) => {
+                if d.keys.is_empty() {
+                    return block(
+                        &["Drop duplicate rows."],
+                        assign(&var, &call(format!("{var}.dropDuplicates"), vec![])),
+                    );
+                }
+                self.uses.window = true;
+                let tmp = self.temp_name("row", cols.as_ref());
+                let lines = [
+                    self.window_code(&d.keys, &d.order_by),
+                    assign(
+                        &var,
+                        &call(
+                            format!("{var}.withColumn"),
+                            vec![
+                                s(tmp.clone()),
+                                method(call("F.row_number", vec![]), "over", vec![code("window")]),
+                            ],
+                        ),
+                    ),
+                    assign(
+                        &var,
+                        &method(
+                            call(format!("{var}.filter"), vec![s(format!("{tmp} = 1"))]),
+                            "drop",
+                            vec![s(tmp.clone())],
+                        ),
+                    ),
+                ];
+                block(
+                    &["Keep one row per key: the first by the given order."],
+                    lines.join("\n"),
+                )
+            }
+            Step::Join(j) => self.join(frame, &var, cols, j),
+            Step::Aggregate(a) => {
+                let group = call(
+                    format!("{var}.groupBy"),
+                    a.group_by.iter().map(|g| col(g)).collect(),
+                );
+                let aggs: Vec<Expr> = a
+                    .aggregates
+                    .iter()
+                    .filter_map(|(name, c)| {
+                        let f = function_call(&Call::parse(c)?)?;
+                        Some(method(f, "alias", vec![s(name.clone())]))
+                    })
+                    .collect();
+                let mut out = a.group_by.clone();
+                out.extend(a.aggregates.keys().cloned());
+                set_cols(self, Some(out));
+                let lines = [
+                    assign("grouped", &group),
+                    assign(&var, &call("grouped.agg", aggs)),
+                ];
+                block(&["Group and aggregate."], lines.join("\n"))
+            }
+            Step::Union(u) => {
+                let mut lines = Vec::new();
+                let mut c = cols;
+                for w in &u.with {
+                    let mut args = vec![code(self.var(w))];
+                    if u.allow_missing {
+                        args.push(kw("allowMissingColumns", code("True")));
+                    }
+                    lines.push(assign(&var, &call(format!("{var}.unionByName"), args)));
+                    let other = self.cols.get(w).cloned().flatten();
+                    c = match (c, other) {
+                        (Some(mut mine), Some(other)) => {
+                            if u.allow_missing {
+                                for o in other {
+                                    if find(&mine, &o).is_none() {
+                                        mine.push(o);
+                                    }
+                                }
+                            }
+                            Some(mine)
+                        }
+                        (mine, _) if !u.allow_missing => mine,
+                        _ => None,
+                    };
+                }
+                set_cols(self, c);
+                block(
+                    &[if u.allow_missing {
+                        "Append rows, matching columns by name; missing ones become null."
+                    } else {
+                        "Append rows, matching columns by name."
+                    }],
+                    lines.join("\n"),
+                )
+            }
+            Step::Explode(e) => {
+                let f = if e.keep_empty {
+                    "F.explode_outer"
+                } else {
+                    "F.explode"
+                };
+                let values = match &e.separator {
+                    Some(sep) => call("F.split", vec![col(&e.column), s(regex_literal(sep))]),
+                    None => col(&e.column),
+                };
+                let out = e.alias.clone().unwrap_or_else(|| e.column.clone());
+                let mut lines = vec![assign(
+                    &var,
+                    &call(
+                        format!("{var}.withColumn"),
+                        vec![s(out.clone()), call(f, vec![values])],
+                    ),
+                )];
+                let renamed = !out.eq_ignore_ascii_case(&e.column);
+                if renamed {
+                    lines.push(assign(
+                        &var,
+                        &call(format!("{var}.drop"), vec![col(&e.column)]),
+                    ));
+                }
+                set_cols(
+                    self,
+                    cols.map(|mut c| {
+                        if let Some(k) = find(&c, &e.column) {
+                            c[k] = out.clone();
+                        }
+                        c
+                    }),
+                );
+                let what = match &e.separator {
+                    Some(_) => {
+                        "Split the column on the separator (taken literally) into one row per value."
+                    }
+                    None => "One row per element of the array column.",
+                };
+                block(&[what], lines.join("\n"))
+            }
+            Step::Window(w) => {
+                self.uses.window = true;
+                let mut lines = vec![self.window_code(&w.partition_by, &w.order_by)];
+                let mut c = cols;
+                for (name, calltext) in &w.columns {
+                    if let Some(f) = Call::parse(calltext).as_ref().and_then(function_call) {
+                        let e = call(
+                            format!("{var}.withColumn"),
+                            vec![s(name.clone()), method(f, "over", vec![code("window")])],
+                        );
+                        lines.push(assign(&var, &e));
+                    }
+                    if let Some(c) = c.as_mut() {
+                        c.push(name.clone());
+                    }
+                }
+                set_cols(self, c);
+                block(&["Window functions."], lines.join("\n"))
+            }
+            Step::Repartition(r) => {
+                let mut args = Vec::new();
+                if let Some(n) = r.count {
+                    args.push(code(n.to_string()));
+                }
+                args.extend(r.columns.iter().map(|c| col(c)));
+                block(
+                    &["Redistribute the rows."],
+                    assign(&var, &call(format!("{var}.repartition"), args)),
+                )
+            }
+            Step::Sql(q) => {
+                let mut lines = vec![format!("{var}.createOrReplaceTempView(\"this\")")];
+                let lower = q.query.to_lowercase();
+                for (fname, fvar) in &self.vars {
+                    if fname == frame || fname == "this" {
+                        continue;
+                    }
+                    if lower.contains(&fname.to_lowercase()) {
+                        lines.push(
+                            call(
+                                format!("{fvar}.createOrReplaceTempView"),
+                                vec![s(quoted(fname))],
+                            )
+                            .fmt(0, 0, 0),
+                        );
+                    }
+                }
+                lines.push(assign(&var, &call("spark.sql", vec![s(q.query.clone())])));
+                set_cols(
+                    self,
+                    q.columns.as_ref().map(|m| m.keys().cloned().collect()),
+                );
+                block(
+                    &["A Spark SQL query; the current frame is the view `this`."],
+                    lines.join("\n"),
+                )
+            }
+        }
+    }
+
+    /// `window = Window.partitionBy(...).orderBy(...)`, split into two
+    /// statements when it does not fit one line.
+    pub(super) fn window_code(&self, partition_by: &[String], order_by: &[String]) -> String {
+        let parts: Vec<Expr> = partition_by.iter().map(|c| col(c)).collect();
+        let orders: Vec<Expr> = order_by.iter().map(|o| order_expr(o)).collect();
+        let base = if parts.is_empty() {
+            None
+        } else {
+            Some(call("Window.partitionBy", parts.clone()))
+        };
+        match (base, orders.is_empty()) {
+            (Some(b), true) => assign("window", &b),
+            (None, _) => assign("window", &call("Window.orderBy", orders)),
+            (Some(b), false) => {
+                let chained = method(b.clone(), "orderBy", orders.clone());
+                let flat = format!("window = {}", chained.flat());
+                if py::width(&flat) <= py::WIDTH {
+                    flat
+                } else {
+                    [
+                        assign("window", &b),
+                        assign("window", &call("window.orderBy", orders)),
+                    ]
+                    .join("\n")
+                }
+            }
+        }
+    }
+}

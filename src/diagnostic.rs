@@ -4,6 +4,12 @@
 //! into a `Diagnostic` (a message, a span, a hint). Out: text for people
 //! (`FILE:LINE:COL: error: message`, a source excerpt with a caret, a hint)
 //! or one JSON object per line for editors and CI.
+//!
+//! `arrange` puts root causes first: parse-phase errors (which change what
+//! every later phase sees), then the schema and semantic errors by position,
+//! then follow-ons. A follow-on names the parts of the data (JSON pointers)
+//! whose errors could cause it; when such an error is reported, the follow-on
+//! becomes a note under it instead of a diagnostic of its own.
 
 use crate::source::{SourceFile, Span};
 use serde::Serialize;
@@ -35,6 +41,27 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Secondary locations, such as the first definition of a duplicate.
     pub notes: Vec<(Span, String)>,
+    /// Follow-ons folded into this error (see `arrange`), shown after the hint.
+    pub consequences: Vec<(Span, String)>,
+    /// Which phase found it: parse-phase errors are the roots of all others.
+    pub phase: Phase,
+    /// The places in the data (JSON pointers) the diagnostic is about, when known.
+    pub pointers: Vec<String>,
+    /// For a follow-on: the parts of the data (JSON pointers) whose errors
+    /// can cause it. Empty for a root cause.
+    pub follows_from: Vec<String>,
+}
+
+/// The phase that found a diagnostic, in the order the phases run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Phase {
+    /// The file as text and YAML: encoding, size, syntax, duplicate keys, tags.
+    Parse,
+    /// The JSON Schema.
+    Schema,
+    /// The semantic checks.
+    #[default]
+    Semantic,
 }
 
 impl Diagnostic {
@@ -46,6 +73,10 @@ impl Diagnostic {
             span,
             hint: None,
             notes: Vec::new(),
+            consequences: Vec::new(),
+            phase: Phase::Semantic,
+            pointers: Vec::new(),
+            follows_from: Vec::new(),
         }
     }
 
@@ -64,6 +95,37 @@ impl Diagnostic {
     pub fn with_note(mut self, span: Span, note: impl Into<String>) -> Diagnostic {
         self.notes.push((span, note.into()));
         self
+    }
+
+    pub fn in_phase(mut self, phase: Phase) -> Diagnostic {
+        self.phase = phase;
+        self
+    }
+
+    /// Says which place in the data (a JSON pointer) the diagnostic is about.
+    pub fn about(mut self, pointer: impl Into<String>) -> Diagnostic {
+        self.pointers.push(pointer.into());
+        self
+    }
+
+    /// Marks the diagnostic as a follow-on of any error under these pointers.
+    pub fn following(mut self, pointers: Vec<String>) -> Diagnostic {
+        self.follows_from = pointers;
+        self
+    }
+
+    pub fn is_follow_on(&self) -> bool {
+        !self.follows_from.is_empty()
+    }
+
+    /// Root causes sort first: parse-phase errors, then the other errors and
+    /// warnings, then follow-ons that no reported error explains.
+    fn rank(&self) -> u8 {
+        match (self.phase, self.is_follow_on()) {
+            (_, true) => 2,
+            (Phase::Parse, false) => 0,
+            _ => 1,
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -85,16 +147,22 @@ impl Diagnostic {
             self.message
         );
         excerpt(&mut out, file, self.span);
-        for (span, note) in &self.notes {
+        let note = |out: &mut String, span: &Span, note: &str| {
             let _ = writeln!(
                 out,
                 "{}:{}:{}: note: {}",
                 file.name, span.start.line, span.start.col, note
             );
-            excerpt(&mut out, file, *span);
+            excerpt(out, file, *span);
+        };
+        for (span, n) in &self.notes {
+            note(&mut out, span, n);
         }
         if let Some(hint) = &self.hint {
             let _ = writeln!(out, "  = hint: {hint}");
+        }
+        for (span, n) in &self.consequences {
+            note(&mut out, span, n);
         }
         out
     }
@@ -113,6 +181,14 @@ impl Diagnostic {
             message: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             hint: Option<&'a str>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            notes: Vec<Note<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Note<'a> {
+            line: usize,
+            column: usize,
+            message: &'a str,
         }
         serde_json::to_string(&Json {
             file: &file.name,
@@ -124,6 +200,16 @@ impl Diagnostic {
             code: self.code,
             message: &self.message,
             hint: self.hint.as_deref(),
+            notes: self
+                .notes
+                .iter()
+                .chain(&self.consequences)
+                .map(|(span, message)| Note {
+                    line: span.start.line,
+                    column: span.start.col,
+                    message,
+                })
+                .collect(),
         })
         .expect("diagnostics always serialize")
     }
@@ -168,10 +254,91 @@ fn excerpt(out: &mut String, file: &SourceFile, span: Span) {
     );
 }
 
-/// Sorts diagnostics by position so output reads top to bottom, and drops exact repeats.
-pub fn sort(diags: &mut Vec<Diagnostic>) {
+/// Puts diagnostics in the order they are printed and folds follow-ons into
+/// their causes (see the module doc). Exact repeats are dropped.
+pub fn arrange(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.start, a.severity, &a.message).cmp(&(b.span.start, b.severity, &b.message))
+        (a.rank(), a.span.start, a.severity, &a.message).cmp(&(
+            b.rank(),
+            b.span.start,
+            b.severity,
+            &b.message,
+        ))
     });
     diags.dedup();
+    let roots = diags.iter().take_while(|d| !d.is_follow_on()).count();
+    let follow_ons = diags.split_off(roots);
+    for f in follow_ons {
+        let cause = diags.iter_mut().find(|d| {
+            d.is_error()
+                && d.pointers
+                    .iter()
+                    .any(|p| f.follows_from.iter().any(|f| related(p, f)))
+        });
+        match cause {
+            Some(c) => c
+                .consequences
+                .push((f.span, format!("as a result, {}", f.message))),
+            None => diags.push(f),
+        }
+    }
+}
+
+/// Whether one JSON pointer is the other or lies under it, either way round.
+fn related(a: &str, b: &str) -> bool {
+    let under = |x: &str, y: &str| {
+        x.strip_prefix(y)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    under(a, b) || under(b, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Pos;
+
+    fn at(line: usize) -> Span {
+        Span::point(Pos { line, col: 1 })
+    }
+
+    #[test]
+    fn a_follow_on_becomes_a_note_of_its_cause() {
+        let mut diags = vec![
+            Diagnostic::error("unreachable", at(3), "stage `b` can never start")
+                .following(vec!["/triggers".into()]),
+            Diagnostic::error("unknown", at(9), "unknown stage `bb`").about("/triggers/t/start/0"),
+        ];
+        arrange(&mut diags);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].message, "unknown stage `bb`");
+        assert_eq!(
+            diags[0].consequences,
+            vec![(at(3), "as a result, stage `b` can never start".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_follow_on_without_a_reported_cause_stays_and_comes_last() {
+        let mut diags = vec![
+            Diagnostic::error("unreachable", at(3), "stage `b` can never start")
+                .following(vec!["/triggers".into()]),
+            Diagnostic::error("unknown", at(9), "unknown table `t`").about("/stages/b/inputs/0"),
+            Diagnostic::error("syntax", at(20), "duplicate key `x`")
+                .in_phase(Phase::Parse)
+                .about("/zones/x"),
+        ];
+        arrange(&mut diags);
+        let order: Vec<usize> = diags.iter().map(|d| d.span.start.line).collect();
+        assert_eq!(order, vec![20, 9, 3]);
+        assert!(diags.iter().all(|d| d.consequences.is_empty()));
+    }
+
+    #[test]
+    fn pointers_relate_by_whole_tokens() {
+        assert!(related("/triggers", "/triggers/a"));
+        assert!(related("/triggers/a", "/triggers"));
+        assert!(!related("/triggers2", "/triggers"));
+        assert!(related("", "/stages"));
+    }
 }

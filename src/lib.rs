@@ -6,7 +6,9 @@
 //! The phases, each a module with its own error type:
 //! `yaml` (text -> located JSON) -> `schema` (JSON Schema) -> `model` (typed
 //! pipeline) -> `validate` (semantic checks, `ValidPipeline`). `load` below
-//! runs them in order and collects every diagnostic on the way.
+//! runs them in order and collects every diagnostic on the way. Schema
+//! errors leave out only the parts they are in (`prune`); the semantic phase
+//! checks the rest, so one run reports mistakes in unrelated places.
 
 pub mod build;
 pub mod cli;
@@ -15,6 +17,7 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod model;
 pub mod names;
+pub mod prune;
 pub mod render;
 pub mod schema;
 pub mod source;
@@ -72,7 +75,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path) -> Loaded {
     };
     let file = SourceFile::new(name, text);
     let (pipeline, mut diagnostics) = check(&file, base_dir);
-    diagnostic::sort(&mut diagnostics);
+    diagnostic::arrange(&mut diagnostics);
     Loaded {
         file,
         diagnostics,
@@ -86,10 +89,6 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         Err(diags) => return (None, diags),
     };
     let schema_diags = schema::check(&doc);
-    if !schema_diags.is_empty() {
-        diags.extend(schema_diags);
-        return (None, diags);
-    }
     // User text is checked as data while the JSON tree is still whole.
     diags.extend(validate::check_text(&doc));
     // The typed model replaces the JSON tree; only the locations stay.
@@ -97,6 +96,15 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
     if let serde_json::Value::Object(o) = &mut value {
         o.retain(|k, _| !k.starts_with("x-"));
     }
+    let excluded = if schema_diags.is_empty() {
+        Some(prune::Excluded::default())
+    } else {
+        prune::prune(&mut value, &schema_diags).filter(|_| schema::passes(&value))
+    };
+    diags.extend(schema_diags);
+    let Some(excluded) = excluded else {
+        return (None, diags);
+    };
     let pipeline: model::Pipeline = match serde_json::from_value(value) {
         Ok(p) => p,
         Err(e) => {
@@ -114,11 +122,11 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (valid, sem) = validate::validate(pipeline, &doc, &file_name, base_dir);
-    // A value the parse phase already rejected (say, a `!Ref` tag) is not
+    let (valid, sem) = validate::validate(pipeline, &doc, &file_name, base_dir, &excluded);
+    // A value an earlier phase already rejected (say, a `!Ref` tag) is not
     // reported again by later phases: one error per place, the first phase's.
-    let parse_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();
-    diags.extend(sem.into_iter().filter(|d| !parse_spans.contains(&d.span)));
+    let earlier: std::collections::HashSet<Span> = diags.iter().map(|d| d.span).collect();
+    diags.extend(sem.into_iter().filter(|d| !earlier.contains(&d.span)));
     (if had_errors { None } else { valid }, diags)
 }
 

@@ -9,7 +9,7 @@
 //! gets the nearest valid key as a hint, and a value that matches no branch of
 //! an `anyOf` is reported against the branch whose type it has.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Phase};
 use crate::model::Pipeline;
 use crate::suggest;
 use crate::yaml::{Document, push_pointer};
@@ -66,6 +66,11 @@ pub fn check(doc: &Document) -> Vec<Diagnostic> {
         explain(&c.schema, doc, &err, &mut out);
     }
     out
+}
+
+/// Whether a value passes the schema; `prune`'s output is checked with it.
+pub fn passes(value: &Value) -> bool {
+    compiled().validator.is_valid(value)
 }
 
 /// The JSON type of a value, in the words the messages use.
@@ -156,7 +161,26 @@ fn object_words(def: Option<&str>, pointer: &str) -> String {
     format!("{article} {words}")
 }
 
+/// Rewrites one raw error into diagnostics, each placed in the data (the
+/// pointers that later phases and `diagnostic::arrange` match against).
 fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    let from = out.len();
+    explain_kind(root, doc, err, out);
+    let pointer = err.instance_path().as_str();
+    for d in &mut out[from..] {
+        d.phase = Phase::Schema;
+        if d.pointers.is_empty() {
+            d.pointers.push(pointer.to_string());
+        }
+    }
+}
+
+fn explain_kind(
+    root: &Value,
+    doc: &Document,
+    err: &ValidationError<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let pointer = err.instance_path().as_str().to_string();
     let instance: &Value = err.instance();
     let schema_path = err.schema_path().as_str();
@@ -185,7 +209,15 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 } else {
                     format!("unknown key `{key}` in {what}")
                 };
-                out.push(Diagnostic::error("schema", span, msg).with_hint(hint));
+                let mut d = Diagnostic::error("schema", span, msg)
+                    .with_hint(hint)
+                    .about(push_pointer(&pointer, key));
+                // A misspelt key is also about the key it meant: what is missing
+                // without that key (a section, say) follows from this error.
+                if let Some(meant) = suggest::nearest(key, allowed.iter().map(String::as_str)) {
+                    d = d.about(push_pointer(&pointer, meant));
+                }
+                out.push(d);
             }
         }
         ValidationErrorKind::Required { property } => {
@@ -205,11 +237,14 @@ fn explain(root: &Value, doc: &Document, err: &ValidationError<'_>, out: &mut Ve
                 return;
             }
             let what = object_words(def.as_deref(), &pointer);
-            out.push(Diagnostic::error(
-                "schema",
-                doc.locations.key(&pointer),
-                format!("{what} needs the key `{prop}`"),
-            ));
+            out.push(
+                Diagnostic::error(
+                    "schema",
+                    doc.locations.key(&pointer),
+                    format!("{what} needs the key `{prop}`"),
+                )
+                .about(push_pointer(&pointer, prop)),
+            );
         }
         ValidationErrorKind::Type { kind } => {
             let mut expected: Vec<String> = match kind {

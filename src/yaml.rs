@@ -10,7 +10,7 @@
 //! nesting depth, alias expansion (billion laughs) and duplicate keys are all
 //! bounded or reported here, before anything else looks at the data.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Phase};
 use crate::source::{Pos, SourceFile, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
@@ -183,7 +183,9 @@ impl ParseError {
 
     pub fn into_diagnostic(self, span: Span) -> Diagnostic {
         let hint = self.hint();
-        Diagnostic::error("syntax", span, self.message()).with_hint(hint)
+        Diagnostic::error("syntax", span, self.message())
+            .with_hint(hint)
+            .in_phase(Phase::Parse)
     }
 }
 
@@ -373,7 +375,11 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
         if anchor != 0 {
             anchors.insert(anchor, (value.clone(), nodes));
         }
-        match stack.last_mut() {
+        let (last, outer): (Option<&mut Frame>, &[Frame]) = match stack.split_last_mut() {
+            Some((l, o)) => (Some(l), o),
+            None => (None, &[]),
+        };
+        match last {
             None => {
                 if root.is_some() {
                     return fatal(ParseError::SecondDocument, vspan, diags);
@@ -424,10 +430,15 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                     Some((_, _, true)) => merges.push(value),
                     Some((k, kspan, false)) => {
                         if let Some(first) = key_spans.get(&k) {
+                            let first = *first;
+                            // The dropped value's place, so that what its loss causes is
+                            // folded into this error.
+                            let at = push_pointer(&pointer_of(outer), &k);
                             diags.push(
-                                ParseError::DuplicateKey(k.clone())
+                                ParseError::DuplicateKey(k)
                                     .into_diagnostic(kspan)
-                                    .with_note(*first, "first defined here"),
+                                    .with_note(first, "first defined here")
+                                    .about(at),
                             );
                             continue;
                         }
@@ -454,6 +465,23 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
         Some(value) => Ok((Document { value, locations }, diags)),
         None => fatal(ParseError::Empty, Span::default(), diags),
     }
+}
+
+/// The JSON pointer of the node being read inside the innermost container of
+/// `stack`. Built only for errors; the hot path keeps hashes alone.
+fn pointer_of(stack: &[Frame]) -> String {
+    let mut p = String::new();
+    for f in stack {
+        match f {
+            Frame::Seq { items, .. } => p = push_pointer(&p, &items.len().to_string()),
+            Frame::Map {
+                key: Some((k, _, _)),
+                ..
+            } => p = push_pointer(&p, k),
+            Frame::Map { key: None, .. } => {}
+        }
+    }
+    p
 }
 
 /// The path hash of the container that is about to start, for its location record.

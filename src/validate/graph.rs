@@ -3,7 +3,8 @@
 //! In: the pipeline's triggers, with their references already resolvable. Out:
 //! diagnostics for cycles (named in full) and for stages that nothing can ever
 //! start, either because no trigger names them or because the conditions of
-//! every trigger that names them wait for something that never runs.
+//! every trigger that names them wait for something that never runs. Those
+//! are follow-ons of any error in the triggers (see `diagnostic::arrange`).
 
 use super::{Ctx, Node, SemanticError, ptr, resolve_condition};
 use crate::model::{Action, TriggerKind};
@@ -123,14 +124,18 @@ pub(super) fn check(cx: &mut Ctx) {
     }
 
     // Reachability: conditional triggers fire once what they wait for can run.
+    // Its findings are follow-ons: an error in a trigger, or a stage the
+    // schema phase left out, can be why something never starts.
+    let causes = cx.graph_causes();
     if p.triggers.is_empty() {
         if !p.stages.is_empty() {
-            cx.at_key(
+            cx.follow_on(
                 "/stages",
                 SemanticError::Missing {
                     what: "no trigger starts any stage, so the workflow would never run".into(),
                     hint: Some("add one, for example `triggers: {start: {start: [first_stage]}}`"),
                 },
+                causes,
             );
         }
         return;
@@ -167,10 +172,6 @@ pub(super) fn check(cx: &mut Ctx) {
             .iter()
             .filter(|c| c.starts.contains(&node))
             .collect();
-        if starters.iter().any(|c| c.broken) {
-            // The unresolved condition is the real error; do not pile on.
-            continue;
-        }
         let why = if starters.is_empty() {
             "no trigger starts it".to_string()
         } else {
@@ -183,30 +184,39 @@ pub(super) fn check(cx: &mut Ctx) {
                         .filter(|w| !reached.contains(w))
                         .map(|w| w.describe())
                         .collect();
-                    format!(
-                        "trigger `{}` waits for {}, which never runs",
-                        c.name,
-                        waiting.join(" and ")
-                    )
+                    if waiting.is_empty() {
+                        format!(
+                            "trigger `{}` waits for a name that is undeclared or has errors",
+                            c.name
+                        )
+                    } else {
+                        format!(
+                            "trigger `{}` waits for {}, which never runs",
+                            c.name,
+                            waiting.join(" and ")
+                        )
+                    }
                 })
                 .collect();
             parts.join("; ")
         };
-        cx.at_key(
+        cx.follow_on(
             &ptr(&["stages", name]),
             SemanticError::NeverStarts {
                 stage: name.clone(),
                 why,
             },
+            causes.clone(),
         );
     }
     for name in p.crawlers.keys() {
         if !reached.contains(&Node::Crawler(name)) {
-            cx.at_key(
+            cx.follow_on(
                 &ptr(&["crawlers", name]),
                 SemanticError::CrawlerNeverStarts {
                     crawler: name.clone(),
                 },
+                causes.clone(),
             );
         }
     }

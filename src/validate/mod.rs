@@ -42,6 +42,7 @@ use zones::{check_connections, check_zones};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::names::{self, Kind};
+use crate::prune::Excluded;
 use crate::yaml::{Document, push_pointer};
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -97,6 +98,8 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 pub(crate) struct Ctx<'a> {
     pub p: &'a Pipeline,
     doc: &'a Document,
+    /// What the schema phase left out; references to it are not unknown.
+    excluded: &'a Excluded,
     pub diags: Vec<Diagnostic>,
     user_scripts: IndexMap<String, String>,
 }
@@ -105,15 +108,46 @@ impl Ctx<'_> {
     /// Reports at the key of the node (a name being declared).
     pub fn at_key(&mut self, pointer: &str, e: SemanticError) {
         let span = self.doc.locations.key(pointer);
-        self.push(span, e);
+        self.push(span, pointer, e);
     }
     /// Reports at the value of the node (a reference or setting).
     pub fn at_value(&mut self, pointer: &str, e: SemanticError) {
         let span = self.doc.locations.value(pointer);
-        self.push(span, e);
+        self.push(span, pointer, e);
     }
-    fn push(&mut self, span: crate::source::Span, e: SemanticError) {
-        self.diags.push(diagnostic(span, &e));
+    /// Every diagnostic is placed in the data too, so that follow-ons of
+    /// its error can be folded into it. The empty pointer (the whole file)
+    /// would claim every follow-on, so it places nothing.
+    fn push(&mut self, span: crate::source::Span, pointer: &str, e: SemanticError) {
+        let d = diagnostic(span, &e);
+        self.diags.push(if pointer.is_empty() {
+            d
+        } else {
+            d.about(pointer)
+        });
+    }
+    /// Reports a follow-on at the key of `pointer`: a conclusion that errors
+    /// under `causes` can make false. See `diagnostic::arrange`.
+    pub fn follow_on(&mut self, pointer: &str, e: SemanticError, causes: Vec<String>) {
+        let span = self.doc.locations.key(pointer);
+        self.diags
+            .push(diagnostic(span, &e).about(pointer).following(causes));
+    }
+    /// Reports that a required section is empty, unless the schema phase
+    /// emptied it: then its errors say what is wrong.
+    pub fn empty_section(&mut self, section: &str, e: SemanticError) {
+        if self.excluded.pointers(section).is_empty() {
+            self.at_value(&push_pointer("", section), e);
+        }
+    }
+    /// The parts of the file whose errors can make the trigger graph's
+    /// conclusions false: the triggers, and the stages and crawlers that the
+    /// schema phase left out.
+    pub fn graph_causes(&self) -> Vec<String> {
+        let mut v = vec!["/triggers".to_string()];
+        v.extend(self.excluded.pointers("stages"));
+        v.extend(self.excluded.pointers("crawlers"));
+        v
     }
     fn unknown(
         &mut self,
@@ -122,6 +156,19 @@ impl Ctx<'_> {
         name: &str,
         candidates: impl IntoIterator<Item = String>,
     ) {
+        let sections: &[&str] = match what {
+            "table" => &["schemas"],
+            "stage" => &["stages"],
+            "crawler" => &["crawlers"],
+            "stage or crawler" => &["stages", "crawlers"],
+            "zone" => &["zones"],
+            "connection" => &["connections"],
+            _ => &[],
+        };
+        // A name the schema phase left out exists; its error is reported.
+        if sections.iter().any(|s| self.excluded.hides(s, name)) {
+            return;
+        }
         self.at_value(
             pointer,
             SemanticError::Unknown {
@@ -157,10 +204,12 @@ pub fn validate(
     doc: &Document,
     file_name: &str,
     base_dir: &Path,
+    excluded: &Excluded,
 ) -> (Option<ValidPipeline>, Vec<Diagnostic>) {
     let mut cx = Ctx {
         p: &pipeline,
         doc,
+        excluded,
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
     };

@@ -24,6 +24,7 @@ pub(super) fn check_file_name(cx: &mut Ctx, file_name: &str) {
     if let Some(reason) = reason {
         cx.push(
             crate::source::Span::default(),
+            "",
             SemanticError::BadName {
                 what: "pipeline file",
                 name: file_name.to_string(),

@@ -10,8 +10,8 @@ use super::*;
 pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
     let p = cx.p;
     if p.stages.is_empty() {
-        cx.at_value(
-            "/stages",
+        cx.empty_section(
+            "stages",
             SemanticError::Missing {
                 what: "a pipeline needs at least one stage".into(),
                 hint: None,

@@ -18,8 +18,8 @@ pub(super) fn table_location(name: &str, t: &TableSchema) -> Option<(String, Str
 pub(super) fn check_tables(cx: &mut Ctx) {
     let p = cx.p;
     if p.schemas.is_empty() {
-        cx.at_value(
-            "/schemas",
+        cx.empty_section(
+            "schemas",
             SemanticError::Missing {
                 what: "a pipeline needs at least one table schema".into(),
                 hint: None,

@@ -60,7 +60,7 @@ impl<'a> Walk<'a> {
         } else {
             self.doc.locations.value(&p)
         };
-        self.diags.push(super::diagnostic(span, &e));
+        self.diags.push(super::diagnostic(span, &e).about(p));
     }
 
     fn value(&mut self, v: &'a Value) {

@@ -8,8 +8,8 @@ use super::*;
 pub(super) fn check_zones(cx: &mut Ctx) {
     let p = cx.p;
     if p.zones.is_empty() {
-        cx.at_value(
-            "/zones",
+        cx.empty_section(
+            "zones",
             SemanticError::Missing {
                 what: "a pipeline needs at least one zone".into(),
                 hint: Some("for example `zones: {raw: {}}`"),

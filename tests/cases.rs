@@ -85,3 +85,58 @@ fn json_format_gives_the_same_diagnostics() {
         assert_eq!(n, headlines, "{}", path.display());
     });
 }
+
+/// The variants of `SemanticError`, read from its source: one code each,
+/// the variant's name in kebab case (see `SemanticError::code`).
+fn semantic_codes() -> Vec<String> {
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/validate/error.rs"),
+    )
+    .expect("error.rs reads");
+    let start = src
+        .find("pub enum SemanticError {")
+        .expect("the enum is in error.rs");
+    let body = &src[start..];
+    let body = &body[..body.find("\n}\n").expect("the enum ends")];
+    body.lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|l| {
+            let name: String = l
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let mut code = String::new();
+            for (i, c) in name.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    code.push('-');
+                }
+                code.push(c.to_ascii_lowercase());
+            }
+            code
+        })
+        .collect()
+}
+
+/// Every message of the semantic phase is seen by a reviewer: each variant
+/// of `SemanticError` is reported by at least one bad case.
+#[test]
+fn every_semantic_error_has_a_bad_case() {
+    let codes = semantic_codes();
+    assert!(codes.len() > 20, "variants not found: {codes:?}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/bad");
+    let mut seen = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(&dir).expect("bad cases") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let loaded = pipec::load_path(&path).expect("case reads");
+            seen.extend(loaded.diagnostics.iter().map(|d| d.code.to_string()));
+        }
+    }
+    let missing: Vec<&String> = codes.iter().filter(|c| !seen.contains(*c)).collect();
+    assert!(
+        missing.is_empty(),
+        "no bad case reports {missing:?}; add a tests/cases/bad fixture for each \
+         (and keep `SemanticError::code` the variant's name in kebab case)"
+    );
+}

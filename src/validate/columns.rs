@@ -426,25 +426,13 @@ impl Stepper<'_, '_> {
                         .cloned()
                         .collect();
                     if !u.allow_missing && (!missing.is_empty() || !extra.is_empty()) {
-                        let mut parts = Vec::new();
-                        if !missing.is_empty() {
-                            parts.push(format!("`{w}` lacks {}", missing.join(", ")));
-                        }
-                        if !extra.is_empty() {
-                            parts.push(format!(
-                                "`{w}` has {} that `{frame}` lacks",
-                                names_of(&extra).join(", ")
-                            ));
-                        }
                         self.cx.at_value(
                             &p,
-                            SemanticError::ColumnClash {
-                                column: parts.join("; "),
-                                reason: "makes the union by name fail".into(),
-                                hint: Some(
-                                    "set `allow_missing: true` to fill missing columns with nulls"
-                                        .into(),
-                                ),
+                            SemanticError::UnionMismatch {
+                                frame: frame.to_string(),
+                                other: w.clone(),
+                                lacks: missing,
+                                extra: names_of(&extra),
                             },
                         );
                     }
@@ -480,7 +468,9 @@ impl Stepper<'_, '_> {
                                 SemanticError::BadValue {
                                     what: "separator",
                                     value: String::new(),
-                                    reason: "it must not be empty".into(),
+                                    reason:
+                                        "rows are split at it, so it needs at least one character"
+                                            .into(),
                                 },
                             );
                         }

@@ -70,6 +70,15 @@ pub enum SemanticError {
         reason: String,
         hint: Option<String>,
     },
+    /// Two frames a union by name joins whose columns differ.
+    UnionMismatch {
+        frame: String,
+        other: String,
+        /// Columns of `frame` that `other` lacks.
+        lacks: Vec<String>,
+        /// Columns of `other` that `frame` lacks.
+        extra: Vec<String>,
+    },
     /// A frame written to a table lacks some of the table's columns.
     MissingColumns {
         table: String,
@@ -141,38 +150,43 @@ pub enum SemanticError {
 }
 
 impl SemanticError {
+    /// The check's name, for tools to filter on: the variant's name in
+    /// kebab case, one code per variant (`tests/cases.rs` relies on it to
+    /// find each variant's fixture).
     pub fn code(&self) -> &'static str {
         match self {
-            SemanticError::BadName { .. } | SemanticError::DerivedTooLong { .. } => "name",
-            SemanticError::Unknown { .. } => "unknown-reference",
-            SemanticError::Duplicate { .. } | SemanticError::LogicalIdClash { .. } => "duplicate",
-            SemanticError::BadValue { .. } => "value",
-            SemanticError::Conflict { .. } | SemanticError::Missing { .. } => "settings",
+            SemanticError::BadName { .. } => "bad-name",
+            SemanticError::Unknown { .. } => "unknown",
+            SemanticError::Duplicate { .. } => "duplicate",
+            SemanticError::LogicalIdClash { .. } => "logical-id-clash",
+            SemanticError::DerivedTooLong { .. } => "derived-too-long",
+            SemanticError::BadValue { .. } => "bad-value",
+            SemanticError::Conflict { .. } => "conflict",
+            SemanticError::Missing { .. } => "missing",
             SemanticError::Cycle { .. } => "cycle",
-            SemanticError::NeverStarts { .. } | SemanticError::CrawlerNeverStarts { .. } => {
-                "unreachable"
-            }
-            SemanticError::UnknownColumn { .. }
-            | SemanticError::UnknownTableColumn { .. }
-            | SemanticError::ColumnClash { .. }
-            | SemanticError::MissingColumns { .. }
-            | SemanticError::ExtraColumns { .. } => "column",
-            SemanticError::ReadsAndOverwrites { .. } => "data-safety",
+            SemanticError::NeverStarts { .. } => "never-starts",
+            SemanticError::CrawlerNeverStarts { .. } => "crawler-never-starts",
+            SemanticError::UnknownColumn { .. } => "unknown-column",
+            SemanticError::UnknownTableColumn { .. } => "unknown-table-column",
+            SemanticError::ColumnClash { .. } => "column-clash",
+            SemanticError::UnionMismatch { .. } => "union-mismatch",
+            SemanticError::MissingColumns { .. } => "missing-columns",
+            SemanticError::ExtraColumns { .. } => "extra-columns",
+            SemanticError::ReadsAndOverwrites { .. } => "reads-and-overwrites",
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
-            SemanticError::SharedLocation { .. } => "data-safety",
-            SemanticError::DynamicReference { .. }
-            | SemanticError::IntrinsicKey { .. }
-            | SemanticError::ControlCharacter { .. }
-            | SemanticError::InvisibleCharacter { .. } => "user-text",
-            SemanticError::TooLong { .. } | SemanticError::BadCharacter { .. } => "limit",
-            SemanticError::ReservedTag { .. } | SemanticError::ReservedArgument { .. } => {
-                "reserved"
-            }
-            SemanticError::SeveralRules { .. } => "value",
-            SemanticError::AthenaReadsString { .. } | SemanticError::AthenaColumnClash { .. } => {
-                "athena"
-            }
+            SemanticError::SharedLocation { .. } => "shared-location",
+            SemanticError::DynamicReference { .. } => "dynamic-reference",
+            SemanticError::IntrinsicKey { .. } => "intrinsic-key",
+            SemanticError::ControlCharacter { .. } => "control-character",
+            SemanticError::InvisibleCharacter { .. } => "invisible-character",
+            SemanticError::TooLong { .. } => "too-long",
+            SemanticError::BadCharacter { .. } => "bad-character",
+            SemanticError::ReservedTag { .. } => "reserved-tag",
+            SemanticError::ReservedArgument { .. } => "reserved-argument",
+            SemanticError::SeveralRules { .. } => "several-rules",
+            SemanticError::AthenaReadsString { .. } => "athena-reads-string",
+            SemanticError::AthenaColumnClash { .. } => "athena-column-clash",
         }
     }
 
@@ -193,14 +207,14 @@ impl SemanticError {
                 format!("{what} name `{}` is not valid: {reason}", visible(name))
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
-            SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
+            SemanticError::Duplicate { what, name } => format!("{what} `{name}` appears twice"),
             SemanticError::LogicalIdClash {
                 what,
                 name,
                 other,
                 id,
             } => format!(
-                "{what} `{name}` and `{other}` both become the CloudFormation logical ID `{id}`"
+                "{what}s `{name}` and `{other}` both become the CloudFormation logical ID `{id}`"
             ),
             SemanticError::DerivedTooLong {
                 what,
@@ -210,6 +224,11 @@ impl SemanticError {
             } => format!(
                 "the {what} `{derived}` would have {len} characters; AWS allows at most {max}"
             ),
+            SemanticError::BadValue {
+                what,
+                value,
+                reason,
+            } if value.is_empty() => format!("{what} is empty: {reason}"),
             SemanticError::BadValue {
                 what,
                 value,
@@ -236,6 +255,27 @@ impl SemanticError {
             }
             SemanticError::ColumnClash { column, reason, .. } => {
                 format!("column `{column}` {reason}")
+            }
+            SemanticError::UnionMismatch {
+                frame,
+                other,
+                lacks,
+                extra,
+            } => {
+                let mut parts = Vec::new();
+                if !lacks.is_empty() {
+                    parts.push(format!(
+                        "frame `{other}` lacks {} of `{frame}`",
+                        columns_word(lacks)
+                    ));
+                }
+                if !extra.is_empty() {
+                    parts.push(format!(
+                        "`{frame}` lacks {} of `{other}`",
+                        columns_word(extra)
+                    ));
+                }
+                format!("union by name: {}", parts.join("; "))
             }
             SemanticError::MissingColumns {
                 table,
@@ -324,7 +364,9 @@ impl SemanticError {
                 other,
                 catalog,
             } => {
-                format!("column `{column}` and `{other}` both become the Athena column `{catalog}`")
+                format!(
+                    "columns `{column}` and `{other}` both become the Athena column `{catalog}`"
+                )
             }
         }
     }
@@ -368,6 +410,9 @@ impl SemanticError {
             }
             SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
             SemanticError::Nondeterministic { hint, .. } => Some((*hint).to_string()),
+            SemanticError::UnionMismatch { .. } => Some(
+                "set `allow_missing: true` to fill the missing columns with nulls, or select the same columns in both frames".into(),
+            ),
             SemanticError::MissingColumns { .. } => {
                 Some("derive or rename them before writing, or change the table's schema".into())
             }
@@ -427,6 +472,15 @@ fn visible(s: &str) -> String {
 /// A character as `U+202E`, which shows what an invisible character is.
 fn codepoint(c: char) -> String {
     format!("U+{:04X}", c as u32)
+}
+
+/// "column `a`" or "columns `a`, `b`".
+fn columns_word(items: &[String]) -> String {
+    format!(
+        "column{} {}",
+        if items.len() == 1 { "" } else { "s" },
+        quote_list(items)
+    )
 }
 
 fn quote_list(items: &[String]) -> String {

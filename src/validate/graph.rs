@@ -182,7 +182,7 @@ pub(super) fn check(cx: &mut Ctx) {
                         .watches
                         .iter()
                         .filter(|w| !reached.contains(w))
-                        .map(|w| w.describe())
+                        .map(|w| w.quoted())
                         .collect();
                     if waiting.is_empty() {
                         format!(

@@ -209,7 +209,7 @@ pub fn check_value(l: &Limit, value: &str) -> Result<(), SemanticError> {
             what: l.what,
             value: value.to_string(),
             reason: if l.min == 1 {
-                "it must not be empty".to_string()
+                "AWS takes at least one character here".to_string()
             } else {
                 format!("it needs at least {} {unit}", l.min)
             },

@@ -241,7 +241,13 @@ pub(super) fn check_tables(cx: &mut Ctx) {
             }
             pk_seen.push(k);
         }
-        if !t.partition_keys.is_empty() && t.partition_keys.len() == t.columns.len() {
+        // Distinct keys that are columns; a doubled or unknown key is reported above.
+        let keys = pk_seen
+            .iter()
+            .filter(|k| t.columns.contains_key(k.as_str()))
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        if keys > 0 && keys == t.columns.len() {
             cx.at_value(
                 &push_pointer(&base, "partition_keys"),
                 SemanticError::Conflict {

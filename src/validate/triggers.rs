@@ -19,6 +19,14 @@ impl Node<'_> {
             Node::Crawler(c) => format!("crawler {c}"),
         }
     }
+
+    /// As a message names it: "stage `extract`".
+    pub fn quoted(&self) -> String {
+        match self {
+            Node::Stage(s) => format!("stage `{s}`"),
+            Node::Crawler(c) => format!("crawler `{c}`"),
+        }
+    }
 }
 
 /// Resolves a plain name to a stage or a crawler.
@@ -300,7 +308,9 @@ pub(super) fn check_triggers(cx: &mut Ctx) {
                         &ap,
                         SemanticError::Duplicate {
                             what: "action",
-                            name: node.describe(),
+                            name: match node {
+                                Node::Stage(n) | Node::Crawler(n) => n.to_string(),
+                            },
                         },
                     );
                 }

@@ -256,9 +256,28 @@ fn explain_kind(
                 expected.retain(|t| t != "null");
             }
             let words: Vec<&str> = expected.iter().map(|t| json_type_word(t)).collect();
-            let hint = (expected.iter().any(|t| t == "string")
-                && (instance.is_number() || instance.is_boolean()))
-            .then(|| format!("quote it to make it text: \"{instance}\""));
+            let object = resolve(
+                root,
+                schema_path.strip_suffix("/type").unwrap_or(schema_path),
+            )
+            .0;
+            let hint = if expected.iter().any(|t| t == "string")
+                && (instance.is_number() || instance.is_boolean())
+            {
+                Some(format!("quote it to make it text: \"{instance}\""))
+            } else if let (Some(text), true) =
+                (instance.as_str(), expected.iter().any(|t| t == "object"))
+            {
+                let in_list = pointer
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|t| t.parse::<usize>().is_ok());
+                object.and_then(|o| mapping_form(root, o, text, in_list))
+            } else if let (Some(text), true) = (instance.as_str(), expected == ["boolean"]) {
+                yaml11_bool(text)
+            } else {
+                None
+            };
             out.push(
                 Diagnostic::error(
                     "schema",
@@ -421,6 +440,138 @@ fn explain_kind(
         )),
         _ => out.push(Diagnostic::error("schema", at_value, err.to_string())),
     }
+}
+
+/// A hint for a string written where a mapping is expected: `- dedupe`
+/// means the transform `dedupe`, `select:[a]` lacks a space, `events` may
+/// be the value of the mapping's one required key. Shows the right form.
+fn mapping_form(root: &Value, object: &Value, text: &str, in_list: bool) -> Option<String> {
+    let props = object.get("properties").and_then(Value::as_object)?;
+    let dash = if in_list { "- " } else { "" };
+    let (word, rest) = match text.split_once(':') {
+        Some((k, v)) => (k.trim(), Some(v.trim())),
+        None => (text.trim(), None),
+    };
+    let key = if props.contains_key(word) {
+        Some(word)
+    } else {
+        suggest::nearest(word, props.keys().map(String::as_str))
+    };
+    if let Some(key) = key {
+        let forms: Vec<String> = match rest {
+            Some(v) if !v.is_empty() => vec![format!("{key}: {v}")],
+            _ => value_forms(root, &props[key])
+                .into_iter()
+                .map(|f| format!("{key}: {f}"))
+                .collect(),
+        };
+        let forms: Vec<String> = forms.iter().map(|f| format!("`{dash}{f}`")).collect();
+        let lead = if rest.is_some() {
+            "a key needs a space after its colon: write".to_string()
+        } else if key == word {
+            format!("`{key}` takes a value: write")
+        } else {
+            format!("did you mean `{key}`? write")
+        };
+        return Some(format!("{lead} {}", or_list(&forms)));
+    }
+    let required: Vec<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match required.as_slice() {
+        // No `- `: the form fits a flow list (`[{table: x}]`) and a block one.
+        [only] => Some(format!("write `{{{only}: {text}}}`")),
+        _ => None,
+    }
+}
+
+/// Example values of a subschema, as a hint shows them: `[...]`, `{}`,
+/// `{keys: [...], order_by: [...]}`, the choices of an enum.
+fn value_forms(root: &Value, schema: &Value) -> Vec<String> {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => match r
+            .strip_prefix("#/$defs/")
+            .and_then(|n| root.get("$defs").and_then(|d| d.get(n)))
+        {
+            Some(s) => s,
+            None => return vec!["...".into()],
+        },
+        None => schema,
+    };
+    if let Some(branches) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        return branches.iter().flat_map(|b| value_forms(root, b)).collect();
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+    }
+    if let Some(v) = schema.get("const").and_then(Value::as_str) {
+        return vec![v.to_string()];
+    }
+    let placeholder = |s: &Value| -> &'static str {
+        match s.get("type").and_then(Value::as_str) {
+            Some("array") => "[...]",
+            Some("object") => "{...}",
+            _ => "...",
+        }
+    };
+    match schema.get("type").and_then(Value::as_str) {
+        Some("array") => vec!["[...]".into()],
+        Some("object") => match schema.get("properties").and_then(Value::as_object) {
+            Some(props) if !props.is_empty() => {
+                let required: Vec<&str> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let shown: Vec<String> = props
+                    .iter()
+                    .filter(|(k, _)| required.is_empty() || required.contains(&k.as_str()))
+                    .take(3)
+                    .map(|(k, v)| format!("{k}: {}", placeholder(v)))
+                    .collect();
+                let full = format!("{{{}}}", shown.join(", "));
+                if required.is_empty() {
+                    vec!["{}".into(), full]
+                } else {
+                    vec![full]
+                }
+            }
+            _ => vec!["{name: ...}".into()],
+        },
+        Some("boolean") => vec!["true".into()],
+        _ => vec!["...".into()],
+    }
+}
+
+/// "a", "a or b", "a, b or c".
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// YAML 1.1 booleans are text in YAML 1.2, which pipec reads.
+fn yaml11_bool(text: &str) -> Option<String> {
+    let word = match text.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => "true",
+        "no" | "n" | "off" => "false",
+        _ => return None,
+    };
+    Some(format!(
+        "YAML 1.2 reads `{text}` as text, not as a boolean; write `{word}`"
+    ))
 }
 
 fn is_step(root: &Value, schema_path: &str) -> bool {

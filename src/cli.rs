@@ -300,15 +300,18 @@ fn validate(files: &[PathBuf], format: Format) -> Exit {
             && let Some(p) = &loaded.pipeline
         {
             let p = p.pipeline();
+            let count = |n: usize, word: &str| {
+                format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+            };
             let _ = writeln!(
                 stdout.lock(),
-                "{}: ok: pipeline `{}`, {} stages, {} tables, {} crawlers, {} triggers",
+                "{}: ok: pipeline `{}`, {}, {}, {}, {}",
                 loaded.file.name,
                 p.pipeline,
-                p.stages.len(),
-                p.schemas.len(),
-                p.crawlers.len(),
-                p.triggers.len()
+                count(p.stages.len(), "stage"),
+                count(p.schemas.len(), "table"),
+                count(p.crawlers.len(), "crawler"),
+                count(p.triggers.len(), "trigger")
             );
         }
     }

@@ -329,7 +329,11 @@ mod tests {
             Some(("inputs:[raw]".into(), 11))
         );
         assert_eq!(missing_space("    url: https://x"), None);
-        assert_eq!(missing_space("    url:https://x"), None);
+        assert_eq!(
+            missing_space("    url:https://x"),
+            Some(("url:https://x".into(), 8))
+        );
+        assert_eq!(missing_space("    a::b"), None);
     }
 
     #[test]

@@ -300,9 +300,8 @@ fn validate(files: &[PathBuf], format: Format) -> Exit {
             && let Some(p) = &loaded.pipeline
         {
             let p = p.pipeline();
-            let count = |n: usize, word: &str| {
-                format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-            };
+            let count =
+                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             let _ = writeln!(
                 stdout.lock(),
                 "{}: ok: pipeline `{}`, {}, {}, {}, {}",

@@ -101,10 +101,7 @@ pub fn prune(value: &mut Value, schema_diags: &[Diagnostic]) -> Option<Excluded>
     for d in schema_diags {
         // The first pointer is where the error is; others are what it may mean.
         let t = tokens(d.pointers.first()?);
-        let Some(section) = t.first() else {
-            return None;
-        };
-        let section = section.as_str();
+        let section = t.first()?.as_str();
         if section == "pipeline" {
             return None;
         }

@@ -269,14 +269,15 @@ pub fn arrange(diags: &mut Vec<Diagnostic>) {
     let roots = diags.iter().take_while(|d| !d.is_follow_on()).count();
     let follow_ons = diags.split_off(roots);
     for f in follow_ons {
-        let cause = diags.iter_mut().find(|d| {
-            d.is_error()
-                && d.pointers
-                    .iter()
-                    .any(|p| f.follows_from.iter().any(|f| related(p, f)))
+        // The follow-on lists its likeliest causes first; only root causes
+        // can take it.
+        let cause = f.follows_from.iter().find_map(|from| {
+            diags[..roots]
+                .iter()
+                .position(|d| d.is_error() && d.pointers.iter().any(|p| related(p, from)))
         });
         match cause {
-            Some(c) => c
+            Some(i) => diags[i]
                 .consequences
                 .push((f.span, format!("as a result, {}", f.message))),
             None => diags.push(f),

@@ -34,8 +34,16 @@ pub(super) fn check(cx: &mut Ctx) {
     let p = cx.p;
     let mut roots: Vec<Node> = Vec::new();
     let mut conditionals: Vec<Conditional> = Vec::new();
+    // References that name nothing: the likeliest causes of what never starts.
+    let mut unresolved: Vec<String> = Vec::new();
     for (name, t) in &p.triggers {
-        let starts: Vec<Node> = t.start.iter().filter_map(|a| action_node(p, a)).collect();
+        let mut starts: Vec<Node> = Vec::new();
+        for (i, a) in t.start.iter().enumerate() {
+            match action_node(p, a) {
+                Some(n) => starts.push(n),
+                None => unresolved.push(ptr(&["triggers", name, "start", &i.to_string()])),
+            }
+        }
         if t.kind() == TriggerKind::Conditional {
             let w = t.when.as_ref().expect("conditional triggers have `when`");
             let (all, list, key) = if w.all.is_empty() {
@@ -49,7 +57,10 @@ pub(super) fn check(cx: &mut Ctx) {
                 let cp = ptr(&["triggers", name, "when", key, &i.to_string()]);
                 match resolve_condition(cx, &cp, c) {
                     Some((node, _)) => watches.push(node),
-                    None => broken = true,
+                    None => {
+                        broken = true;
+                        unresolved.push(cp);
+                    }
                 }
             }
             conditionals.push(Conditional {
@@ -126,7 +137,8 @@ pub(super) fn check(cx: &mut Ctx) {
     // Reachability: conditional triggers fire once what they wait for can run.
     // Its findings are follow-ons: an error in a trigger, or a stage the
     // schema phase left out, can be why something never starts.
-    let causes = cx.graph_causes();
+    let mut causes = unresolved;
+    causes.extend(cx.graph_causes());
     if p.triggers.is_empty() {
         if !p.stages.is_empty() {
             cx.follow_on(

@@ -141,12 +141,13 @@ impl Ctx<'_> {
         }
     }
     /// The parts of the file whose errors can make the trigger graph's
-    /// conclusions false: the triggers, and the stages and crawlers that the
-    /// schema phase left out.
+    /// conclusions false: the stages, crawlers and triggers that the schema
+    /// phase left out, then any error in the triggers.
     pub fn graph_causes(&self) -> Vec<String> {
-        let mut v = vec!["/triggers".to_string()];
-        v.extend(self.excluded.pointers("stages"));
+        let mut v = self.excluded.pointers("stages");
         v.extend(self.excluded.pointers("crawlers"));
+        v.extend(self.excluded.pointers("triggers"));
+        v.push("/triggers".to_string());
         v
     }
     fn unknown(

@@ -133,7 +133,7 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                     cx.at_key(
                         &push_pointer(&base, key),
                         SemanticError::Conflict {
-                            what: format!("`{key}` need a Spark stage"),
+                            what: format!("`{key}` needs a Spark stage"),
                             reason: "Python shell stages run `download` or your own `script`",
                         },
                     );

@@ -87,7 +87,14 @@ pub(super) fn check_connections(cx: &mut Ctx) {
                 SemanticError::BadValue {
                     what: "JDBC URL",
                     value: c.url.clone(),
-                    reason: format!("a {:?} URL starts with `{prefix}`", c.engine).to_lowercase(),
+                    reason: format!(
+                        "a {} URL starts with `{prefix}`",
+                        match c.engine {
+                            Engine::Postgresql => "PostgreSQL",
+                            Engine::Redshift => "Redshift",
+                            Engine::Mysql => "MySQL",
+                        }
+                    ),
                 },
             );
         }

@@ -102,7 +102,8 @@ pub(super) fn explain(file: &SourceFile, pos: Pos, info: &str) -> (ParseError, O
             Some(span),
         );
     }
-    if info.starts_with("mapping values are not allowed") {
+    let missing_colon = info.starts_with("simple key expect");
+    if info.starts_with("mapping values are not allowed") || missing_colon {
         for n in [
             Some(pos.line),
             content_above(file, pos.line).map(|(n, _)| n),
@@ -247,7 +248,7 @@ fn missing_space(line: &str) -> Option<(String, usize)> {
     let plain_key = !key.is_empty()
         && key
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
     (plain_key && !after.is_whitespace() && !matches!(after, ':' | '/')).then(|| {
         let written = rest
             .split(" #")
@@ -334,6 +335,10 @@ mod tests {
             Some(("url:https://x".into(), 8))
         );
         assert_eq!(missing_space("    a::b"), None);
+        assert_eq!(
+            missing_space("      Unit Price:string"),
+            Some(("Unit Price:string".into(), 17))
+        );
     }
 
     #[test]

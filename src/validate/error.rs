@@ -58,6 +58,8 @@ pub enum SemanticError {
         frame: String,
         candidates: Vec<String>,
     },
+    /// A `sql` step whose result columns pipec cannot know.
+    SqlColumnsUnknown,
     /// A column a table declaration refers to but does not declare.
     UnknownTableColumn {
         column: String,
@@ -156,7 +158,8 @@ impl SemanticError {
             | SemanticError::UnknownTableColumn { .. }
             | SemanticError::ColumnClash { .. }
             | SemanticError::MissingColumns { .. }
-            | SemanticError::ExtraColumns { .. } => "column",
+            | SemanticError::ExtraColumns { .. }
+            | SemanticError::SqlColumnsUnknown => "column",
             SemanticError::ReadsAndOverwrites { .. } => "data-safety",
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
@@ -194,6 +197,7 @@ impl SemanticError {
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` is declared twice"),
+            SemanticError::SqlColumnsUnknown => "declare the columns this query returns with `columns:`; pipec must know every frame's columns".into(),
             SemanticError::LogicalIdClash {
                 what,
                 name,
@@ -353,6 +357,9 @@ impl SemanticError {
                         })
                     })
             }
+            SemanticError::SqlColumnsUnknown => Some(
+                "for example `columns: {carrier: string, flights: bigint}`, in the order the query returns them".into(),
+            ),
             SemanticError::LogicalIdClash { .. } => {
                 Some("names that differ only in `-`/`_` collide; rename one".into())
             }

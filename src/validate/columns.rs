@@ -11,7 +11,9 @@
 //! columns are always known: a step whose result pipec cannot know (a `sql`
 //! query without `columns`) is an error, not a frame of unknown columns.
 
-use super::frames::{Column, FrameColumns, StageFrames, find_column as find, join_right_names};
+use super::frames::{
+    Column, FrameColumns, StageFrames, find_column as find, join_right_names, same_name,
+};
 use super::{Ctx, SemanticError, ptr, rules};
 use crate::model::*;
 use crate::names;
@@ -197,7 +199,7 @@ impl Stepper<'_, '_> {
                 }
                 for i in 0..cols.len() {
                     for k in 0..i {
-                        if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
+                        if same_name(&cols[i].name, &cols[k].name) {
                             self.cx.at_value(
                                 sp,
                                 SemanticError::ColumnClash {
@@ -675,7 +677,7 @@ impl Stepper<'_, '_> {
     fn clashes(&mut self, cols: &[Col], sp: &str, when: &str) {
         for i in 0..cols.len() {
             for k in 0..i {
-                if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
+                if same_name(&cols[i].name, &cols[k].name) {
                     self.cx.at_value(
                         sp,
                         SemanticError::ColumnClash {
@@ -751,7 +753,7 @@ impl Stepper<'_, '_> {
         }
         let mut clashing = Vec::new();
         for (c, n) in right.into_iter().zip(names) {
-            if same.iter().any(|k| k.eq_ignore_ascii_case(&n.renamed)) {
+            if same.iter().any(|k| same_name(k, &n.renamed)) {
                 continue;
             }
             if find(&out, &n.name).is_some() {
@@ -1092,7 +1094,7 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
                 !table
                     .columns
                     .keys()
-                    .any(|t| t.eq_ignore_ascii_case(&c.name))
+                    .any(|t| same_name(t, &c.name))
             })
             .map(|c| c.name.clone())
             .collect();

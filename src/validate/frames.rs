@@ -62,12 +62,21 @@ impl StageFrames {
     }
 }
 
+/// Whether two column names are the same to Spark, which compares them
+/// ignoring case (Java's `equalsIgnoreCase`, so `É` and `é` are equal too).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
+}
+
 /// The position of a column by name: exact first, then ignoring case, as
 /// Spark resolves names.
 pub fn find_column(cols: &[Column], name: &str) -> Option<usize> {
     cols.iter()
         .position(|c| c.name == name)
-        .or_else(|| cols.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
+        .or_else(|| cols.iter().position(|c| same_name(&c.name, name)))
 }
 
 /// The keys of a join named the same on both sides: they appear once in
@@ -108,12 +117,12 @@ pub fn join_right_names(left: &[Column], right: &[Column], j: &Join) -> Vec<Righ
                 .or_else(|| {
                     j.rename
                         .iter()
-                        .find(|(old, _)| old.eq_ignore_ascii_case(&c.name))
+                        .find(|(old, _)| same_name(old, &c.name))
                 })
                 .map_or_else(|| c.name.clone(), |(_, new)| new.clone());
             let mut name = renamed.clone();
             if let Some(prefix) = &j.prefix
-                && !same.iter().any(|k| k.eq_ignore_ascii_case(&renamed))
+                && !same.iter().any(|k| same_name(k, &renamed))
                 && find_column(left, &renamed).is_some()
             {
                 name = format!("{prefix}{renamed}");

@@ -43,7 +43,7 @@ impl Builder<'_> {
             names
                 .iter()
                 .find(|n| n.renamed == key)
-                .or_else(|| names.iter().find(|n| n.renamed.eq_ignore_ascii_case(key)))
+                .or_else(|| names.iter().find(|n| same_name(&n.renamed, key)))
                 .expect("validation found every join key")
         };
         let mut lines = Vec::new();
@@ -97,7 +97,7 @@ impl Builder<'_> {
                 .filter_map(|n| {
                     let to = temps
                         .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(&n.renamed))
+                        .find(|(k, _)| same_name(k, &n.renamed))
                         .map_or(&n.name, |(_, tmp)| tmp);
                     (*to != n.from).then(|| (s(n.from.clone()), s(to.clone())))
                 })

@@ -19,7 +19,7 @@ use io::*;
 use super::py::{self, Expr, call, code, col, kw, method, s};
 use crate::model::*;
 use crate::names;
-use crate::validate::frames::{Column, find_column};
+use crate::validate::frames::{Column, find_column, same_name};
 use crate::validate::{StageFrames, ValidPipeline};
 use indexmap::IndexMap;
 use serde::Serialize;

@@ -231,7 +231,7 @@ impl Builder<'_> {
                         vec![s(out.clone()), call(f, vec![values])],
                     ),
                 )];
-                let renamed = !out.eq_ignore_ascii_case(&e.column);
+                let renamed = !same_name(&out, &e.column);
                 if renamed {
                     lines.push(assign(
                         &var,

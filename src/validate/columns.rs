@@ -475,7 +475,7 @@ impl Stepper<'_, '_> {
                                 SemanticError::ColumnClash {
                                     column: c.name.clone(),
                                     reason: format!(
-                                        "is `{mine}` in `{frame}` and `{theirs}` in `{w}`, so the union's type would be Spark's guess"
+                                        "is `{mine}` in `{frame}` and `{theirs}` in `{w}`, so the union's type would be Spark's choice, unknown to pipec"
                                     ),
                                     hint: Some(format!("`cast` it to one type on both sides first")),
                                 },
@@ -665,12 +665,21 @@ impl Stepper<'_, '_> {
                     },
                 );
             }
+            if find(&out, n).is_some() {
+                self.cx.at_key(
+                    &p,
+                    SemanticError::ColumnClash {
+                        column: n.clone(),
+                        reason: "would exist twice in the declared columns".into(),
+                        hint: None,
+                    },
+                );
+            }
             out.push(Col {
                 name: n.clone(),
                 ty: Some(t.clone()),
             });
         }
-        self.clashes(&out, sp, "in the declared columns");
         Ok(out)
     }
 

@@ -111,7 +111,10 @@ fn fresh(rng: &mut Rng, cols: &Cols, taken: &[String]) -> String {
     if free(&base) {
         return base;
     }
-    (2..).map(|k| format!("{base}_{k}")).find(|n| free(n)).unwrap()
+    (2..)
+        .map(|k| format!("{base}_{k}"))
+        .find(|n| free(n))
+        .unwrap()
 }
 
 fn schema(rng: &mut Rng) -> Cols {
@@ -125,7 +128,10 @@ fn schema(rng: &mut Rng) -> Cols {
 
 /// A column usable as a key or order (not an array).
 fn scalar(rng: &mut Rng, cols: &Cols) -> Option<(String, String)> {
-    let c: Vec<_> = cols.iter().filter(|(_, t)| !t.starts_with("array")).collect();
+    let c: Vec<_> = cols
+        .iter()
+        .filter(|(_, t)| !t.starts_with("array"))
+        .collect();
     (!c.is_empty()).then(|| (*rng.pick(&c)).clone())
 }
 
@@ -224,9 +230,7 @@ fn generate(seed: u64) -> Case {
                 let (expr, ty) = match rng.below(3) {
                     0 => ("1".to_string(), "int"),
                     1 => ("'x'".to_string(), "string"),
-                    _ if !nums.is_empty() => {
-                        (format!("{} * 2", bt(&rng.pick(&nums).0)), "double")
-                    }
+                    _ if !nums.is_empty() => (format!("{} * 2", bt(&rng.pick(&nums).0)), "double"),
                     _ => ("2.5".to_string(), "double"),
                 };
                 cols.push((name.clone(), ty.to_string()));
@@ -235,7 +239,12 @@ fn generate(seed: u64) -> Case {
             7 => {
                 let ok: Vec<_> = cols
                     .iter()
-                    .filter(|(_, t)| matches!(t.as_str(), "int" | "bigint" | "double" | "string" | "boolean"))
+                    .filter(|(_, t)| {
+                        matches!(
+                            t.as_str(),
+                            "int" | "bigint" | "double" | "string" | "boolean"
+                        )
+                    })
                     .cloned()
                     .collect();
                 (!ok.is_empty()).then(|| {
@@ -253,7 +262,9 @@ fn generate(seed: u64) -> Case {
                     Some(json!({"dedupe": {}}))
                 } else {
                     match (scalar(&mut rng, &cols), scalar(&mut rng, &cols)) {
-                        (Some(k), Some(o)) => Some(json!({"dedupe": {"keys": [k.0], "order_by": [format!("{} desc", o.0)]}})),
+                        (Some(k), Some(o)) => Some(
+                            json!({"dedupe": {"keys": [k.0], "order_by": [format!("{} desc", o.0)]}}),
+                        ),
                         _ => None,
                     }
                 }
@@ -420,7 +431,11 @@ fn union(
         return None;
     }
     let pick: Vec<_> = ok.iter().filter(|_| rng.chance(70)).cloned().collect();
-    let pick = if pick.is_empty() { vec![ok[0].clone()] } else { pick };
+    let pick = if pick.is_empty() {
+        vec![ok[0].clone()]
+    } else {
+        pick
+    };
     for c in &pick {
         if has(cols, &c.0).is_none() {
             cols.push(c.clone());
@@ -454,7 +469,11 @@ fn window(rng: &mut Rng, cols: &mut Cols) -> Option<Value> {
         4 => (format!("count({})", c.0), "bigint".into()),
         _ if numeric(&c.1) && decimal(&c.1).is_none() => (
             format!("sum({})", c.0),
-            if c.1 == "double" { "double".into() } else { "bigint".into() },
+            if c.1 == "double" {
+                "double".into()
+            } else {
+                "bigint".into()
+            },
         ),
         _ => ("dense_rank()".into(), "int".into()),
     };
@@ -495,7 +514,10 @@ fn cols_json(cols: &[pipec::validate::frames::Column]) -> Value {
     Value::Array(
         cols.iter()
             .map(|c| {
-                json!([c.name, c.ty.as_deref().map(pipec::render::scripts::spark_type)])
+                json!([
+                    c.name,
+                    c.ty.as_deref().map(pipec::render::scripts::spark_type)
+                ])
             })
             .collect(),
     )
@@ -574,9 +596,22 @@ fn fixed_sample_for_spark() {
     }
     // The sample covers every kind of step the generator makes.
     for kind in [
-        "select", "drop", "rename", "cast", "derive", "fill_null", "dedupe", "join",
-        "aggregate", "union", "window", "sql",
+        "select",
+        "drop",
+        "rename",
+        "cast",
+        "derive",
+        "fill_null",
+        "dedupe",
+        "join",
+        "aggregate",
+        "union",
+        "window",
+        "sql",
     ] {
-        assert!(seen.contains(kind), "the sample has no {kind} step: {seen:?}");
+        assert!(
+            seen.contains(kind),
+            "the sample has no {kind} step: {seen:?}"
+        );
     }
 }

@@ -949,9 +949,7 @@ impl Stepper<'_, '_> {
         }
         match f {
             "count" | "count_distinct" | "approx_count_distinct" => Some("bigint".into()),
-            "stddev" | "variance" | "percent_rank" | "cume_dist" => {
-                Some("double".into())
-            }
+            "stddev" | "variance" | "percent_rank" | "cume_dist" => Some("double".into()),
             "row_number" | "rank" | "dense_rank" | "ntile" => Some("int".into()),
             "sum" => col_ty.map(|t| match decimal_of(&t) {
                 // Spark widens a decimal sum by 10 digits.
@@ -1057,7 +1055,11 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
             .iter()
             .any(|o| o.from.as_deref().is_none_or(|f| f == "main"));
     if main_used && let Some(first) = s.inputs.first() {
-        let start = st.frames.get(first.frame()).cloned().unwrap_or(Err(Reported));
+        let start = st
+            .frames
+            .get(first.frame())
+            .cloned()
+            .unwrap_or(Err(Reported));
         let cols = st.run("main", start, &s.steps, &ptr(&["stages", stage, "steps"]));
         st.frames.insert("main".to_string(), cols);
     }
@@ -1099,12 +1101,7 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
         }
         let extra: Vec<String> = cols
             .iter()
-            .filter(|c| {
-                !table
-                    .columns
-                    .keys()
-                    .any(|t| same_name(t, &c.name))
-            })
+            .filter(|c| !table.columns.keys().any(|t| same_name(t, &c.name)))
             .map(|c| c.name.clone())
             .collect();
         if !extra.is_empty() {

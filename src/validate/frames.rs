@@ -114,11 +114,7 @@ pub fn join_right_names(left: &[Column], right: &[Column], j: &Join) -> Vec<Righ
                 .rename
                 .iter()
                 .find(|(old, _)| **old == c.name)
-                .or_else(|| {
-                    j.rename
-                        .iter()
-                        .find(|(old, _)| same_name(old, &c.name))
-                })
+                .or_else(|| j.rename.iter().find(|(old, _)| same_name(old, &c.name)))
                 .map_or_else(|| c.name.clone(), |(_, new)| new.clone());
             let mut name = renamed.clone();
             if let Some(prefix) = &j.prefix

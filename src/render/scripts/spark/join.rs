@@ -88,7 +88,9 @@ impl Builder<'_> {
                         pairs.push((n.clone(), tmp));
                     }
                     JoinKey::Same(_) => {}
-                    JoinKey::Pair(p) => pairs.push((p.left.clone(), right_of(&p.right).name.clone())),
+                    JoinKey::Pair(p) => {
+                        pairs.push((p.left.clone(), right_of(&p.right).name.clone()))
+                    }
                 }
             }
             // Renames, prefixes and temporary key names, in one rename.
@@ -123,9 +125,7 @@ impl Builder<'_> {
         let mut right_expr = code(right.clone());
         if qualified {
             right_expr = method(right_expr, "alias", vec![s(RIGHT)]);
-            comments.push(
-                "Each side of the condition is named through its frame's alias.".into(),
-            );
+            comments.push("Each side of the condition is named through its frame's alias.".into());
         }
         if j.broadcast {
             comments.push("The right side is small: it is broadcast.".into());

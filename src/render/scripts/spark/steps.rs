@@ -303,7 +303,9 @@ impl Builder<'_> {
                     .collect();
                 lines.push(assign(&var, &call(format!("{var}.select"), conformed)));
                 block(
-                    &["A Spark SQL query; the current frame is the view `this`. Its result keeps the declared columns, in their order and types."],
+                    &[
+                        "A Spark SQL query; the current frame is the view `this`. Its result keeps the declared columns, in their order and types.",
+                    ],
                     lines.join("\n"),
                 )
             }

@@ -421,6 +421,8 @@ def test_sql_then_join_prefix_is_a_left_join(tmp_path, data_dir):
     actual = duckdb.connect().sql(f"SELECT * FROM read_parquet('{out}/*.parquet')").df()
     columns = ["dest", "flights", "r_Dest", "name"]
     assert list(actual.columns) == columns
-    destinations = con.execute("SELECT count(DISTINCT dest) FROM flights").fetchall()[0][0]
+    [(destinations,)] = con.execute(
+        "SELECT count(DISTINCT dest) FROM flights"
+    ).fetchall()
     assert len(actual) == destinations == 105
     assert_same_rows(actual, expected, columns, "dest_flights")

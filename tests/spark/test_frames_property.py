@@ -15,12 +15,15 @@ import json
 import os
 import random
 import runpy
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, spark_env
 
 CASES = ROOT / "target" / "frames-cases"
+RUFF = Path(sys.executable).parent / "ruff"
 ROWS = 12
 
 
@@ -79,9 +82,7 @@ def test_frame_schemas_match_spark(spark, tmp_path, case):
     rng = random.Random(expected["seed"])
     argv = [str(d / "scripts" / "s.py"), "--JOB_NAME", "s"]
     for table, columns in expected["inputs"].items():
-        rows = [
-            tuple(value(rng, ty) for ty in columns.values()) for _ in range(ROWS)
-        ]
+        rows = [tuple(value(rng, ty) for ty in columns.values()) for _ in range(ROWS)]
         path = tmp_path / table
         spark.createDataFrame(rows, schema=ddl(columns)).write.parquet(str(path))
         argv += [f"--pipec_input_{table}", str(path)]
@@ -100,3 +101,24 @@ def test_frame_schemas_match_spark(spark, tmp_path, case):
         want = [[name, hive(ty)] for name, ty in columns]
         assert actual == want, f"{case} ({steps}): frame {frame}"
     assert list((tmp_path / "t_out").glob("*.parquet")), f"{case}: nothing written"
+
+
+def test_case_scripts_pass_ruff():
+    """The generated scripts of the random cases are as clean as the examples'."""
+    files = sorted(str(p) for p in CASES.glob("case-*/scripts/s.py"))
+    assert len(files) >= 20, f"no cases in {CASES}: run `cargo test --test frames`"
+    for argv in (
+        [
+            "check",
+            "--no-cache",
+            "--select",
+            "E,F,W,I,B,UP",
+            "--target-version",
+            "py311",
+        ],
+        ["format", "--no-cache", "--check"],
+    ):
+        proc = subprocess.run(
+            [RUFF, *argv, *files], check=False, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -291,17 +291,22 @@ impl Builder<'_> {
                 lines.push(assign(&var, &call("spark.sql", vec![s(q.query.clone())])));
                 // The query's result is held to the columns validation knows:
                 // exactly these, in this order, of these types.
-                let conformed: Vec<Expr> = after
-                    .iter()
-                    .map(|c| {
-                        let e = match &c.ty {
-                            Some(t) => method(col(&c.name), "cast", vec![s(spark_type(t))]),
-                            None => col(&c.name),
-                        };
-                        method(e, "alias", vec![s(c.name.clone())])
-                    })
-                    .collect();
-                lines.push(assign(&var, &call(format!("{var}.select"), conformed)));
+                let held = if after.iter().all(|c| c.ty.is_some()) {
+                    let types = after
+                        .iter()
+                        .map(|c| {
+                            let ty = c.ty.as_deref().unwrap_or_default();
+                            (s(c.name.clone()), s(spark_type(ty)))
+                        })
+                        .collect();
+                    call("conform", vec![code(var.clone()), Expr::Dict(types)])
+                } else {
+                    call(
+                        format!("{var}.select"),
+                        after.iter().map(|c| col(&c.name)).collect(),
+                    )
+                };
+                lines.push(assign(&var, &held));
                 block(
                     &[
                         "A Spark SQL query; the current frame is the view `this`. Its result keeps the declared columns, in their order and types.",

@@ -161,31 +161,87 @@ pub fn logical_id(kind: Kind, name: &str) -> String {
     format!("{}{}", kind.prefix(), pascal(name))
 }
 
-/// The `rename: snake_case` rule, exactly as the generated scripts apply it:
-/// `Country Name` -> `country_name`, `GDPPerCapita` -> `gdp_per_capita`.
+/// What a character is to the snake_case rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Upper,
+    Lower,
+    /// A letter without case (Devanagari, CJK, ...), or a titlecase one.
+    Uncased,
+    /// A combining mark: it belongs to the letter before it.
+    Mark,
+    Digit,
+    Separator,
+}
+
+fn part(c: char) -> Part {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    match get_general_category(c) {
+        G::UppercaseLetter => Part::Upper,
+        G::LowercaseLetter => Part::Lower,
+        G::TitlecaseLetter | G::ModifierLetter | G::OtherLetter => Part::Uncased,
+        G::NonspacingMark | G::SpacingMark | G::EnclosingMark => Part::Mark,
+        G::DecimalNumber | G::LetterNumber | G::OtherNumber => Part::Digit,
+        _ => Part::Separator,
+    }
+}
+
+/// The `rename: snake_case` rule. pipec applies it at compile time, and the
+/// generated script renames each column by name.
+///
+/// Words are runs of letters, combining marks and digits; every other
+/// character separates words, and a run of separators becomes one `_`
+/// (none at either end). A combining mark (Unicode categories Mn, Mc, Me)
+/// stays with the letter before it, so `मूल्य` is one word. In cased scripts
+/// a new word starts at an upper case letter after a lower case letter or a
+/// digit, and at the last upper case letter of a run followed by a lower
+/// case one (`HTTPServer` -> `http_server`); marks are skipped when looking
+/// at the letters around a boundary, so NFC and NFD text split alike. Letters
+/// are lower-cased; text is not normalized. A name with no letter or digit
+/// becomes `_`.
 pub fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    let chars: Vec<(char, Part)> = name.chars().map(|c| (c, part(c))).collect();
+    // The nearest character before or after `i` that is not a mark.
+    let base_before = |i: usize| {
+        chars[..i]
+            .iter()
+            .rev()
+            .map(|(_, p)| *p)
+            .find(|p| *p != Part::Mark)
+    };
+    let base_after = |i: usize| {
+        chars[i + 1..]
+            .iter()
+            .map(|(_, p)| *p)
+            .find(|p| *p != Part::Mark)
+    };
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_alphanumeric() {
-            if c.is_uppercase() && i > 0 {
-                let prev = chars[i - 1];
-                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-                if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
-                    out.push('_');
-                }
+    let mut pending_separator = false;
+    for (i, &(c, p)) in chars.iter().enumerate() {
+        match p {
+            Part::Separator => {
+                pending_separator = !out.is_empty();
+                continue;
             }
-            out.extend(c.to_lowercase());
-        } else if !out.ends_with('_') {
-            out.push('_');
+            Part::Mark if out.is_empty() => continue,
+            Part::Upper if !pending_separator && !out.is_empty() => {
+                let prev = base_before(i);
+                let boundary = match prev {
+                    Some(Part::Lower | Part::Digit) => true,
+                    Some(Part::Upper) => base_after(i) == Some(Part::Lower),
+                    _ => false,
+                };
+                pending_separator = boundary;
+            }
+            _ => {}
         }
+        if pending_separator {
+            out.push('_');
+            pending_separator = false;
+        }
+        out.extend(c.to_lowercase());
     }
-    let trimmed = out.trim_matches('_');
-    if trimmed.is_empty() {
-        "_".to_string()
-    } else {
-        trimmed.to_string()
-    }
+    if out.is_empty() { "_".to_string() } else { out }
 }
 
 /// The catalog name of a CSV column that Athena can query: lower case ASCII
@@ -214,6 +270,40 @@ mod tests {
         );
         assert_eq!(snake_case("id2Name"), "id2_name");
         assert_eq!(snake_case("!!!"), "_");
+        assert_eq!(snake_case(""), "_");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("a__b"), "a_b");
+        assert_eq!(snake_case("__a__"), "a");
+        assert_eq!(snake_case("2019 Sales"), "2019_sales");
+        assert_eq!(snake_case("2019Sales"), "2019_sales");
+        assert_eq!(snake_case("1st place"), "1st_place");
+        assert_eq!(snake_case("Q4"), "q4");
+    }
+
+    #[test]
+    fn snake_case_non_ascii() {
+        // Devanagari: vowel sign U+0942 and virama U+094D are marks (Mn).
+        assert_eq!(snake_case("मूल्य"), "मूल्य");
+        assert_eq!(snake_case("कुल मूल्य"), "कुल_मूल्य");
+        // Greek is cased.
+        assert_eq!(snake_case("ΤιμήΜονάδας"), "τιμή_μονάδας");
+        assert_eq!(snake_case("Τιμή μονάδας"), "τιμή_μονάδας");
+        // CJK has no case: one word until a separator.
+        assert_eq!(snake_case("日本 売上"), "日本_売上");
+        assert_eq!(snake_case("売上Total"), "売上total");
+        // Accents, composed (NFC) and decomposed (NFD), split alike.
+        assert_eq!(snake_case("Größe"), "größe");
+        assert_eq!(snake_case("\u{c9}t\u{e9}Count"), "\u{e9}t\u{e9}_count");
+        assert_eq!(
+            snake_case("E\u{301}te\u{301}Count"),
+            "e\u{301}te\u{301}_count"
+        );
+        assert_eq!(snake_case("CAFE\u{301}Bar"), "cafe\u{301}_bar");
+        // A mark with no letter before it is dropped.
+        assert_eq!(snake_case("\u{301}x"), "x");
+        // Other numbers count as digits; symbols separate.
+        assert_eq!(snake_case("x²Total"), "x²_total");
+        assert_eq!(snake_case("price€net"), "price_net");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 mod py;
 mod spark;
+pub use spark::spark_type;
 
 use super::RenderError;
 use crate::model::{Stage, StageKind};

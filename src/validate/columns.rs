@@ -3,33 +3,35 @@
 //! In: a Spark stage with generated code. Out: diagnostics for columns that a
 //! step uses but that do not exist at that point (after renames, derives,
 //! joins and aggregates), for names that would clash, and for writes that
-//! lack columns of the target table.
+//! lack columns of the target table; and, when the stage has no error, its
+//! `StageFrames` (the columns and types of every frame after every step),
+//! which the renderer writes the script from.
 //!
-//! Column names compare without case, as Spark and Glue do. A `sql` step
-//! without declared `columns` makes the frame's columns unknown; checks on
-//! that frame stop there rather than guess.
+//! Column names compare without case, as Spark and Glue do. A frame's
+//! columns are always known: a step whose result pipec cannot know (a `sql`
+//! query without `columns`) is an error, not a frame of unknown columns.
 
+use super::frames::{
+    Column, FrameColumns, StageFrames, find_column as find, join_right_names, same_name,
+};
 use super::{Ctx, SemanticError, ptr, rules};
 use crate::model::*;
 use crate::names;
 use crate::yaml::push_pointer;
 use indexmap::IndexMap;
 
-#[derive(Debug, Clone)]
-struct Col {
-    name: String,
-    /// Hive type, when known.
-    ty: Option<String>,
-}
+mod calls;
+mod join;
 
-/// A frame's columns, or `None` when they cannot be known statically.
-type Cols = Option<Vec<Col>>;
+type Col = Column;
 
-fn find(cols: &[Col], name: &str) -> Option<usize> {
-    cols.iter()
-        .position(|c| c.name == name)
-        .or_else(|| cols.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
-}
+/// An error was reported that leaves a frame's columns undefined; checks
+/// that depend on them stop rather than report follow-on errors.
+#[derive(Debug, Clone, Copy)]
+struct Reported;
+
+/// A frame's columns, or the mark that an error already made them undefined.
+type Cols = Result<Vec<Col>, Reported>;
 
 fn names_of(cols: &[Col]) -> Vec<String> {
     cols.iter().map(|c| c.name.clone()).collect()
@@ -38,6 +40,8 @@ fn names_of(cols: &[Col]) -> Vec<String> {
 struct Stepper<'c, 'a> {
     cx: &'c mut Ctx<'a>,
     frames: IndexMap<String, Cols>,
+    /// The columns of every frame that had no error, for the renderer.
+    record: StageFrames,
 }
 
 impl Stepper<'_, '_> {
@@ -75,18 +79,34 @@ impl Stepper<'_, '_> {
         }
     }
 
-    fn run(&mut self, frame: &str, mut cols: Cols, steps: &[Step], base: &str) -> Cols {
+    /// Runs a frame's steps from `start`; records the frame's columns after
+    /// every step when none of them failed.
+    fn run(&mut self, frame: &str, start: Cols, steps: &[Step], base: &str) -> Cols {
+        let mut cols = start.clone();
+        let mut after = Vec::with_capacity(steps.len());
         for (j, step) in steps.iter().enumerate() {
             let sp = ptr(&[&j.to_string(), step.name()]);
             let sp = format!("{base}{sp}");
             cols = match cols {
-                Some(c) => self.step(frame, c, step, &sp),
-                None => {
-                    // Unknown columns: still check references to frames.
+                Ok(c) => self.step(frame, c, step, &sp),
+                Err(Reported) => {
+                    // Columns undefined by an earlier error: still check references to frames.
                     self.frames_used(step, &sp);
-                    None
+                    Err(Reported)
                 }
             };
+            if let Ok(c) = &cols {
+                after.push(c.clone());
+            }
+        }
+        if let (Ok(start), Ok(_)) = (start, &cols) {
+            self.record.frames.insert(
+                frame.to_string(),
+                FrameColumns {
+                    start,
+                    steps: after,
+                },
+            );
         }
         cols
     }
@@ -128,7 +148,7 @@ impl Stepper<'_, '_> {
                         self.need(&cols, frame, c, &p);
                     }
                 }
-                Some(out)
+                Ok(out)
             }
             Step::Drop(list) => {
                 for (i, c) in list.iter().enumerate() {
@@ -147,7 +167,7 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Rename(Rename::Map(map)) => {
                 for (old, new) in map {
@@ -170,7 +190,7 @@ impl Stepper<'_, '_> {
                     }
                 }
                 self.clashes(&cols, sp, "after this rename");
-                Some(cols)
+                Ok(cols)
             }
             Step::Rename(Rename::Rule(rule)) => {
                 let before = cols.clone();
@@ -182,7 +202,7 @@ impl Stepper<'_, '_> {
                 }
                 for i in 0..cols.len() {
                     for k in 0..i {
-                        if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
+                        if same_name(&cols[i].name, &cols[k].name) {
                             self.cx.at_value(
                                 sp,
                                 SemanticError::ColumnClash {
@@ -199,7 +219,7 @@ impl Stepper<'_, '_> {
                         }
                     }
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Cast(map) => {
                 for (c, ty) in map {
@@ -223,7 +243,7 @@ impl Stepper<'_, '_> {
                         }
                     }
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Filter(expr) => {
                 if expr.trim().is_empty() {
@@ -235,7 +255,7 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Derive(map) => {
                 for (c, d) in map {
@@ -281,7 +301,7 @@ impl Stepper<'_, '_> {
                         }),
                     }
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::FillNull(map) => {
                 for (c, v) in map {
@@ -333,7 +353,7 @@ impl Stepper<'_, '_> {
                         );
                     }
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Dedupe(d) => {
                 for (i, k) in d.keys.iter().enumerate() {
@@ -357,7 +377,7 @@ impl Stepper<'_, '_> {
                 if d.keys.is_empty() && !d.order_by.is_empty() {
                     self.cx.at_value(&at(&["order_by"]), SemanticError::Conflict { what: "`order_by` picks a row among rows with equal `keys`".into(), reason: "whole-row deduplication has no choice to make; add `keys` or remove `order_by`" });
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Join(j) => self.join(frame, cols, j, sp),
             Step::Aggregate(a) => {
@@ -397,7 +417,7 @@ impl Stepper<'_, '_> {
                         ty,
                     });
                 }
-                Some(out)
+                Ok(out)
             }
             Step::Union(u) => {
                 if u.with.is_empty() {
@@ -414,7 +434,7 @@ impl Stepper<'_, '_> {
                     let Some(other) = self.frame(w, &p) else {
                         continue;
                     };
-                    let Some(other) = other else { continue };
+                    let Ok(other) = other else { continue };
                     let missing: Vec<String> = cols
                         .iter()
                         .filter(|c| find(&other, &c.name).is_none())
@@ -436,15 +456,32 @@ impl Stepper<'_, '_> {
                             },
                         );
                     }
+                    for c in &cols {
+                        if let Some(k) = find(&other, &c.name)
+                            && let (Some(mine), Some(theirs)) = (&c.ty, &other[k].ty)
+                            && !mine.eq_ignore_ascii_case(theirs)
+                        {
+                            self.cx.at_value(
+                                &p,
+                                SemanticError::ColumnClash {
+                                    column: c.name.clone(),
+                                    reason: format!(
+                                        "is `{mine}` in `{frame}` and `{theirs}` in `{w}`, so the union's type would be Spark's choice, unknown to pipec"
+                                    ),
+                                    hint: Some("`cast` it to one type on both sides first".into()),
+                                },
+                            );
+                        }
+                    }
                     if u.allow_missing {
                         cols.extend(extra);
                     }
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Explode(e) => {
                 if !self.need(&cols, frame, &e.column, &at(&["column"])) {
-                    return Some(cols);
+                    return Ok(cols);
                 }
                 let k = find(&cols, &e.column).unwrap_or(0);
                 let ty = cols[k].ty.clone();
@@ -503,7 +540,7 @@ impl Stepper<'_, '_> {
                     name: new_name,
                     ty: elem,
                 };
-                Some(cols)
+                Ok(cols)
             }
             Step::Window(w) => {
                 for (i, c) in w.partition_by.iter().enumerate() {
@@ -546,7 +583,7 @@ impl Stepper<'_, '_> {
                     });
                 }
                 cols.extend(added);
-                Some(cols)
+                Ok(cols)
             }
             Step::Repartition(r) => {
                 for (i, c) in r.columns.iter().enumerate() {
@@ -571,7 +608,7 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                Some(cols)
+                Ok(cols)
             }
             Step::Sql(s) => {
                 if s.query.trim().is_empty() {
@@ -583,35 +620,66 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                s.columns.as_ref().map(|declared| {
-                    declared
-                        .iter()
-                        .map(|(n, t)| {
-                            if let Err(reason) = rules::hive_type(t) {
-                                self.cx.at_value(
-                                    &at(&["columns", n]),
-                                    SemanticError::BadValue {
-                                        what: "type",
-                                        value: t.clone(),
-                                        reason,
-                                    },
-                                );
-                            }
-                            Col {
-                                name: n.clone(),
-                                ty: Some(t.clone()),
-                            }
-                        })
-                        .collect()
-                })
+                self.sql_columns(s, sp)
             }
         }
+    }
+
+    /// The columns a `sql` step returns: the declared ones, checked.
+    ///
+    /// A query's own columns are not derived yet: until the SQL checker
+    /// (`query_columns`) does that, a query without `columns` is an error,
+    /// because every later step and the script need its columns.
+    fn sql_columns(&mut self, s: &Sql, sp: &str) -> Cols {
+        let Some(declared) = &s.columns else {
+            self.cx.at_key(sp, SemanticError::SqlColumnsUnknown);
+            return Err(Reported);
+        };
+        let mut out: Vec<Col> = Vec::new();
+        for (n, t) in declared {
+            let p = format!("{sp}{}", ptr(&["columns", n]));
+            if let Err(reason) = rules::hive_type(t) {
+                self.cx.at_value(
+                    &p,
+                    SemanticError::BadValue {
+                        what: "type",
+                        value: t.clone(),
+                        reason,
+                    },
+                );
+            }
+            if let Err(reason) = rules::column_name(n) {
+                self.cx.at_key(
+                    &p,
+                    SemanticError::BadName {
+                        what: "column",
+                        name: n.clone(),
+                        reason,
+                    },
+                );
+            }
+            if find(&out, n).is_some() {
+                self.cx.at_key(
+                    &p,
+                    SemanticError::ColumnClash {
+                        column: n.clone(),
+                        reason: "would exist twice in the declared columns".into(),
+                        hint: None,
+                    },
+                );
+            }
+            out.push(Col {
+                name: n.clone(),
+                ty: Some(t.clone()),
+            });
+        }
+        Ok(out)
     }
 
     fn clashes(&mut self, cols: &[Col], sp: &str, when: &str) {
         for i in 0..cols.len() {
             for k in 0..i {
-                if cols[i].name.eq_ignore_ascii_case(&cols[k].name) {
+                if same_name(&cols[i].name, &cols[k].name) {
                     self.cx.at_value(
                         sp,
                         SemanticError::ColumnClash {
@@ -624,283 +692,37 @@ impl Stepper<'_, '_> {
             }
         }
     }
-
-    fn join(&mut self, frame: &str, left: Vec<Col>, j: &Join, sp: &str) -> Cols {
-        let at = |parts: &[&str]| format!("{sp}{}", ptr(parts));
-        let right = self.frame(&j.with, &at(&["with"]))?;
-        let mut right = right?;
-        for (old, new) in &j.rename {
-            let p = at(&["rename", old]);
-            if self.need(&right, &j.with, old, &p)
-                && let Some(k) = find(&right, old)
-            {
-                right[k].name = new.clone();
-            }
-        }
-        if j.on.is_empty() {
-            self.cx.at_value(
-                &at(&["on"]),
-                SemanticError::Missing {
-                    what: "a join needs at least one key in `on`".into(),
-                    hint: None,
-                },
-            );
-        }
-        let mut same_keys = Vec::new();
-        for (i, key) in j.on.iter().enumerate() {
-            let p = at(&["on", &i.to_string()]);
-            match key {
-                JoinKey::Same(k) => {
-                    let l = self.need(&left, frame, k, &p);
-                    let r = self.need(&right, &j.with, k, &p);
-                    if l && r {
-                        same_keys.push(k.clone());
-                    }
-                }
-                JoinKey::Pair(pair) => {
-                    self.need(&left, frame, &pair.left, &push_pointer(&p, "left"));
-                    self.need(&right, &j.with, &pair.right, &push_pointer(&p, "right"));
-                }
-            }
-        }
-        if matches!(j.kind, JoinKind::Semi | JoinKind::Anti) {
-            return Some(left);
-        }
-        let mut out = left;
-        let mut clashing = Vec::new();
-        for c in right {
-            if same_keys.iter().any(|k| k.eq_ignore_ascii_case(&c.name)) {
-                continue;
-            }
-            if find(&out, &c.name).is_some() {
-                match &j.prefix {
-                    Some(prefix) => {
-                        let renamed = format!("{prefix}{}", c.name);
-                        if find(&out, &renamed).is_some() {
-                            self.cx.at_value(
-                                &at(&["prefix"]),
-                                SemanticError::ColumnClash {
-                                    column: renamed.clone(),
-                                    reason: "still clashes after adding the prefix".into(),
-                                    hint: Some("choose another prefix, or `rename` it".into()),
-                                },
-                            );
-                        }
-                        out.push(Col {
-                            name: renamed,
-                            ty: c.ty,
-                        });
-                    }
-                    None => {
-                        clashing.push(c.name.clone());
-                        out.push(c);
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        if !clashing.is_empty() {
-            self.cx.at_value(sp, SemanticError::ColumnClash {
-                column: clashing.join("`, `"),
-                reason: format!("is on both sides of the join with `{}`", j.with),
-                hint: Some(format!("set `prefix: {}_` to prefix the right side's clashing columns, or `rename` them", j.with)),
-            });
-        }
-        Some(out)
-    }
-
-    /// Checks an aggregate or window call and returns its result type.
-    fn call_type(
-        &mut self,
-        cols: &[Col],
-        frame: &str,
-        call: &str,
-        p: &str,
-        window: bool,
-        ordered: bool,
-    ) -> Option<String> {
-        let Some(c) = Call::parse(call) else {
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: "write `function(column)`, for example `sum(amount)` or `count(*)`"
-                        .into(),
-                },
-            );
-            return None;
-        };
-        const AGG: [&str; 14] = [
-            "count",
-            "count_distinct",
-            "approx_count_distinct",
-            "sum",
-            "avg",
-            "mean",
-            "min",
-            "max",
-            "first",
-            "last",
-            "stddev",
-            "variance",
-            "collect_list",
-            "collect_set",
-        ];
-        const RANK: [&str; 7] = [
-            "row_number",
-            "rank",
-            "dense_rank",
-            "percent_rank",
-            "cume_dist",
-            "ntile",
-            "lag",
-        ];
-        let f = c.function.as_str();
-        let known: Vec<&str> = if window {
-            AGG.iter()
-                .chain(RANK.iter())
-                .chain(["lead"].iter())
-                .copied()
-                .collect()
-        } else {
-            AGG.to_vec()
-        };
-        if !known.contains(&f) {
-            let hint = crate::suggest::nearest(f, known.iter().copied())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "function",
-                    value: f.to_string(),
-                    reason: format!("pipec knows {}{hint}", known.join(", ")),
-                },
-            );
-            return None;
-        }
-        if matches!(f, "first" | "last") && !(window && ordered) {
-            self.cx.at_value(
-                p,
-                SemanticError::Nondeterministic {
-                    what: format!("`{f}(...)` without an ordered window"),
-                    hint: "use min/max, or a window with `order_by`",
-                },
-            );
-        }
-        let needs_order = matches!(
-            f,
-            "row_number"
-                | "rank"
-                | "dense_rank"
-                | "percent_rank"
-                | "cume_dist"
-                | "ntile"
-                | "lag"
-                | "lead"
-        );
-        if needs_order && !ordered {
-            self.cx.at_value(
-                p,
-                SemanticError::Missing {
-                    what: format!("`{f}` needs the window's `order_by`"),
-                    hint: Some("add `order_by` to the window"),
-                },
-            );
-        }
-        let arity_ok = match f {
-            "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
-                c.args.is_empty()
-            }
-            "ntile" => c.args.len() == 1 && c.args[0].parse::<u32>().is_ok_and(|n| n > 0),
-            "lag" | "lead" => {
-                (1..=3).contains(&c.args.len())
-                    && c.args.get(1).is_none_or(|a| a.parse::<i32>().is_ok())
-            }
-            _ => c.args.len() == 1,
-        };
-        if !arity_ok {
-            let form = match f {
-                "ntile" => "ntile(n) with a whole number n".to_string(),
-                "lag" | "lead" => format!("{f}(column[, offset[, default]])"),
-                "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
-                    format!("{f}()")
-                }
-                _ => format!("{f}(column)"),
-            };
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: format!("write {form}"),
-                },
-            );
-            return None;
-        }
-        let col_ty = match (f, c.args.first()) {
-            ("ntile", _) | (_, None) => None,
-            ("count", Some(a)) if a == "*" => None,
-            (_, Some(a)) => {
-                if !self.need(cols, frame, a, p) {
-                    return None;
-                }
-                find(cols, a).and_then(|k| cols[k].ty.clone())
-            }
-        };
-        if matches!(f, "sum" | "avg" | "mean" | "stddev" | "variance")
-            && let Some(t) = &col_ty
-            && !rules::is_numeric(t)
-        {
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: format!("`{f}` needs a numeric column, and `{}` is `{t}`", c.args[0]),
-                },
-            );
-        }
-        match f {
-            "count" | "count_distinct" | "approx_count_distinct" => Some("bigint".into()),
-            "avg" | "mean" | "stddev" | "variance" | "percent_rank" | "cume_dist" => {
-                Some("double".into())
-            }
-            "row_number" | "rank" | "dense_rank" | "ntile" => Some("int".into()),
-            "sum" => col_ty.map(|t| {
-                if t.starts_with("decimal") {
-                    t
-                } else if matches!(t.as_str(), "float" | "double") {
-                    "double".into()
-                } else {
-                    "bigint".into()
-                }
-            }),
-            "collect_list" | "collect_set" => col_ty.map(|t| format!("array<{t}>")),
-            _ => col_ty,
-        }
-    }
 }
 
 /// Tracks the columns of every frame of a Spark stage and checks its outputs.
-pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
+/// Returns the stage's frames when no step of it failed.
+pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
     let p = cx.p;
     let mut st = Stepper {
         cx,
         frames: IndexMap::new(),
+        record: StageFrames::default(),
     };
     for input in &s.inputs {
-        let cols = p.schemas.get(input.table()).map(|t| {
-            t.columns
+        // An unknown table was reported by the stage checks.
+        let cols: Cols = p.schemas.get(input.table()).map_or(Err(Reported), |t| {
+            Ok(t.columns
                 .iter()
                 .map(|(n, c)| Col {
                     name: n.clone(),
                     ty: Some(c.ty().to_string()),
                 })
-                .collect()
+                .collect())
         });
+        if let Ok(c) = &cols {
+            st.record.frames.insert(
+                input.frame().to_string(),
+                FrameColumns {
+                    start: c.clone(),
+                    steps: Vec::new(),
+                },
+            );
+        }
         st.frames.insert(input.frame().to_string(), cols);
     }
     for (fname, f) in &s.frames {
@@ -935,12 +757,9 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
                 },
             );
         }
-        let start = st.frame(&f.from, &push_pointer(&fp, "from")).flatten();
-        let known = st.frames.get(&f.from).is_some();
-        let cols = if known {
-            st.run(fname, start, &f.steps, &push_pointer(&fp, "steps"))
-        } else {
-            None
+        let cols = match st.frame(&f.from, &push_pointer(&fp, "from")) {
+            Some(start) => st.run(fname, start, &f.steps, &push_pointer(&fp, "steps")),
+            None => Err(Reported),
         };
         st.frames.insert(fname.clone(), cols);
     }
@@ -949,7 +768,11 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
             .iter()
             .any(|o| o.from.as_deref().is_none_or(|f| f == "main"));
     if main_used && let Some(first) = s.inputs.first() {
-        let start = st.frames.get(first.frame()).cloned().flatten();
+        let start = st
+            .frames
+            .get(first.frame())
+            .cloned()
+            .unwrap_or(Err(Reported));
         let cols = st.run("main", start, &s.steps, &ptr(&["stages", stage, "steps"]));
         st.frames.insert("main".to_string(), cols);
     }
@@ -970,7 +793,7 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
             }
             continue;
         };
-        let (Some(cols), Some(table)) = (cols, p.schemas.get(&o.table)) else {
+        let (Ok(cols), Some(table)) = (cols, p.schemas.get(&o.table)) else {
             continue;
         };
         let missing: Vec<String> = table
@@ -991,12 +814,7 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
         }
         let extra: Vec<String> = cols
             .iter()
-            .filter(|c| {
-                !table
-                    .columns
-                    .keys()
-                    .any(|t| t.eq_ignore_ascii_case(&c.name))
-            })
+            .filter(|c| !table.columns.keys().any(|t| same_name(t, &c.name)))
             .map(|c| c.name.clone())
             .collect();
         if !extra.is_empty() {
@@ -1010,4 +828,5 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
             );
         }
     }
+    st.record
 }

@@ -58,6 +58,8 @@ pub enum SemanticError {
         frame: String,
         candidates: Vec<String>,
     },
+    /// A `sql` step whose result columns pipec cannot know.
+    SqlColumnsUnknown,
     /// A column a table declaration refers to but does not declare.
     UnknownTableColumn {
         column: String,
@@ -173,6 +175,7 @@ impl SemanticError {
             SemanticError::MissingColumns { .. } => "missing-columns",
             SemanticError::ExtraColumns { .. } => "extra-columns",
             SemanticError::ReadsAndOverwrites { .. } => "reads-and-overwrites",
+            SemanticError::SqlColumnsUnknown => "sql-columns-unknown",
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "shared-location",
@@ -208,6 +211,7 @@ impl SemanticError {
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` appears twice"),
+            SemanticError::SqlColumnsUnknown => "declare the columns this query returns with `columns:`; pipec must know every frame's columns".into(),
             SemanticError::LogicalIdClash {
                 what,
                 name,
@@ -395,6 +399,9 @@ impl SemanticError {
                         })
                     })
             }
+            SemanticError::SqlColumnsUnknown => Some(
+                "for example `columns: {carrier: string, flights: bigint}`, in the order the query returns them".into(),
+            ),
             SemanticError::LogicalIdClash { .. } => {
                 Some("names that differ only in `-`/`_` collide; rename one".into())
             }

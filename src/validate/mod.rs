@@ -15,6 +15,7 @@ mod athena;
 mod columns;
 mod crawlers;
 mod error;
+pub mod frames;
 mod graph;
 mod limits;
 mod naming;
@@ -30,6 +31,7 @@ use alerts::{check_alerts, check_misc};
 use arguments::check_arguments;
 use crawlers::check_crawlers;
 pub use error::SemanticError;
+pub use frames::{FrameColumns, StageFrames};
 use naming::{check_file_name, check_names};
 pub use settings::{Settings, settings};
 use stages::check_stages;
@@ -59,6 +61,8 @@ pub struct ValidPipeline {
     user_scripts: IndexMap<String, String>,
     /// File name of the pipeline (no directories), for generated-file headers.
     file_name: String,
+    /// The columns of every frame of every Spark stage with generated code.
+    frames: IndexMap<String, StageFrames>,
 }
 
 impl ValidPipeline {
@@ -71,6 +75,15 @@ impl ValidPipeline {
     }
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
+    }
+    /// The columns of every frame of a Spark stage with generated code,
+    /// after every step. Validation computed them; a stage without them
+    /// (a Python shell stage, or one with its own script) is a bug in the
+    /// caller.
+    pub fn frames(&self, stage: &str) -> &StageFrames {
+        self.frames
+            .get(stage)
+            .unwrap_or_else(|| panic!("stage `{stage}` has no generated Spark code"))
     }
     /// The text of a stage's own `script`, if it has one.
     pub fn user_script(&self, stage: &str) -> Option<&str> {
@@ -102,6 +115,7 @@ pub(crate) struct Ctx<'a> {
     excluded: &'a Excluded,
     pub diags: Vec<Diagnostic>,
     user_scripts: IndexMap<String, String>,
+    frames: IndexMap<String, StageFrames>,
 }
 
 impl Ctx<'_> {
@@ -213,6 +227,7 @@ pub fn validate(
         excluded,
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
+        frames: IndexMap::new(),
     };
     check_file_name(&mut cx, file_name);
     check_names(&mut cx);
@@ -229,12 +244,14 @@ pub fn validate(
     limits::check(&mut cx, file_name);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
+    let frames = cx.frames;
     let ok = !diags.iter().any(Diagnostic::is_error);
     let valid = ok.then(|| ValidPipeline {
         pipeline,
         base_dir: base_dir.to_path_buf(),
         user_scripts,
         file_name: file_name.to_string(),
+        frames,
     });
     (valid, diags)
 }

@@ -297,7 +297,8 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
             }
         }
         if !shell && s.script.is_none() {
-            columns::check_stage(cx, name, s);
+            let frames = columns::check_stage(cx, name, s);
+            cx.frames.insert(name.clone(), frames);
         }
     }
 }

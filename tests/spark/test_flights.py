@@ -392,3 +392,37 @@ def test_quality_failure_fails_the_stage(env):
     rule = 'ColumnValues "body_mass_g" between 2000 and 7000 with threshold > 0.99'
     assert f"PASSED: {rule}" in proc.stdout
     assert not out.exists()
+
+
+def test_sql_then_join_prefix_is_a_left_join(tmp_path, data_dir):
+    """Issue 13, defect 1: the join after a `sql` step keeps the left join's
+    rows (one per destination), where the run-time prefix once made it a
+    cross join."""
+    (tmp_path / "flights").mkdir()
+    (tmp_path / "airports").mkdir()
+    shutil.copy(data_dir / "flights.csv", tmp_path / "flights" / "flights.csv")
+    shutil.copy(FLIGHTS_DATA / "airports.csv", tmp_path / "airports" / "airports.csv")
+    out = tmp_path / "out" / "dest_flights"
+    run_job(
+        script("sql_join_prefix", "by-dest"),
+        {
+            "JOB_NAME": "by-dest",
+            "pipec_input_flights_raw": tmp_path / "flights",
+            "pipec_input_airports_raw": tmp_path / "airports",
+            "pipec_output_dest_flights": out,
+        },
+    )
+    con = db(tmp_path, "")
+    expected = con.sql(
+        """WITH d AS (SELECT dest, count(*) AS flights FROM flights GROUP BY dest)
+           SELECT d.dest, d.flights, a.faa AS r_Dest, a.name
+           FROM d LEFT JOIN airports a ON d.dest = a.faa"""
+    ).df()
+    actual = duckdb.connect().sql(f"SELECT * FROM read_parquet('{out}/*.parquet')").df()
+    columns = ["dest", "flights", "r_Dest", "name"]
+    assert list(actual.columns) == columns
+    [(destinations,)] = con.execute(
+        "SELECT count(DISTINCT dest) FROM flights"
+    ).fetchall()
+    assert len(actual) == destinations == 105
+    assert_same_rows(actual, expected, columns, "dest_flights")

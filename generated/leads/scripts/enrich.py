@@ -369,8 +369,13 @@ main = main.withColumns({"id": col("id").cast("bigint")})
 
 # Join article_hits (full join).
 # Right-side columns whose names clash get the prefix "hit_".
-right = article_hits.withColumnsRenamed({"timestamp": "hit_timestamp", "id": "hit_id"})
-main = main.join(right, on=[col("id") == col("lead_id")], how="full")
+# Each side of the condition is named through its frame's alias.
+right = article_hits.withColumnsRenamed({"id": "hit_id", "timestamp": "hit_timestamp"})
+main = main.alias("pipec_left").join(
+    right.alias("pipec_right"),
+    on=[F.col("pipec_left.`id`") == F.col("pipec_right.`lead_id`")],
+    how="full",
+)
 
 # Join users (inner join).
 # The right side is small: it is broadcast.

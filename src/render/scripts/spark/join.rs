@@ -1,20 +1,33 @@
 //! Joins: key renames, prefixes for clashing right-side columns and the
 //! join condition.
 //!
-//! In: a `join` step and the columns of both frames. Out: its statements.
+//! In: a `join` step and the columns of both frames (from validation). Out:
+//! its statements. The right side's names come from
+//! `validate::frames::join_right_names`, the rule validation used, so the
+//! script renames exactly the columns validation renamed. A condition on
+//! keys that are not named alike names each side's column through an alias
+//! of its frame, so Spark can never resolve both sides to one frame.
 
 use super::*;
+use crate::validate::frames::join_right_names;
+
+/// The aliases of the two sides in a join condition.
+const LEFT: &str = "pipec_left";
+const RIGHT: &str = "pipec_right";
+
+/// `F.col("alias.`name`")`: a column of one side of a join.
+fn side_col(alias: &str, name: &str) -> Expr {
+    call(
+        "F.col",
+        vec![s(format!("{alias}.`{}`", name.replace('`', "``")))],
+    )
+}
 
 impl Builder<'_> {
-    pub(super) fn join(
-        &mut self,
-        frame: &str,
-        var: &str,
-        cols: Option<Vec<String>>,
-        j: &Join,
-    ) -> Block {
+    pub(super) fn join(&mut self, var: &str, cols: &[Column], j: &Join) -> Block {
         let right_var = self.var(&j.with);
-        let right_cols = self.cols.get(&j.with).cloned().flatten();
+        let right_cols = self.frames.frame(&j.with).end();
+        let names = join_right_names(cols, right_cols, j);
         let how = match j.kind {
             JoinKind::Inner => "inner",
             JoinKind::Left => "left",
@@ -25,34 +38,38 @@ impl Builder<'_> {
         };
         let semi = matches!(j.kind, JoinKind::Semi | JoinKind::Anti);
         let all_same = j.on.iter().all(|k| matches!(k, JoinKey::Same(_)));
-        let same_keys: Vec<String> =
-            j.on.iter()
-                .filter_map(|k| match k {
-                    JoinKey::Same(n) => Some(n.clone()),
-                    JoinKey::Pair(_) => None,
-                })
-                .collect();
+        // A right-side column by the name `on` gives it (after `rename`).
+        let right_of = |key: &str| {
+            names
+                .iter()
+                .find(|n| n.renamed == key)
+                .or_else(|| names.iter().find(|n| same_name(&n.renamed, key)))
+                .expect("validation found every join key")
+        };
         let mut lines = Vec::new();
         let mut comments = vec![format!("Join {} ({how} join).", py::comment_text(&j.with))];
         let mut right = right_var.clone();
-        let mut renamed_right = right_cols.clone();
+        // (left column, right column) of the condition, when not a join USING names.
         let mut pairs: Vec<(String, String)> = Vec::new();
-        let mut temps: Vec<(String, String)> = Vec::new(); // (same key, temp name on the right)
+        // (key named alike, its temporary name on the right).
+        let mut temps: Vec<(String, String)> = Vec::new();
 
         if semi {
-            if all_same {
-                // Nothing to rename: the result keeps the left side's columns only.
-            } else {
+            if !all_same {
                 // Only the right side's keys matter: take them under names that cannot clash.
                 let mut selected = Vec::new();
                 for k in &j.on {
                     let (l, r) = match k {
-                        JoinKey::Same(n) => (n.clone(), n.clone()),
-                        JoinKey::Pair(p) => (p.left.clone(), p.right.clone()),
+                        JoinKey::Same(n) => (n.as_str(), n.as_str()),
+                        JoinKey::Pair(p) => (p.left.as_str(), p.right.as_str()),
                     };
-                    let tmp = self.temp_name("key", cols.as_ref());
-                    selected.push(method(col(&r), "alias", vec![s(tmp.clone())]));
-                    pairs.push((l, tmp));
+                    let tmp = self.temp_name("key", cols);
+                    selected.push(method(
+                        col(&right_of(r).from),
+                        "alias",
+                        vec![s(tmp.clone())],
+                    ));
+                    pairs.push((l.to_string(), tmp));
                 }
                 lines.push(assign(
                     "right",
@@ -63,76 +80,39 @@ impl Builder<'_> {
                     .push("The right side's keys are renamed so that they cannot clash.".into());
             }
         } else {
-            // Renames on the right, then the prefix on clashing columns.
-            let mut renames: Vec<(String, String)> = j
-                .rename
+            for k in &j.on {
+                match k {
+                    JoinKey::Same(n) if !all_same => {
+                        let tmp = self.temp_name("key", cols);
+                        temps.push((n.clone(), tmp.clone()));
+                        pairs.push((n.clone(), tmp));
+                    }
+                    JoinKey::Same(_) => {}
+                    JoinKey::Pair(p) => {
+                        pairs.push((p.left.clone(), right_of(&p.right).name.clone()))
+                    }
+                }
+            }
+            // Renames, prefixes and temporary key names, in one rename.
+            let renames: Vec<(Expr, Expr)> = names
                 .iter()
-                .map(|(a, b)| (a.clone(), b.clone()))
+                .filter_map(|n| {
+                    let to = temps
+                        .iter()
+                        .find(|(k, _)| same_name(k, &n.renamed))
+                        .map_or(&n.name, |(_, tmp)| tmp);
+                    (*to != n.from).then(|| (s(n.from.clone()), s(to.clone())))
+                })
                 .collect();
-            if let Some(rc) = renamed_right.as_mut() {
-                for (old, new) in &j.rename {
-                    if let Some(k) = find(rc, old) {
-                        rc[k] = new.clone();
-                    }
-                }
-            }
-            let mut runtime_prefix = false;
-            if let Some(prefix) = &j.prefix {
-                match (&cols, &mut renamed_right) {
-                    (Some(left), Some(rc)) => {
-                        for c in rc.iter_mut() {
-                            if same_keys.iter().any(|k| k.eq_ignore_ascii_case(c)) {
-                                continue;
-                            }
-                            if find(left, c).is_some() {
-                                let new = format!("{prefix}{c}");
-                                // A column renamed above is renamed once more.
-                                if let Some(r) = renames.iter_mut().find(|(_, n)| n == c) {
-                                    r.1 = new.clone();
-                                } else {
-                                    renames.push((c.clone(), new.clone()));
-                                }
-                                *c = new;
-                            }
-                        }
-                    }
-                    _ => runtime_prefix = true,
-                }
-            }
             if !renames.is_empty() {
                 lines.push(assign(
                     "right",
                     &call(
                         format!("{right_var}.withColumnsRenamed"),
-                        vec![Expr::Dict(
-                            renames
-                                .iter()
-                                .map(|(a, b)| (s(a.clone()), s(b.clone())))
-                                .collect(),
-                        )],
+                        vec![Expr::Dict(renames)],
                     ),
                 ));
                 right = "right".into();
-            }
-            if runtime_prefix && let Some(prefix) = &j.prefix {
-                self.uses.prefix = true;
-                lines.push(assign(
-                    "right",
-                    &call(
-                        "prefix_clashing",
-                        vec![
-                            code(right.clone()),
-                            code(var.to_string()),
-                            s(prefix.clone()),
-                            kw(
-                                "keys",
-                                Expr::List(same_keys.iter().map(|k| s(k.clone())).collect()),
-                            ),
-                        ],
-                    ),
-                ));
-                right = "right".into();
-                renamed_right = None;
             }
             if let Some(prefix) = &j.prefix {
                 comments.push(format!(
@@ -140,69 +120,47 @@ impl Builder<'_> {
                     py::comment_text(&py::literal(prefix))
                 ));
             }
-            if !all_same {
-                for k in &j.on {
-                    match k {
-                        JoinKey::Same(n) => {
-                            let tmp = self.temp_name("key", cols.as_ref());
-                            temps.push((n.clone(), tmp.clone()));
-                            pairs.push((n.clone(), tmp));
-                        }
-                        JoinKey::Pair(p) => {
-                            // The right key under its name after renames and prefix.
-                            let mut r = p.right.clone();
-                            if let Some((_, new)) =
-                                j.rename.iter().find(|(o, _)| o.eq_ignore_ascii_case(&r))
-                            {
-                                r = new.clone();
-                            }
-                            if let (Some(prefix), Some(left)) = (&j.prefix, &cols)
-                                && find(left, &r).is_some()
-                            {
-                                r = format!("{prefix}{r}");
-                            }
-                            pairs.push((p.left.clone(), r));
-                        }
-                    }
-                }
-                if !temps.is_empty() {
-                    lines.push(assign(
-                        "right",
-                        &call(
-                            format!("{right}.withColumnsRenamed"),
-                            vec![Expr::Dict(
-                                temps
-                                    .iter()
-                                    .map(|(a, b)| (s(a.clone()), s(b.clone())))
-                                    .collect(),
-                            )],
-                        ),
-                    ));
-                    right = "right".into();
-                }
-            }
         }
-        let right_expr = if j.broadcast {
+        let qualified = !all_same && !semi;
+        let mut right_expr = code(right.clone());
+        if qualified {
+            right_expr = method(right_expr, "alias", vec![s(RIGHT)]);
+            comments.push("Each side of the condition is named through its frame's alias.".into());
+        }
+        if j.broadcast {
             comments.push("The right side is small: it is broadcast.".into());
-            call("F.broadcast", vec![code(right.clone())])
-        } else {
-            code(right.clone())
-        };
+            right_expr = call("F.broadcast", vec![right_expr]);
+        }
         let on = if all_same {
-            Expr::List(same_keys.iter().map(|k| s(k.clone())).collect())
+            Expr::List(
+                crate::validate::frames::same_keys(j)
+                    .into_iter()
+                    .map(|k| s(k.to_string()))
+                    .collect(),
+            )
         } else {
-            let conds: Vec<Expr> = pairs
-                .iter()
-                .map(|(l, r)| Expr::Binary(Box::new(col(l)), "==", Box::new(col(r))))
-                .collect();
-            Expr::List(conds)
+            Expr::List(
+                pairs
+                    .iter()
+                    .map(|(l, r)| {
+                        let (l, r) = if qualified {
+                            (side_col(LEFT, l), side_col(RIGHT, r))
+                        } else {
+                            (col(l), col(r))
+                        };
+                        Expr::Binary(Box::new(l), "==", Box::new(r))
+                    })
+                    .collect(),
+            )
+        };
+        let left_expr = if qualified {
+            format!("{var}.alias({}).join", py::literal(LEFT))
+        } else {
+            format!("{var}.join")
         };
         lines.push(assign(
             var,
-            &call(
-                format!("{var}.join"),
-                vec![right_expr, kw("on", on), kw("how", s(how))],
-            ),
+            &call(left_expr, vec![right_expr, kw("on", on), kw("how", s(how))]),
         ));
         // Keys named alike appear once, as in a join USING them.
         for (k, tmp) in &temps {
@@ -222,23 +180,6 @@ impl Builder<'_> {
             }
             lines.push(assign(var, &call(format!("{var}.drop"), vec![col(tmp)])));
         }
-        let out = if semi {
-            cols
-        } else {
-            match (cols, renamed_right) {
-                (Some(mut l), Some(r)) => {
-                    for c in r {
-                        if same_keys.iter().any(|k| k.eq_ignore_ascii_case(&c)) {
-                            continue;
-                        }
-                        l.push(c);
-                    }
-                    Some(l)
-                }
-                _ => None,
-            }
-        };
-        self.cols.insert(frame.to_string(), out);
         Block {
             comments: comments
                 .iter()

@@ -4,10 +4,11 @@
 //!
 //! Reads and writes are in `io`, steps in `steps` and `join`.
 //!
-//! Column names are tracked through the steps (names only, as the validator
-//! does with types) so that rename rules and join prefixes become explicit
-//! renames in the script. Where a `sql` step without declared columns makes
-//! them unknown, the script computes those renames at run time instead.
+//! The columns of every frame after every step come from validation
+//! (`ValidPipeline::frames`), so every rename, `snake_case` rule and join
+//! prefix becomes an explicit rename of named columns in the script, and join
+//! conditions name each side's column through its frame. Scripts never look
+//! at a DataFrame's columns at run time to decide what to do.
 
 mod io;
 mod join;
@@ -18,7 +19,8 @@ use io::*;
 use super::py::{self, Expr, call, code, col, kw, method, s};
 use crate::model::*;
 use crate::names;
-use crate::validate::ValidPipeline;
+use crate::validate::frames::{Column, find_column, same_name};
+use crate::validate::{StageFrames, ValidPipeline};
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -42,9 +44,6 @@ pub struct Uses {
     pub window: bool,
     pub jdbc: bool,
     pub quality: bool,
-    pub snake_case: bool,
-    pub lower_case: bool,
-    pub prefix: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,9 +179,6 @@ const PY_RESERVED: &[&str] = &[
     "check_quality",
     "evaluate_locally",
     "evaluate_on_glue",
-    "snake_case",
-    "lower_case",
-    "prefix_clashing",
     "window",
     "grouped",
     "right",
@@ -225,10 +221,8 @@ impl Idents {
     }
 }
 
-fn find(cols: &[String], name: &str) -> Option<usize> {
-    cols.iter()
-        .position(|c| c == name)
-        .or_else(|| cols.iter().position(|c| c.eq_ignore_ascii_case(name)))
+fn find(cols: &[Column], name: &str) -> Option<usize> {
+    find_column(cols, name)
 }
 
 /// Whether a name needs no quoting in Spark SQL.
@@ -391,8 +385,8 @@ pub struct Builder<'a> {
     idents: Idents,
     /// Frame name -> Python variable.
     vars: IndexMap<String, String>,
-    /// Frame name -> columns, when known.
-    cols: IndexMap<String, Option<Vec<String>>>,
+    /// The columns of every frame after every step, from validation.
+    frames: &'a StageFrames,
     uses: Uses,
     temp: usize,
 }
@@ -405,7 +399,7 @@ impl<'a> Builder<'a> {
             stage,
             idents: Idents::new(),
             vars: IndexMap::new(),
-            cols: IndexMap::new(),
+            frames: v.frames(stage_name),
             uses: Uses::default(),
             temp: 0,
         }
@@ -570,9 +564,7 @@ impl<'a> Builder<'a> {
                 ));
             }
             reads.push(b);
-            self.vars.insert(frame.clone(), var);
-            self.cols
-                .insert(frame, Some(table.columns.keys().cloned().collect()));
+            self.vars.insert(frame, var);
         }
         sections.push(Section {
             title: vec!["# Read the inputs.".into()],
@@ -587,11 +579,9 @@ impl<'a> Builder<'a> {
                 comments: vec![],
                 code: format!("{var} = {from}"),
             }];
-            let start = self.cols.get(&f.from).cloned().flatten();
             self.vars.insert(fname.clone(), var.clone());
-            self.cols.insert(fname.clone(), start);
-            for step in &f.steps {
-                blocks.push(self.step(fname, step));
+            for (i, step) in f.steps.iter().enumerate() {
+                blocks.push(self.step(fname, i, step));
             }
             let mut title = vec![format!(
                 "# Frame {}, from {}.",
@@ -615,11 +605,9 @@ impl<'a> Builder<'a> {
                 comments: vec![],
                 code: format!("{var} = {from}"),
             }];
-            let start = self.cols.get(first.frame()).cloned().flatten();
             self.vars.insert("main".into(), var);
-            self.cols.insert("main".into(), start);
-            for step in &st.steps {
-                blocks.push(self.step("main", step));
+            for (i, step) in st.steps.iter().enumerate() {
+                blocks.push(self.step("main", i, step));
             }
             sections.push(Section {
                 title: vec![format!(

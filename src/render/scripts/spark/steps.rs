@@ -1,12 +1,12 @@
 //! Transform steps: one block of statements per step of a frame.
 //!
-//! In: a step and the columns of its frame so far. Out: the statements, and
-//! the frame's columns after the step. Joins are in `join`.
+//! In: a step, and the columns of its frame before and after it (from
+//! validation). Out: the statements. Joins are in `join`.
 
 use super::*;
 
 impl Builder<'_> {
-    pub(super) fn temp_name(&mut self, what: &str, cols: Option<&Vec<String>>) -> String {
+    pub(super) fn temp_name(&mut self, what: &str, cols: &[Column]) -> String {
         loop {
             let name = if self.temp == 0 {
                 format!("_pipec_{what}")
@@ -14,25 +14,24 @@ impl Builder<'_> {
                 format!("_pipec_{what}_{}", self.temp)
             };
             self.temp += 1;
-            if cols.is_none_or(|c| find(c, &name).is_none()) {
+            if find(cols, &name).is_none() {
                 return name;
             }
         }
     }
 
-    pub(super) fn step(&mut self, frame: &str, step: &Step) -> Block {
+    /// The statements of step `i` of `frame`.
+    pub(super) fn step(&mut self, frame: &str, i: usize, step: &Step) -> Block {
         let var = self.var(frame);
-        let cols = self.cols.get(frame).cloned().flatten();
-        let set_cols = |b: &mut Self, c: Option<Vec<String>>| {
-            b.cols.insert(frame.to_string(), c);
-        };
+        let frames = self.frames;
+        let cols = frames.frame(frame).before(i);
+        let after = frames.frame(frame).after(i);
         match step {
             Step::Select(list) => {
                 let e = call(
                     format!("{var}.select"),
                     list.iter().map(|c| col(c)).collect(),
                 );
-                set_cols(self, Some(list.clone()));
                 block(
                     &["Keep only these columns, in this order."],
                     assign(&var, &e),
@@ -40,17 +39,6 @@ impl Builder<'_> {
             }
             Step::Drop(list) => {
                 let e = call(format!("{var}.drop"), list.iter().map(|c| col(c)).collect());
-                set_cols(
-                    self,
-                    cols.map(|mut c| {
-                        for d in list {
-                            if let Some(k) = find(&c, d) {
-                                c.remove(k);
-                            }
-                        }
-                        c
-                    }),
-                );
                 block(&["Drop columns."], assign(&var, &e))
             }
             Step::Rename(Rename::Map(map)) => {
@@ -62,64 +50,34 @@ impl Builder<'_> {
                             .collect(),
                     )],
                 );
-                set_cols(
-                    self,
-                    cols.map(|mut c| {
-                        for (old, new) in map {
-                            if let Some(k) = find(&c, old) {
-                                c[k] = new.clone();
-                            }
-                        }
-                        c
-                    }),
-                );
                 block(&["Rename columns."], assign(&var, &e))
             }
             Step::Rename(Rename::Rule(rule)) => {
-                let (word, f): (&str, fn(&str) -> String) = match rule {
-                    RenameRule::SnakeCase => ("snake_case", names::snake_case),
-                    RenameRule::LowerCase => ("lower_case", |s: &str| s.to_lowercase()),
+                let word = match rule {
+                    RenameRule::SnakeCase => "snake_case",
+                    RenameRule::LowerCase => "lower_case",
                 };
-                match cols {
-                    Some(c) => {
-                        let renames: Vec<(Expr, Expr)> = c
-                            .iter()
-                            .filter(|n| f(n) != **n)
-                            .map(|n| (s(n.clone()), s(f(n))))
-                            .collect();
-                        set_cols(self, Some(c.iter().map(|n| f(n)).collect()));
-                        if renames.is_empty() {
-                            return block(
-                                &[&format!("Rename every column to {word}: all already are.")],
-                                String::from("pass"),
-                            );
-                        }
-                        let e = call(
-                            format!("{var}.withColumnsRenamed"),
-                            vec![Expr::Dict(renames)],
-                        );
-                        block(
-                            &[&format!("Rename every column to {word}.")],
-                            assign(&var, &e),
-                        )
-                    }
-                    None => {
-                        match rule {
-                            RenameRule::SnakeCase => self.uses.snake_case = true,
-                            RenameRule::LowerCase => self.uses.lower_case = true,
-                        }
-                        let e = call(
-                            format!("{var}.toDF"),
-                            vec![code(format!("*[{word}(c) for c in {var}.columns]"))],
-                        );
-                        block(
-                            &[&format!(
-                                "Rename every column to {word} (columns known only at run time)."
-                            )],
-                            assign(&var, &e),
-                        )
-                    }
+                // Validation applied the rule; the renames are the names that changed.
+                let renames: Vec<(Expr, Expr)> = cols
+                    .iter()
+                    .zip(after)
+                    .filter(|(a, b)| a.name != b.name)
+                    .map(|(a, b)| (s(a.name.clone()), s(b.name.clone())))
+                    .collect();
+                if renames.is_empty() {
+                    return block(
+                        &[&format!("Rename every column to {word}: all already are.")],
+                        String::from("pass"),
+                    );
                 }
+                let e = call(
+                    format!("{var}.withColumnsRenamed"),
+                    vec![Expr::Dict(renames)],
+                );
+                block(
+                    &[&format!("Rename every column to {word}.")],
+                    assign(&var, &e),
+                )
             }
             Step::Cast(map) => {
                 let e = call(
@@ -146,7 +104,6 @@ impl Builder<'_> {
             }
             Step::Derive(map) => {
                 let mut lines = Vec::new();
-                let mut c = cols;
                 for (name, d) in map {
                     let e = call(
                         format!("{var}.withColumn"),
@@ -166,13 +123,7 @@ impl Builder<'_> {
                         );
                         lines.push(assign(&var, &e));
                     }
-                    if let Some(c) = c.as_mut()
-                        && find(c, name).is_none()
-                    {
-                        c.push(name.clone());
-                    }
                 }
-                set_cols(self, c);
                 block(
                     &["Add or replace columns computed by Spark SQL expressions."],
                     lines.join("\n"),
@@ -197,7 +148,7 @@ impl Builder<'_> {
                     );
                 }
                 self.uses.window = true;
-                let tmp = self.temp_name("row", cols.as_ref());
+                let tmp = self.temp_name("row", cols);
                 let lines = [
                     self.window_code(&d.keys, &d.order_by),
                     assign(
@@ -224,7 +175,7 @@ impl Builder<'_> {
                     lines.join("\n"),
                 )
             }
-            Step::Join(j) => self.join(frame, &var, cols, j),
+            Step::Join(j) => self.join(&var, cols, j),
             Step::Aggregate(a) => {
                 let group = call(
                     format!("{var}.groupBy"),
@@ -238,9 +189,6 @@ impl Builder<'_> {
                         Some(method(f, "alias", vec![s(name.clone())]))
                     })
                     .collect();
-                let mut out = a.group_by.clone();
-                out.extend(a.aggregates.keys().cloned());
-                set_cols(self, Some(out));
                 let lines = [
                     assign("grouped", &group),
                     assign(&var, &call("grouped.agg", aggs)),
@@ -249,30 +197,13 @@ impl Builder<'_> {
             }
             Step::Union(u) => {
                 let mut lines = Vec::new();
-                let mut c = cols;
                 for w in &u.with {
                     let mut args = vec![code(self.var(w))];
                     if u.allow_missing {
                         args.push(kw("allowMissingColumns", code("True")));
                     }
                     lines.push(assign(&var, &call(format!("{var}.unionByName"), args)));
-                    let other = self.cols.get(w).cloned().flatten();
-                    c = match (c, other) {
-                        (Some(mut mine), Some(other)) => {
-                            if u.allow_missing {
-                                for o in other {
-                                    if find(&mine, &o).is_none() {
-                                        mine.push(o);
-                                    }
-                                }
-                            }
-                            Some(mine)
-                        }
-                        (mine, _) if !u.allow_missing => mine,
-                        _ => None,
-                    };
                 }
-                set_cols(self, c);
                 block(
                     &[if u.allow_missing {
                         "Append rows, matching columns by name; missing ones become null."
@@ -300,22 +231,13 @@ impl Builder<'_> {
                         vec![s(out.clone()), call(f, vec![values])],
                     ),
                 )];
-                let renamed = !out.eq_ignore_ascii_case(&e.column);
+                let renamed = !same_name(&out, &e.column);
                 if renamed {
                     lines.push(assign(
                         &var,
                         &call(format!("{var}.drop"), vec![col(&e.column)]),
                     ));
                 }
-                set_cols(
-                    self,
-                    cols.map(|mut c| {
-                        if let Some(k) = find(&c, &e.column) {
-                            c[k] = out.clone();
-                        }
-                        c
-                    }),
-                );
                 let what = match &e.separator {
                     Some(_) => {
                         "Split the column on the separator (taken literally) into one row per value."
@@ -327,7 +249,6 @@ impl Builder<'_> {
             Step::Window(w) => {
                 self.uses.window = true;
                 let mut lines = vec![self.window_code(&w.partition_by, &w.order_by)];
-                let mut c = cols;
                 for (name, calltext) in &w.columns {
                     if let Some(f) = Call::parse(calltext).as_ref().and_then(function_call) {
                         let e = call(
@@ -336,11 +257,7 @@ impl Builder<'_> {
                         );
                         lines.push(assign(&var, &e));
                     }
-                    if let Some(c) = c.as_mut() {
-                        c.push(name.clone());
-                    }
                 }
-                set_cols(self, c);
                 block(&["Window functions."], lines.join("\n"))
             }
             Step::Repartition(r) => {
@@ -372,12 +289,28 @@ impl Builder<'_> {
                     }
                 }
                 lines.push(assign(&var, &call("spark.sql", vec![s(q.query.clone())])));
-                set_cols(
-                    self,
-                    q.columns.as_ref().map(|m| m.keys().cloned().collect()),
-                );
+                // The query's result is held to the columns validation knows:
+                // exactly these, in this order, of these types.
+                let held = if after.iter().all(|c| c.ty.is_some()) {
+                    let types = after
+                        .iter()
+                        .map(|c| {
+                            let ty = c.ty.as_deref().unwrap_or_default();
+                            (s(c.name.clone()), s(spark_type(ty)))
+                        })
+                        .collect();
+                    call("conform", vec![code(var.clone()), Expr::Dict(types)])
+                } else {
+                    call(
+                        format!("{var}.select"),
+                        after.iter().map(|c| col(&c.name)).collect(),
+                    )
+                };
+                lines.push(assign(&var, &held));
                 block(
-                    &["A Spark SQL query; the current frame is the view `this`."],
+                    &[
+                        "A Spark SQL query; the current frame is the view `this`. Its result keeps the declared columns, in their order and types.",
+                    ],
                     lines.join("\n"),
                 )
             }

@@ -286,6 +286,10 @@ pub struct StageDefaults {
     /// Days CloudWatch keeps the job logs. Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_retention_days: Option<u32>,
+    /// Spark stages: what a `cast` does with values that were not null and do
+    /// not convert, unless the cast sets `on_invalid`. Default `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cast_on_invalid: Option<OnInvalid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -477,8 +481,9 @@ pub enum Step {
     Drop(Vec<String>),
     /// Rename columns (`{old: new}`), or apply a rule to all: `snake_case`, `lower_case`.
     Rename(Rename),
-    /// Change column types (`{column: type}`). A value that does not convert becomes null.
-    Cast(IndexMap<String, String>),
+    /// Change column types: `{column: type}`, or `{column: {type, format, clean,
+    /// on_invalid}}`. Values that were not null and become null are counted.
+    Cast(IndexMap<String, CastSpec>),
     /// Keep rows for which a Spark SQL condition holds.
     Filter(String),
     /// Add or replace columns computed by Spark SQL expressions (`{column: expression}`).
@@ -556,8 +561,8 @@ impl JsonSchema for Step {
         );
         add(
             "cast",
-            "Change column types (`{column: type}`); a value that does not convert becomes null.",
-            generator.subschema_for::<IndexMap<String, String>>(),
+            "Change column types: `{column: type}` or `{column: {type, format, clean, on_invalid}}`; values that were not null and become null are counted and reported.",
+            generator.subschema_for::<IndexMap<String, CastSpec>>(),
         );
         add(
             "filter",
@@ -638,6 +643,98 @@ pub enum Rename {
 pub enum RenameRule {
     SnakeCase,
     LowerCase,
+}
+
+/// The target of one cast: a type, or `{type, format, clean, on_invalid}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CastSpec {
+    Type(String),
+    Full(CastFull),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CastFull {
+    /// Hive/Glue type to cast to.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// `date` and `timestamp` only: the Spark datetime pattern of the text,
+    /// for example `M/d/yyyy H:mm` for `12/1/2010 8:28`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Numeric types only: clean the text before the cast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean: Option<Clean>,
+    /// What to do with values that were not null and do not convert. Default:
+    /// the stage's `cast_on_invalid`, else `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_invalid: Option<OnInvalid>,
+}
+
+/// Text cleaning before a numeric cast, in this order: trim, remove the
+/// thousands separator, then read the decimal separator as `.`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Clean {
+    /// Remove leading and trailing spaces.
+    #[serde(default)]
+    pub trim: bool,
+    /// Thousands separator to remove, one character: `","` in `1,234.5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thousands: Option<String>,
+    /// Decimal separator, one character, when it is not `.`: `","` in `1.234,5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<String>,
+}
+
+/// What a cast does with values that were not null and do not convert:
+/// `warn` (count them in the job log and, on Glue, a CloudWatch metric),
+/// `fail` (stop the stage before anything is written) or `null` (keep silent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInvalid {
+    #[default]
+    Warn,
+    Fail,
+    Null,
+}
+
+impl OnInvalid {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnInvalid::Warn => "warn",
+            OnInvalid::Fail => "fail",
+            OnInvalid::Null => "null",
+        }
+    }
+}
+
+impl CastSpec {
+    pub fn ty(&self) -> &str {
+        match self {
+            CastSpec::Type(t) => t,
+            CastSpec::Full(f) => &f.ty,
+        }
+    }
+    pub fn format(&self) -> Option<&str> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.format.as_deref(),
+        }
+    }
+    pub fn clean(&self) -> Option<&Clean> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.clean.as_ref(),
+        }
+    }
+    pub fn on_invalid(&self) -> Option<OnInvalid> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.on_invalid,
+        }
+    }
 }
 
 /// A derived column: an expression, or `{expr, type}` to fix its type.

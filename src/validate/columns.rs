@@ -9,7 +9,7 @@
 //! without declared `columns` makes the frame's columns unknown; checks on
 //! that frame stop there rather than guess.
 
-use super::{Ctx, SemanticError, ptr, rules};
+use super::{Ctx, SemanticError, casts, ptr, rules};
 use crate::model::*;
 use crate::names;
 use crate::yaml::push_pointer;
@@ -202,25 +202,17 @@ impl Stepper<'_, '_> {
                 Some(cols)
             }
             Step::Cast(map) => {
-                for (c, ty) in map {
+                for (c, spec) in map {
                     let p = at(&[c]);
                     if !self.need(&cols, frame, c, &p) {
                         continue;
                     }
-                    match rules::hive_type(ty) {
-                        Err(reason) => self.cx.at_value(
-                            &p,
-                            SemanticError::BadValue {
-                                what: "type",
-                                value: ty.clone(),
-                                reason,
-                            },
-                        ),
-                        Ok(()) => {
-                            if let Some(k) = find(&cols, c) {
-                                cols[k].ty = Some(ty.clone());
-                            }
-                        }
+                    let k = find(&cols, c);
+                    let from = k.and_then(|k| cols[k].ty.clone());
+                    if casts::check(self.cx, &p, c, spec, from.as_deref())
+                        && let Some(k) = k
+                    {
+                        cols[k].ty = Some(spec.ty().to_string());
                     }
                 }
                 Some(cols)

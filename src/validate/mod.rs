@@ -12,6 +12,7 @@
 mod alerts;
 mod arguments;
 mod athena;
+pub mod casts;
 mod columns;
 mod crawlers;
 mod error;

@@ -9,6 +9,7 @@
 //! renames in the script. Where a `sql` step without declared columns makes
 //! them unknown, the script computes those renames at run time instead.
 
+mod casts;
 mod io;
 mod join;
 mod steps;
@@ -45,6 +46,10 @@ pub struct Uses {
     pub snake_case: bool,
     pub lower_case: bool,
     pub prefix: bool,
+    /// A cast counts the values it loses (`check_casts`).
+    pub casts: bool,
+    /// A cast parses text with a datetime pattern.
+    pub datetime_format: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +59,8 @@ pub struct SparkContext {
     pub stage: String,
     pub description: Vec<String>,
     pub arguments: String,
+    /// `PIPELINE = ...` and `STAGE = ...`, for messages and metrics.
+    pub names: String,
     pub constants: Vec<Block>,
     pub connections: Vec<Block>,
     pub sections: Vec<Section>,
@@ -183,6 +190,11 @@ const PY_RESERVED: &[&str] = &[
     "snake_case",
     "lower_case",
     "prefix_clashing",
+    "check_casts",
+    "publish_cast_metrics",
+    "casts",
+    "PIPELINE",
+    "STAGE",
     "window",
     "grouped",
     "right",
@@ -704,6 +716,11 @@ impl<'a> Builder<'a> {
             stage: self.stage_name.to_string(),
             description,
             arguments: arguments_code,
+            names: [
+                assign("PIPELINE", &s(p.pipeline.clone())),
+                assign("STAGE", &s(self.stage_name.to_string())),
+            ]
+            .join("\n"),
             constants,
             connections: conn_blocks,
             sections,

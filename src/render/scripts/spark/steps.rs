@@ -121,22 +121,7 @@ impl Builder<'_> {
                     }
                 }
             }
-            Step::Cast(map) => {
-                let e = call(
-                    format!("{var}.withColumns"),
-                    vec![Expr::Dict(
-                        map.iter()
-                            .map(|(c, t)| {
-                                (s(c.clone()), method(col(c), "cast", vec![s(spark_type(t))]))
-                            })
-                            .collect(),
-                    )],
-                );
-                block(
-                    &["Cast columns; a value that does not convert becomes null."],
-                    assign(&var, &e),
-                )
-            }
+            Step::Cast(map) => self.cast(frame, &var, map),
             Step::Filter(cond) => {
                 let e = call(format!("{var}.filter"), vec![s(cond.clone())]);
                 block(

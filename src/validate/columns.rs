@@ -9,6 +9,10 @@
 //! without declared `columns` makes the frame's columns unknown; checks on
 //! that frame stop there rather than guess.
 
+mod calls;
+
+pub use calls::takes_frame;
+
 use super::{Ctx, SemanticError, casts, ptr, rules};
 use crate::model::*;
 use crate::names;
@@ -373,7 +377,7 @@ impl Stepper<'_, '_> {
                 }
                 for (name, call) in &a.aggregates {
                     let p = at(&["aggregates", name]);
-                    let ty = self.call_type(&cols, frame, call, &p, false, false);
+                    let ty = self.aggregate_call(&cols, frame, call, &p);
                     if find(&out, name).is_some() {
                         self.cx.at_key(
                             &p,
@@ -529,9 +533,12 @@ impl Stepper<'_, '_> {
                     );
                 }
                 let mut added = Vec::new();
+                if let Some(f) = &w.frame {
+                    self.window_frame(&cols, frame, w, f, &at(&["frame"]));
+                }
                 for (name, call) in &w.columns {
                     let p = at(&["columns", name]);
-                    let ty = self.call_type(&cols, frame, call, &p, true, !w.order_by.is_empty());
+                    let ty = self.window_call(&cols, frame, w, call, &p);
                     if find(&cols, name).is_some() || find(&added, name).is_some() {
                         self.cx.at_key(
                             &p,
@@ -711,179 +718,6 @@ impl Stepper<'_, '_> {
         }
         Some(out)
     }
-
-    /// Checks an aggregate or window call and returns its result type.
-    fn call_type(
-        &mut self,
-        cols: &[Col],
-        frame: &str,
-        call: &str,
-        p: &str,
-        window: bool,
-        ordered: bool,
-    ) -> Option<String> {
-        let Some(c) = Call::parse(call) else {
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: "write `function(column)`, for example `sum(amount)` or `count(*)`"
-                        .into(),
-                },
-            );
-            return None;
-        };
-        const AGG: [&str; 14] = [
-            "count",
-            "count_distinct",
-            "approx_count_distinct",
-            "sum",
-            "avg",
-            "mean",
-            "min",
-            "max",
-            "first",
-            "last",
-            "stddev",
-            "variance",
-            "collect_list",
-            "collect_set",
-        ];
-        const RANK: [&str; 7] = [
-            "row_number",
-            "rank",
-            "dense_rank",
-            "percent_rank",
-            "cume_dist",
-            "ntile",
-            "lag",
-        ];
-        let f = c.function.as_str();
-        let known: Vec<&str> = if window {
-            AGG.iter()
-                .chain(RANK.iter())
-                .chain(["lead"].iter())
-                .copied()
-                .collect()
-        } else {
-            AGG.to_vec()
-        };
-        if !known.contains(&f) {
-            let hint = crate::suggest::nearest(f, known.iter().copied())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "function",
-                    value: f.to_string(),
-                    reason: format!("pipec knows {}{hint}", known.join(", ")),
-                },
-            );
-            return None;
-        }
-        if matches!(f, "first" | "last") && !(window && ordered) {
-            self.cx.at_value(
-                p,
-                SemanticError::Nondeterministic {
-                    what: format!("`{f}(...)` without an ordered window"),
-                    hint: "use min/max, or a window with `order_by`",
-                },
-            );
-        }
-        let needs_order = matches!(
-            f,
-            "row_number"
-                | "rank"
-                | "dense_rank"
-                | "percent_rank"
-                | "cume_dist"
-                | "ntile"
-                | "lag"
-                | "lead"
-        );
-        if needs_order && !ordered {
-            self.cx.at_value(
-                p,
-                SemanticError::Missing {
-                    what: format!("`{f}` needs the window's `order_by`"),
-                    hint: Some("add `order_by` to the window"),
-                },
-            );
-        }
-        let arity_ok = match f {
-            "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
-                c.args.is_empty()
-            }
-            "ntile" => c.args.len() == 1 && c.args[0].parse::<u32>().is_ok_and(|n| n > 0),
-            "lag" | "lead" => {
-                (1..=3).contains(&c.args.len())
-                    && c.args.get(1).is_none_or(|a| a.parse::<i32>().is_ok())
-            }
-            _ => c.args.len() == 1,
-        };
-        if !arity_ok {
-            let form = match f {
-                "ntile" => "ntile(n) with a whole number n".to_string(),
-                "lag" | "lead" => format!("{f}(column[, offset[, default]])"),
-                "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
-                    format!("{f}()")
-                }
-                _ => format!("{f}(column)"),
-            };
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: format!("write {form}"),
-                },
-            );
-            return None;
-        }
-        let col_ty = match (f, c.args.first()) {
-            ("ntile", _) | (_, None) => None,
-            ("count", Some(a)) if a == "*" => None,
-            (_, Some(a)) => {
-                if !self.need(cols, frame, a, p) {
-                    return None;
-                }
-                find(cols, a).and_then(|k| cols[k].ty.clone())
-            }
-        };
-        if matches!(f, "sum" | "avg" | "mean" | "stddev" | "variance")
-            && let Some(t) = &col_ty
-            && !rules::is_numeric(t)
-        {
-            self.cx.at_value(
-                p,
-                SemanticError::BadValue {
-                    what: "call",
-                    value: call.to_string(),
-                    reason: format!("`{f}` needs a numeric column, and `{}` is `{t}`", c.args[0]),
-                },
-            );
-        }
-        match f {
-            "count" | "count_distinct" | "approx_count_distinct" => Some("bigint".into()),
-            "avg" | "mean" | "stddev" | "variance" | "percent_rank" | "cume_dist" => {
-                Some("double".into())
-            }
-            "row_number" | "rank" | "dense_rank" | "ntile" => Some("int".into()),
-            "sum" => col_ty.map(|t| {
-                if t.starts_with("decimal") {
-                    t
-                } else if matches!(t.as_str(), "float" | "double") {
-                    "double".into()
-                } else {
-                    "bigint".into()
-                }
-            }),
-            "collect_list" | "collect_set" => col_ty.map(|t| format!("array<{t}>")),
-            _ => col_ty,
-        }
-    }
 }
 
 /// Tracks the columns of every frame of a Spark stage and checks its outputs.
@@ -893,8 +727,8 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
         cx,
         frames: IndexMap::new(),
     };
-    for input in &s.inputs {
-        let cols = p.schemas.get(input.table()).map(|t| {
+    for (i, input) in s.inputs.iter().enumerate() {
+        let mut cols: Option<Vec<Col>> = p.schemas.get(input.table()).map(|t| {
             t.columns
                 .iter()
                 .map(|(n, c)| Col {
@@ -903,6 +737,10 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
                 })
                 .collect()
         });
+        if let Some(name) = input.input_file_column() {
+            let fp = ptr(&["stages", stage, "inputs", &i.to_string(), "input_file_column"]);
+            input_file_column(st.cx, p, input.table(), name, cols.as_mut(), &fp);
+        }
         st.frames.insert(input.frame().to_string(), cols);
     }
     for (fname, f) in &s.frames {
@@ -1012,4 +850,52 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
             );
         }
     }
+}
+
+/// An input's `input_file_column`: a valid new column name, on a table read
+/// from files.
+fn input_file_column(
+    cx: &mut Ctx,
+    p: &Pipeline,
+    table: &str,
+    name: &str,
+    cols: Option<&mut Vec<Col>>,
+    at: &str,
+) {
+    if let Err(reason) = rules::column_name(name) {
+        cx.at_value(
+            at,
+            SemanticError::BadName {
+                what: "column",
+                name: name.to_string(),
+                reason,
+            },
+        );
+    }
+    if p.schemas.get(table).is_some_and(|t| t.connection.is_some()) {
+        cx.at_value(
+            at,
+            SemanticError::Conflict {
+                what: format!("table `{table}` is read over JDBC, not from files"),
+                reason: "`input_file_column` names the file each row comes from; remove it",
+            },
+        );
+        return;
+    }
+    let Some(cols) = cols else { return };
+    if find(cols, name).is_some() {
+        cx.at_value(
+            at,
+            SemanticError::ColumnClash {
+                column: name.to_string(),
+                reason: format!("is already a column of table `{table}`"),
+                hint: Some("choose another name for the file column".into()),
+            },
+        );
+        return;
+    }
+    cols.push(Col {
+        name: name.to_string(),
+        ty: Some("string".into()),
+    });
 }

@@ -32,6 +32,7 @@ use arguments::check_arguments;
 use crawlers::check_crawlers;
 pub use error::SemanticError;
 use naming::{check_file_name, check_names};
+pub use columns::takes_frame;
 pub use settings::{Settings, settings};
 use stages::check_stages;
 use tables::check_tables;

@@ -9,11 +9,13 @@
 //! renames in the script. Where a `sql` step without declared columns makes
 //! them unknown, the script computes those renames at run time instead.
 
+mod calls;
 mod casts;
 mod io;
 mod join;
 mod steps;
 
+use calls::*;
 use io::*;
 
 use super::py::{self, Expr, call, code, col, kw, method, s};
@@ -327,75 +329,6 @@ fn json_literal(v: &serde_json::Value) -> Expr {
     }
 }
 
-/// A literal argument of `lag`/`lead`/`ntile` as Python: numbers, quoted
-/// strings, booleans and null; anything else is passed as text.
-fn arg_literal(a: &str) -> Expr {
-    let t = a.trim();
-    if t.parse::<i64>().is_ok() || (t.parse::<f64>().is_ok() && t.chars().any(|c| c == '.')) {
-        let n: String = t.chars().filter(|c| *c != '+').collect();
-        if n.chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
-        {
-            return code(n);
-        }
-    }
-    match t.to_ascii_lowercase().as_str() {
-        "true" => return code("True"),
-        "false" => return code("False"),
-        "null" => return code("None"),
-        _ => {}
-    }
-    if t.len() >= 2
-        && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')))
-    {
-        return s(&t[1..t.len() - 1]);
-    }
-    s(t)
-}
-
-/// The PySpark function of an aggregate or window call. Only names from this
-/// fixed table reach the script.
-fn function_call(c: &Call) -> Option<Expr> {
-    let f: &'static str = match c.function.as_str() {
-        "count" => "F.count",
-        "count_distinct" => "F.count_distinct",
-        "approx_count_distinct" => "F.approx_count_distinct",
-        "sum" => "F.sum",
-        "avg" | "mean" => "F.avg",
-        "min" => "F.min",
-        "max" => "F.max",
-        "first" => "F.first",
-        "last" => "F.last",
-        "stddev" => "F.stddev",
-        "variance" => "F.variance",
-        "collect_list" => "F.collect_list",
-        "collect_set" => "F.collect_set",
-        "row_number" => "F.row_number",
-        "rank" => "F.rank",
-        "dense_rank" => "F.dense_rank",
-        "percent_rank" => "F.percent_rank",
-        "cume_dist" => "F.cume_dist",
-        "ntile" => "F.ntile",
-        "lag" => "F.lag",
-        "lead" => "F.lead",
-        _ => return None,
-    };
-    let args = match c.function.as_str() {
-        "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => vec![],
-        "ntile" => vec![arg_literal(c.args.first()?)],
-        "lag" | "lead" => {
-            let mut a = vec![col(c.args.first()?)];
-            a.extend(c.args.iter().skip(1).map(|x| arg_literal(x)));
-            a
-        }
-        "count" if c.args.first().map(String::as_str) == Some("*") => {
-            vec![call("F.lit", vec![code("1")])]
-        }
-        _ => vec![col(c.args.first()?)],
-    };
-    Some(call(f, args))
-}
-
 pub struct Builder<'a> {
     v: &'a ValidPipeline,
     stage_name: &'a str,
@@ -581,10 +514,28 @@ impl<'a> Builder<'a> {
                     ),
                 ));
             }
+            let mut cols: Vec<String> = table.columns.keys().cloned().collect();
+            if let Some(file_col) = input.input_file_column() {
+                b.code.push('\n');
+                b.code.push_str(&assign(
+                    &var,
+                    &call(
+                        format!("{var}.withColumn"),
+                        vec![s(file_col), call("F.input_file_name", vec![])],
+                    ),
+                ));
+                b.comments.extend(py::comment_lines(
+                    &format!(
+                        "... with the file each row was read from in column {}.",
+                        py::comment_text(file_col)
+                    ),
+                    0,
+                ));
+                cols.push(file_col.to_string());
+            }
             reads.push(b);
             self.vars.insert(frame.clone(), var);
-            self.cols
-                .insert(frame, Some(table.columns.keys().cloned().collect()));
+            self.cols.insert(frame, Some(cols));
         }
         sections.push(Section {
             title: vec!["# Read the inputs.".into()],

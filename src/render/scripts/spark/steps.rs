@@ -219,7 +219,7 @@ impl Builder<'_> {
                     .aggregates
                     .iter()
                     .filter_map(|(name, c)| {
-                        let f = function_call(&Call::parse(c)?)?;
+                        let f = function_call(&Call::parse(c.call())?, c.filter())?;
                         Some(method(f, "alias", vec![s(name.clone())]))
                     })
                     .collect();
@@ -313,11 +313,18 @@ impl Builder<'_> {
                 self.uses.window = true;
                 let mut lines = vec![self.window_code(&w.partition_by, &w.order_by)];
                 let mut c = cols;
-                for (name, calltext) in &w.columns {
-                    if let Some(f) = Call::parse(calltext).as_ref().and_then(function_call) {
+                for (name, wc) in &w.columns {
+                    if let Some(f) = Call::parse(wc.call()).and_then(|c| function_call(&c, None)) {
+                        // A column's own frame, else the window's, for aggregate functions.
+                        let over = match wc.frame().or(w.frame.as_ref()) {
+                            Some(fr) if crate::validate::takes_frame(wc.call()) => {
+                                framed("window", fr)
+                            }
+                            _ => code("window"),
+                        };
                         let e = call(
                             format!("{var}.withColumn"),
-                            vec![s(name.clone()), method(f, "over", vec![code("window")])],
+                            vec![s(name.clone()), method(f, "over", vec![over])],
                         );
                         lines.push(assign(&var, &e));
                     }

@@ -313,6 +313,7 @@ impl Stepper<'_, '_> {
         if !arity_ok {
             let form = match f {
                 "ntile" => "ntile(n) with a whole number n".to_string(),
+                "count_if" => "count_if(condition), for example `count_if(amount > 0)`".to_string(),
                 "lag" | "lead" => format!("{f}(column[, offset[, default]])"),
                 "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
                     format!("{f}()")

@@ -18,7 +18,10 @@ use crate::yaml::push_pointer;
 
 /// The types a `format` can parse into.
 pub fn is_datetime(ty: &str) -> bool {
-    matches!(ty.trim().to_ascii_lowercase().as_str(), "date" | "timestamp")
+    matches!(
+        ty.trim().to_ascii_lowercase().as_str(),
+        "date" | "timestamp"
+    )
 }
 
 fn is_text(ty: &str) -> bool {
@@ -154,7 +157,13 @@ fn separator(s: &str) -> Result<(), String> {
 /// Checks one cast entry at `p` (the pointer of `cast/<column>`). `from` is
 /// the column's type before the cast, when known. Returns whether the target
 /// type is valid.
-pub(super) fn check(cx: &mut Ctx, p: &str, column: &str, spec: &CastSpec, from: Option<&str>) -> bool {
+pub(super) fn check(
+    cx: &mut Ctx,
+    p: &str,
+    column: &str,
+    spec: &CastSpec,
+    from: Option<&str>,
+) -> bool {
     let ty = spec.ty();
     let tp = match spec {
         CastSpec::Type(_) => p.to_string(),
@@ -182,7 +191,9 @@ pub(super) fn check(cx: &mut Ctx, p: &str, column: &str, spec: &CastSpec, from: 
                 SemanticError::CastOption {
                     option: "format",
                     column: column.to_string(),
-                    reason: format!("parses text into a date or timestamp, and this cast is to `{ty}`"),
+                    reason: format!(
+                        "parses text into a date or timestamp, and this cast is to `{ty}`"
+                    ),
                 },
             );
         } else if let Err(reason) = datetime_pattern(f) {
@@ -297,6 +308,10 @@ mod tests {
         ] {
             assert!(datetime_pattern(bad).is_err(), "{bad}");
         }
-        assert!(datetime_pattern("yyyy-MM-dd T").unwrap_err().contains("character 12"));
+        assert!(
+            datetime_pattern("yyyy-MM-dd T")
+                .unwrap_err()
+                .contains("character 12")
+        );
     }
 }

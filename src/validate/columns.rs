@@ -738,7 +738,13 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) {
                 .collect()
         });
         if let Some(name) = input.input_file_column() {
-            let fp = ptr(&["stages", stage, "inputs", &i.to_string(), "input_file_column"]);
+            let fp = ptr(&[
+                "stages",
+                stage,
+                "inputs",
+                &i.to_string(),
+                "input_file_column",
+            ]);
             input_file_column(st.cx, p, input.table(), name, cols.as_mut(), &fp);
         }
         st.frames.insert(input.frame().to_string(), cols);

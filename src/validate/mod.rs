@@ -29,10 +29,10 @@ mod zones;
 
 use alerts::{check_alerts, check_misc};
 use arguments::check_arguments;
+pub use columns::takes_frame;
 use crawlers::check_crawlers;
 pub use error::SemanticError;
 use naming::{check_file_name, check_names};
-pub use columns::takes_frame;
 pub use settings::{Settings, settings};
 use stages::check_stages;
 use tables::check_tables;

@@ -64,10 +64,7 @@ pub fn settings(p: &Pipeline, s: &Stage) -> Settings {
         max_concurrent_runs: o.max_concurrent_runs.or(d.max_concurrent_runs).unwrap_or(1),
         metrics: o.metrics.or(d.metrics).unwrap_or(true),
         log_retention_days: o.log_retention_days.or(d.log_retention_days).unwrap_or(30),
-        cast_on_invalid: o
-            .cast_on_invalid
-            .or(d.cast_on_invalid)
-            .unwrap_or_default(),
+        cast_on_invalid: o.cast_on_invalid.or(d.cast_on_invalid).unwrap_or_default(),
     }
 }
 

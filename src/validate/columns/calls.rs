@@ -137,14 +137,14 @@ impl Stepper<'_, '_> {
             );
             return;
         }
-        let value_bound =
-            |b: FrameBound| matches!(b, FrameBound::Offset(n) if n != 0);
+        let value_bound = |b: FrameBound| matches!(b, FrameBound::Offset(n) if n != 0);
         if kind == "range" && (value_bound(start) || value_bound(end)) {
             if w.order_by.len() != 1 {
                 self.cx.at_value(
                     &bp,
                     SemanticError::Conflict {
-                        what: "a `range` frame with offsets measures distance along one column".into(),
+                        what: "a `range` frame with offsets measures distance along one column"
+                            .into(),
                         reason: "give the window exactly one `order_by` column, or use `rows`",
                     },
                 );
@@ -248,7 +248,9 @@ impl Stepper<'_, '_> {
             } else if !matches!(f, "first" | "last") {
                 Some("only `first(col) by key` and `last(col) by key` take `by`")
             } else if by.nulls_first.is_some() {
-                Some("rows whose key is null are skipped, so `nulls first` / `nulls last` has no effect; remove it")
+                Some(
+                    "rows whose key is null are skipped, so `nulls first` / `nulls last` has no effect; remove it",
+                )
             } else {
                 None
             };

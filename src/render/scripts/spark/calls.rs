@@ -54,7 +54,10 @@ pub(super) fn function_call(c: &Call, filter: Option<&str>) -> Option<Expr> {
         "count_if" => {
             let when = call(
                 "F.when",
-                vec![call("F.expr", vec![s(c.args.first()?.clone())]), call("F.lit", vec![code("1")])],
+                vec![
+                    call("F.expr", vec![s(c.args.first()?.clone())]),
+                    call("F.lit", vec![code("1")]),
+                ],
             );
             return Some(call("F.count", vec![only(when)]));
         }
@@ -114,5 +117,9 @@ pub(super) fn framed(window: &str, f: &WindowFrame) -> Expr {
         // Validation requires one of them.
         (None, None) => return code(window.to_string()),
     };
-    method(code(window.to_string()), m, vec![bound(a, true), bound(b, false)])
+    method(
+        code(window.to_string()),
+        m,
+        vec![bound(a, true), bound(b, false)],
+    )
 }

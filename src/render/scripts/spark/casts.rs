@@ -31,23 +31,22 @@ fn conversion(column: &str, spec: &CastSpec) -> Expr {
             value = call("F.trim", vec![value]);
         }
         if let Some(t) = &clean.thousands {
-            value = call(
-                "F.regexp_replace",
-                vec![value, s(regex_literal(t)), s("")],
-            );
+            value = call("F.regexp_replace", vec![value, s(regex_literal(t)), s("")]);
         }
         if let Some(d) = &clean.decimal {
-            value = call(
-                "F.regexp_replace",
-                vec![value, s(regex_literal(d)), s(".")],
-            );
+            value = call("F.regexp_replace", vec![value, s(regex_literal(d)), s(".")]);
         }
     }
     method(value, "cast", vec![s(spark_type(ty))])
 }
 
 impl Builder<'_> {
-    pub(super) fn cast(&mut self, frame: &str, var: &str, map: &IndexMap<String, CastSpec>) -> Block {
+    pub(super) fn cast(
+        &mut self,
+        frame: &str,
+        var: &str,
+        map: &IndexMap<String, CastSpec>,
+    ) -> Block {
         let default = crate::validate::settings(self.v.pipeline(), self.stage).cast_on_invalid;
         if map.values().any(|c| c.format().is_some()) {
             self.uses.datetime_format = true;
@@ -79,14 +78,22 @@ impl Builder<'_> {
             lines.push(
                 call(
                     "check_casts",
-                    vec![code(var.to_string()), s(frame), code("casts"), Expr::Dict(checked)],
+                    vec![
+                        code(var.to_string()),
+                        s(frame),
+                        code("casts"),
+                        Expr::Dict(checked),
+                    ],
                 )
                 .fmt(0, 0, 0),
             );
         } else {
             comments.push("Values that do not convert become null, silently (`on_invalid: null`).");
         }
-        lines.push(assign(var, &call(format!("{var}.withColumns"), vec![code("casts")])));
+        lines.push(assign(
+            var,
+            &call(format!("{var}.withColumns"), vec![code("casts")]),
+        ));
         block(&comments, lines.join("\n"))
     }
 }

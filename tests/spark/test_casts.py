@@ -67,9 +67,10 @@ def departures(tmp_path_factory):
     root = tmp_path_factory.mktemp("casts")
     source = root / "in" / "departures"
     source.mkdir(parents=True)
-    with zipfile.ZipFile(FLIGHTS_DATA / "flights.csv.zip") as z, z.open(
-        "flights.csv"
-    ) as raw:
+    with (
+        zipfile.ZipFile(FLIGHTS_DATA / "flights.csv.zip") as z,
+        z.open("flights.csv") as raw,
+    ):
         reader = csv.DictReader(line.decode() for line in raw)
         with open(source / "departures.csv", "w", newline="") as out:
             w = csv.writer(out)
@@ -167,7 +168,10 @@ def test_fail_passes_on_clean_data(departures, tmp_path):
     root, source = departures
     clean = tmp_path / "clean"
     clean.mkdir()
-    with open(source / "departures.csv") as src, open(clean / "departures.csv", "w") as dst:
+    with (
+        open(source / "departures.csv") as src,
+        open(clean / "departures.csv", "w") as dst,
+    ):
         for line in src:
             if not line.startswith("bad-"):
                 dst.write(line)
@@ -183,8 +187,8 @@ def test_null_is_silent(departures):
     assert_same_rows(written(out), expected(source), COLUMNS, "departures_quiet")
 
 
-# The first lines of the UCI Online Retail export, whose dates are month/day
-#/year with a 24-hour time and no leading zeros.
+# The first lines of the UCI Online Retail export, whose dates are
+# month/day/year with a 24-hour time and no leading zeros.
 RETAIL = """Invoice No,Stock Code,Description,Quantity,Invoice Date,Unit Price,Customer ID,Country
 536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
 536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom

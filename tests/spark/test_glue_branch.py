@@ -312,7 +312,9 @@ def cast_columns(stem, stage):
     out = []
     for step in steps:
         for column, spec in (step.get("cast") or {}).items():
-            policy = spec.get("on_invalid", default) if isinstance(spec, dict) else default
+            policy = (
+                spec.get("on_invalid", default) if isinstance(spec, dict) else default
+            )
             if policy != "null":
                 out.append(column)
     return out

@@ -81,7 +81,9 @@ def test_ordered_first_last_and_conditional_aggregates(weather):
             count(*) FILTER (wind_speed > 20) AS windy_hours,
             sum(precip) FILTER (precip > 0) AS rain,
             count(*) FILTER (precip > 0) AS wet_hours
-        FROM read_csv(?, header = true, nullstr = 'NA', types = {'time_hour': 'VARCHAR'})
+        FROM read_csv(
+            ?, header = true, nullstr = 'NA', types = {'time_hour': 'VARCHAR'}
+        )
         GROUP BY ALL
         """,
         [str(source / "weather.csv")],

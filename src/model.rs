@@ -199,6 +199,12 @@ pub struct CsvOptions {
     /// Text that stands for a missing value, for example `NA`.
     #[serde(default)]
     pub null_value: String,
+    /// `rfc4180`: quotes inside quoted values are doubled (`"say ""hi"""`), as
+    /// Python's csv module and most exporters write them, and quoted values
+    /// may hold line breaks. Spark then reads with `escape` set to `quote`
+    /// and `multiLine`. Without a preset, `escape` (default `\\`) escapes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<CsvPreset>,
     /// Whether values may be enclosed in `quote` characters (default true).
     /// Athena reads quoted CSV with OpenCSVSerde, which pipec declares as all
     /// strings; set `false` for files that never quote, and Athena reads the
@@ -215,9 +221,26 @@ impl Default for CsvOptions {
             quote: "\"".into(),
             escape: "\\".into(),
             null_value: String::new(),
+            preset: None,
             quoted: true,
         }
     }
+}
+
+impl CsvOptions {
+    /// The escape character Spark reads with: the quote itself under RFC 4180.
+    pub fn spark_escape(&self) -> &str {
+        match self.preset {
+            Some(CsvPreset::Rfc4180) => &self.quote,
+            None => &self.escape,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvPreset {
+    Rfc4180,
 }
 
 fn default_true() -> bool {
@@ -286,6 +309,10 @@ pub struct StageDefaults {
     /// Days CloudWatch keeps the job logs. Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_retention_days: Option<u32>,
+    /// Spark stages: what a `cast` does with values that were not null and do
+    /// not convert, unless the cast sets `on_invalid`. Default `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cast_on_invalid: Option<OnInvalid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -384,7 +411,7 @@ pub struct Download {
     pub to: String,
 }
 
-/// A table read by a stage: its name, or `{table, as}` to name the frame.
+/// A table read by a stage: its name, or `{table, as, input_file_column}`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Input {
@@ -396,9 +423,13 @@ pub enum Input {
 #[serde(deny_unknown_fields)]
 pub struct AliasedInput {
     pub table: String,
-    /// Frame name for this input inside the stage.
-    #[serde(rename = "as")]
-    pub alias: String,
+    /// Frame name for this input inside the stage. Default: the table name.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Add a `string` column of this name holding the file each row was read
+    /// from (Spark's `input_file_name()`), for lineage. Zone tables only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_file_column: Option<String>,
 }
 
 impl Input {
@@ -411,7 +442,13 @@ impl Input {
     pub fn frame(&self) -> &str {
         match self {
             Input::Table(t) => t,
-            Input::Aliased(a) => &a.alias,
+            Input::Aliased(a) => a.alias.as_deref().unwrap_or(&a.table),
+        }
+    }
+    pub fn input_file_column(&self) -> Option<&str> {
+        match self {
+            Input::Table(_) => None,
+            Input::Aliased(a) => a.input_file_column.as_deref(),
         }
     }
 }
@@ -477,8 +514,9 @@ pub enum Step {
     Drop(Vec<String>),
     /// Rename columns (`{old: new}`), or apply a rule to all: `snake_case`, `lower_case`.
     Rename(Rename),
-    /// Change column types (`{column: type}`). A value that does not convert becomes null.
-    Cast(IndexMap<String, String>),
+    /// Change column types: `{column: type}`, or `{column: {type, format, clean,
+    /// on_invalid}}`. Values that were not null and become null are counted.
+    Cast(IndexMap<String, CastSpec>),
     /// Keep rows for which a Spark SQL condition holds.
     Filter(String),
     /// Add or replace columns computed by Spark SQL expressions (`{column: expression}`).
@@ -556,8 +594,8 @@ impl JsonSchema for Step {
         );
         add(
             "cast",
-            "Change column types (`{column: type}`); a value that does not convert becomes null.",
-            generator.subschema_for::<IndexMap<String, String>>(),
+            "Change column types: `{column: type}` or `{column: {type, format, clean, on_invalid}}`; values that were not null and become null are counted and reported.",
+            generator.subschema_for::<IndexMap<String, CastSpec>>(),
         );
         add(
             "filter",
@@ -638,6 +676,98 @@ pub enum Rename {
 pub enum RenameRule {
     SnakeCase,
     LowerCase,
+}
+
+/// The target of one cast: a type, or `{type, format, clean, on_invalid}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CastSpec {
+    Type(String),
+    Full(CastFull),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CastFull {
+    /// Hive/Glue type to cast to.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// `date` and `timestamp` only: the Spark datetime pattern of the text,
+    /// for example `M/d/yyyy H:mm` for `12/1/2010 8:28`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Numeric types only: clean the text before the cast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean: Option<Clean>,
+    /// What to do with values that were not null and do not convert. Default:
+    /// the stage's `cast_on_invalid`, else `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_invalid: Option<OnInvalid>,
+}
+
+/// Text cleaning before a numeric cast, in this order: trim, remove the
+/// thousands separator, then read the decimal separator as `.`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Clean {
+    /// Remove leading and trailing spaces.
+    #[serde(default)]
+    pub trim: bool,
+    /// Thousands separator to remove, one character: `","` in `1,234.5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thousands: Option<String>,
+    /// Decimal separator, one character, when it is not `.`: `","` in `1.234,5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<String>,
+}
+
+/// What a cast does with values that were not null and do not convert:
+/// `warn` (count them in the job log and, on Glue, a CloudWatch metric),
+/// `fail` (stop the stage before anything is written) or `null` (keep silent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInvalid {
+    #[default]
+    Warn,
+    Fail,
+    Null,
+}
+
+impl OnInvalid {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnInvalid::Warn => "warn",
+            OnInvalid::Fail => "fail",
+            OnInvalid::Null => "null",
+        }
+    }
+}
+
+impl CastSpec {
+    pub fn ty(&self) -> &str {
+        match self {
+            CastSpec::Type(t) => t,
+            CastSpec::Full(f) => &f.ty,
+        }
+    }
+    pub fn format(&self) -> Option<&str> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.format.as_deref(),
+        }
+    }
+    pub fn clean(&self) -> Option<&Clean> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.clean.as_ref(),
+        }
+    }
+    pub fn on_invalid(&self) -> Option<OnInvalid> {
+        match self {
+            CastSpec::Type(_) => None,
+            CastSpec::Full(f) => f.on_invalid,
+        }
+    }
 }
 
 /// A derived column: an expression, or `{expr, type}` to fix its type.
@@ -738,10 +868,44 @@ pub struct Aggregate {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<String>,
     /// Output column to aggregate call: `count(*)`, `count(col)`, `count_distinct(col)`,
-    /// `sum(col)`, `avg(col)`, `min(col)`, `max(col)`, `first(col)`, `last(col)`,
-    /// `stddev(col)`, `variance(col)`, `collect_list(col)`, `collect_set(col)`,
-    /// `approx_count_distinct(col)`.
-    pub aggregates: IndexMap<String, String>,
+    /// `count_if(condition)`, `sum(col)`, `avg(col)`, `min(col)`, `max(col)`,
+    /// `first(col) by key`, `last(col) by key` (the value at the least or
+    /// greatest `key`), `stddev(col)`, `variance(col)`, `collect_list(col)`,
+    /// `collect_set(col)`, `approx_count_distinct(col)`; or `{call, filter}` to
+    /// aggregate only the rows for which a Spark SQL condition holds.
+    pub aggregates: IndexMap<String, AggregateCall>,
+}
+
+/// An aggregate call, or `{call, filter}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AggregateCall {
+    Call(String),
+    Filtered(FilteredCall),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilteredCall {
+    /// The aggregate call, for example `sum(arr_delay)`.
+    pub call: String,
+    /// Spark SQL condition: only rows for which it holds are aggregated.
+    pub filter: String,
+}
+
+impl AggregateCall {
+    pub fn call(&self) -> &str {
+        match self {
+            AggregateCall::Call(c) => c,
+            AggregateCall::Filtered(f) => &f.call,
+        }
+    }
+    pub fn filter(&self) -> Option<&str> {
+        match self {
+            AggregateCall::Call(_) => None,
+            AggregateCall::Filtered(f) => Some(&f.filter),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -778,10 +942,76 @@ pub struct Window {
     /// `column` or `column desc`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<String>,
+    /// The rows each aggregate function (`sum`, `avg`, `count`, `first`, ...)
+    /// sees, unless its column sets its own `frame`. Default: Spark's (the
+    /// whole partition without `order_by`, else up to the current row).
+    /// Ranking functions and `lag`/`lead` take no frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<WindowFrame>,
     /// Output column to window function: `row_number()`, `rank()`, `dense_rank()`,
     /// `percent_rank()`, `ntile(n)`, `lag(col)`, `lead(col)`, `sum(col)`, `avg(col)`,
-    /// `min(col)`, `max(col)`, `count(col)`, `first(col)`, `last(col)`.
-    pub columns: IndexMap<String, String>,
+    /// `min(col)`, `max(col)`, `count(col)`, `first(col)`, `last(col)`; or
+    /// `{call, frame}` for an aggregate function over its own frame.
+    pub columns: IndexMap<String, WindowCall>,
+}
+
+/// A window function call, or `{call, frame}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum WindowCall {
+    Call(String),
+    Framed(FramedCall),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FramedCall {
+    /// An aggregate function, for example `sum(flights)`.
+    pub call: String,
+    pub frame: WindowFrame,
+}
+
+impl WindowCall {
+    pub fn call(&self) -> &str {
+        match self {
+            WindowCall::Call(c) => c,
+            WindowCall::Framed(f) => &f.call,
+        }
+    }
+    pub fn frame(&self) -> Option<&WindowFrame> {
+        match self {
+            WindowCall::Call(_) => None,
+            WindowCall::Framed(f) => Some(&f.frame),
+        }
+    }
+}
+
+/// A window frame: `rows: [start, end]` counts rows from the current one,
+/// `range: [start, end]` takes the rows whose single `order_by` value lies
+/// within these offsets of the current row's. `0` is the current row, and
+/// `unbounded` the partition's first row (as start) or last row (as end).
+/// Set exactly one of the two.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<[FrameBound; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[FrameBound; 2]>,
+}
+
+/// An offset from the current row (negative: before it), or `unbounded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FrameBound {
+    Offset(i64),
+    Unbounded(Unbounded),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Unbounded {
+    Unbounded,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -1070,18 +1300,51 @@ impl OrderKey {
     }
 }
 
-/// A function call in `aggregates` or window `columns`: `sum(amount)`, `count(*)`, `ntile(4)`.
+/// A function call in `aggregates` or window `columns`: `sum(amount)`,
+/// `count(*)`, `ntile(4)`, `last(price) by invoice_date`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub function: String,
     /// Arguments split on top-level commas and trimmed; empty for `row_number()`.
     pub args: Vec<String>,
+    /// `first(col) by key` / `last(col) by key`: the order that says which
+    /// value is first or last.
+    pub by: Option<OrderKey>,
 }
 
 impl Call {
     pub fn parse(s: &str) -> Option<Call> {
         let s = s.trim();
         let open = s.find('(')?;
+        // The call ends at the parenthesis that closes the first one; an
+        // order may follow: `last(x) by key desc`.
+        let mut depth = 0;
+        let mut close = None;
+        for (i, c) in s.char_indices().skip_while(|(i, _)| *i < open) {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let close = close?;
+        let rest = s[close + 1..].trim();
+        let by = if rest.is_empty() {
+            None
+        } else {
+            let (word, key) = rest.split_at(rest.find(char::is_whitespace)?);
+            if !word.eq_ignore_ascii_case("by") || key.trim().is_empty() {
+                return None;
+            }
+            Some(OrderKey::parse(key))
+        };
+        let s = &s[..=close];
         let inner = s.strip_suffix(')')?.get(open + 1..)?;
         let function = s[..open].trim().to_ascii_lowercase();
         if function.is_empty()
@@ -1113,7 +1376,7 @@ impl Call {
             args.push(cur.trim().to_string());
             args
         };
-        Some(Call { function, args })
+        Some(Call { function, args, by })
     }
 }
 
@@ -1140,9 +1403,16 @@ mod tests {
             Call::parse("sum(dep_delay)"),
             Some(Call {
                 function: "sum".into(),
-                args: vec!["dep_delay".into()]
+                args: vec!["dep_delay".into()],
+                by: None,
             })
         );
+        let last = Call::parse("last(price) by Invoice Date desc").unwrap();
+        assert_eq!(last.args, vec!["price"]);
+        assert_eq!(last.by.as_ref().unwrap().column, "Invoice Date");
+        assert!(last.by.unwrap().descending);
+        assert!(Call::parse("last(price) desc").is_none());
+        assert!(Call::parse("last(price) by").is_none());
         assert_eq!(Call::parse("row_number()").unwrap().args.len(), 0);
         assert_eq!(Call::parse("lag(x, 2)").unwrap().args, vec!["x", "2"]);
         assert!(Call::parse("sum dep").is_none());

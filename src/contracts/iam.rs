@@ -55,7 +55,13 @@ pub enum Feature {
     DataQualityResults,
     /// Glue Data Quality metrics in CloudWatch (`enableDataQualityCloudWatchMetrics`).
     DataQualityMetrics,
+    /// The script publishes the values its casts lost (`CastInvalidValues`)
+    /// in CloudWatch namespace `pipec`.
+    CastMetrics,
 }
+
+/// The CloudWatch namespace of pipec's own metrics.
+pub const METRICS_NAMESPACE: &str = "pipec";
 
 /// What one feature needs: the actions, on which resources, and the AWS page
 /// that says so.
@@ -240,6 +246,12 @@ pub const NEEDS: &[Need] = &[
         scope: "* under cloudwatch:namespace = Glue Data Quality",
         doc: "https://docs.aws.amazon.com/glue/latest/dg/data-quality-alerts.html",
     },
+    Need {
+        feature: Feature::CastMetrics,
+        actions: &["cloudwatch:PutMetricData"],
+        scope: "* under cloudwatch:namespace = pipec (the action has no resource type)",
+        doc: "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html",
+    },
 ];
 
 /// Every action the given features need.
@@ -260,6 +272,25 @@ pub fn publishes_data_quality(p: &Pipeline, s: &Stage) -> bool {
             p.schemas
                 .get(&o.table)
                 .is_some_and(|t| t.zone.is_some() && t.quality.is_some())
+        })
+}
+
+/// Whether a stage's generated script counts what its casts lose and so
+/// publishes `CastInvalidValues` on Glue: a generated Spark stage with a cast
+/// whose policy is not `null` (see `templates/spark_job.py.j2`).
+pub fn publishes_cast_metrics(p: &Pipeline, s: &Stage) -> bool {
+    if s.kind != StageKind::Spark || s.script.is_some() {
+        return false;
+    }
+    let default = settings(p, s).cast_on_invalid;
+    s.steps
+        .iter()
+        .chain(s.frames.values().flat_map(|f| f.steps.iter()))
+        .any(|step| match step {
+            model::Step::Cast(map) => map
+                .values()
+                .any(|c| c.on_invalid().unwrap_or(default) != model::OnInvalid::Null),
+            _ => false,
         })
 }
 
@@ -302,6 +333,9 @@ pub fn stage_features(p: &Pipeline, s: &Stage) -> BTreeSet<Feature> {
     if publishes_data_quality(p, s) {
         f.insert(DataQualityResults);
         f.insert(DataQualityMetrics);
+    }
+    if publishes_cast_metrics(p, s) {
+        f.insert(CastMetrics);
     }
     f
 }

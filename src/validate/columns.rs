@@ -14,7 +14,7 @@
 use super::frames::{
     Column, FrameColumns, StageFrames, find_column as find, join_right_names, same_name,
 };
-use super::{Ctx, SemanticError, ptr, rules};
+use super::{Ctx, SemanticError, casts, ptr, rules};
 use crate::model::*;
 use crate::names;
 use crate::yaml::push_pointer;
@@ -22,6 +22,8 @@ use indexmap::IndexMap;
 
 mod calls;
 mod join;
+
+pub use calls::takes_frame;
 
 type Col = Column;
 
@@ -222,25 +224,17 @@ impl Stepper<'_, '_> {
                 Ok(cols)
             }
             Step::Cast(map) => {
-                for (c, ty) in map {
+                for (c, spec) in map {
                     let p = at(&[c]);
                     if !self.need(&cols, frame, c, &p) {
                         continue;
                     }
-                    match rules::hive_type(ty) {
-                        Err(reason) => self.cx.at_value(
-                            &p,
-                            SemanticError::BadValue {
-                                what: "type",
-                                value: ty.clone(),
-                                reason,
-                            },
-                        ),
-                        Ok(()) => {
-                            if let Some(k) = find(&cols, c) {
-                                cols[k].ty = Some(ty.clone());
-                            }
-                        }
+                    let k = find(&cols, c);
+                    let from = k.and_then(|k| cols[k].ty.clone());
+                    if casts::check(self.cx, &p, c, spec, from.as_deref())
+                        && let Some(k) = k
+                    {
+                        cols[k].ty = Some(spec.ty().to_string());
                     }
                 }
                 Ok(cols)
@@ -401,7 +395,7 @@ impl Stepper<'_, '_> {
                 }
                 for (name, call) in &a.aggregates {
                     let p = at(&["aggregates", name]);
-                    let ty = self.call_type(&cols, frame, call, &p, false, false);
+                    let ty = self.aggregate_call(&cols, frame, call, &p);
                     if find(&out, name).is_some() {
                         self.cx.at_key(
                             &p,
@@ -564,9 +558,12 @@ impl Stepper<'_, '_> {
                     );
                 }
                 let mut added = Vec::new();
+                if let Some(f) = &w.frame {
+                    self.window_frame(&cols, frame, w, f, &at(&["frame"]));
+                }
                 for (name, call) in &w.columns {
                     let p = at(&["columns", name]);
-                    let ty = self.call_type(&cols, frame, call, &p, true, !w.order_by.is_empty());
+                    let ty = self.window_call(&cols, frame, w, call, &p);
                     if find(&cols, name).is_some() || find(&added, name).is_some() {
                         self.cx.at_key(
                             &p,
@@ -703,9 +700,9 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
         frames: IndexMap::new(),
         record: StageFrames::default(),
     };
-    for input in &s.inputs {
+    for (i, input) in s.inputs.iter().enumerate() {
         // An unknown table was reported by the stage checks.
-        let cols: Cols = p.schemas.get(input.table()).map_or(Err(Reported), |t| {
+        let mut cols: Cols = p.schemas.get(input.table()).map_or(Err(Reported), |t| {
             Ok(t.columns
                 .iter()
                 .map(|(n, c)| Col {
@@ -714,6 +711,16 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
                 })
                 .collect())
         });
+        if let Some(name) = input.input_file_column() {
+            let fp = ptr(&[
+                "stages",
+                stage,
+                "inputs",
+                &i.to_string(),
+                "input_file_column",
+            ]);
+            input_file_column(st.cx, p, input.table(), name, cols.as_mut().ok(), &fp);
+        }
         if let Ok(c) = &cols {
             st.record.frames.insert(
                 input.frame().to_string(),
@@ -829,4 +836,52 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
         }
     }
     st.record
+}
+
+/// An input's `input_file_column`: a valid new column name, on a table read
+/// from files.
+fn input_file_column(
+    cx: &mut Ctx,
+    p: &Pipeline,
+    table: &str,
+    name: &str,
+    cols: Option<&mut Vec<Col>>,
+    at: &str,
+) {
+    if let Err(reason) = rules::column_name(name) {
+        cx.at_value(
+            at,
+            SemanticError::BadName {
+                what: "column",
+                name: name.to_string(),
+                reason,
+            },
+        );
+    }
+    if p.schemas.get(table).is_some_and(|t| t.connection.is_some()) {
+        cx.at_value(
+            at,
+            SemanticError::Conflict {
+                what: format!("table `{table}` is read over JDBC, not from files"),
+                reason: "`input_file_column` names the file each row comes from; remove it",
+            },
+        );
+        return;
+    }
+    let Some(cols) = cols else { return };
+    if find(cols, name).is_some() {
+        cx.at_value(
+            at,
+            SemanticError::ColumnClash {
+                column: name.to_string(),
+                reason: format!("is already a column of table `{table}`"),
+                hint: Some("choose another name for the file column".into()),
+            },
+        );
+        return;
+    }
+    cols.push(Col {
+        name: name.to_string(),
+        ty: Some("string".into()),
+    });
 }

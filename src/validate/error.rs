@@ -143,6 +143,12 @@ pub enum SemanticError {
         ty: String,
         reason: &'static str,
     },
+    /// A `cast` option that does not fit the cast it is on.
+    CastOption {
+        option: &'static str,
+        column: String,
+        reason: String,
+    },
     /// Two CSV columns whose Athena-safe catalog names are the same.
     AthenaColumnClash {
         column: String,
@@ -190,6 +196,7 @@ impl SemanticError {
             SemanticError::SeveralRules { .. } => "several-rules",
             SemanticError::AthenaReadsString { .. } => "athena-reads-string",
             SemanticError::AthenaColumnClash { .. } => "athena-column-clash",
+            SemanticError::CastOption { .. } => "cast-option",
         }
     }
 
@@ -372,6 +379,11 @@ impl SemanticError {
                     "columns `{column}` and `{other}` both become the Athena column `{catalog}`"
                 )
             }
+            SemanticError::CastOption {
+                option,
+                column,
+                reason,
+            } => format!("`{option}` does not fit the cast of `{column}`: it {reason}"),
         }
     }
 
@@ -456,6 +468,12 @@ impl SemanticError {
             ),
             SemanticError::AthenaColumnClash { .. } => Some(
                 "Athena names are lower case with underscores; rename one of the columns".into(),
+            ),
+            SemanticError::CastOption { option: "format", .. } => Some(
+                "`format` is for text cast to `date` or `timestamp`; remove it or change the type".into(),
+            ),
+            SemanticError::CastOption { .. } => Some(
+                "`clean` is for text cast to a number (`int`, `bigint`, `double`, `decimal(p,s)`, ...); remove it or change the type".into(),
             ),
             _ => None,
         }

@@ -12,6 +12,7 @@
 mod alerts;
 mod arguments;
 mod athena;
+pub mod casts;
 mod columns;
 mod crawlers;
 mod error;
@@ -29,6 +30,7 @@ mod zones;
 
 use alerts::{check_alerts, check_misc};
 use arguments::check_arguments;
+pub use columns::takes_frame;
 use crawlers::check_crawlers;
 pub use error::SemanticError;
 pub use frames::{FrameColumns, StageFrames};

@@ -17,6 +17,8 @@ pub struct Settings {
     pub max_concurrent_runs: u32,
     pub metrics: bool,
     pub log_retention_days: u32,
+    /// What a cast does with values it loses, unless the cast says.
+    pub cast_on_invalid: OnInvalid,
 }
 
 /// Resolves a stage's settings: the stage's own, then `defaults`, then pipec's.
@@ -62,6 +64,7 @@ pub fn settings(p: &Pipeline, s: &Stage) -> Settings {
         max_concurrent_runs: o.max_concurrent_runs.or(d.max_concurrent_runs).unwrap_or(1),
         metrics: o.metrics.or(d.metrics).unwrap_or(true),
         log_retention_days: o.log_retention_days.or(d.log_retention_days).unwrap_or(30),
+        cast_on_invalid: o.cast_on_invalid.or(d.cast_on_invalid).unwrap_or_default(),
     }
 }
 
@@ -115,6 +118,15 @@ pub(super) fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                 &at("bookmarks", true),
                 SemanticError::Glue {
                     reason: "job bookmarks work with Spark stages only".into(),
+                    hint: None,
+                },
+            );
+        }
+        if own.cast_on_invalid.is_some() {
+            cx.at_key(
+                &at("cast_on_invalid", true),
+                SemanticError::Glue {
+                    reason: "`cast_on_invalid` applies to the casts of Spark stages; a Python shell stage has none".into(),
                     hint: None,
                 },
             );

@@ -180,13 +180,14 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                 cx.unknown(&tp, "table", input.table(), p.schemas.keys().cloned());
             }
             if let Input::Aliased(a) = input
-                && let Err(reason) = rules::frame_name(&a.alias)
+                && let Some(alias) = &a.alias
+                && let Err(reason) = rules::frame_name(alias)
             {
                 cx.at_value(
                     &push_pointer(&ip, "as"),
                     SemanticError::BadName {
                         what: "frame",
-                        name: a.alias.clone(),
+                        name: alias.clone(),
                         reason,
                     },
                 );

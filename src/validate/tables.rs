@@ -148,6 +148,29 @@ pub(super) fn check_tables(cx: &mut Ctx) {
                 },
             );
         }
+        if let Some(csv) = &t.csv
+            && csv.preset == Some(CsvPreset::Rfc4180)
+        {
+            let cp = ptr(&["schemas", name, "csv"]);
+            if csv.escape != CsvOptions::default().escape {
+                cx.at_key(
+                    &push_pointer(&cp, "escape"),
+                    SemanticError::Conflict {
+                        what: "`escape` does not go with `preset: rfc4180`".into(),
+                        reason: "RFC 4180 escapes a quote by doubling it; remove `escape`",
+                    },
+                );
+            }
+            if !csv.quoted {
+                cx.at_key(
+                    &push_pointer(&cp, "quoted"),
+                    SemanticError::Conflict {
+                        what: "`quoted: false` does not go with `preset: rfc4180`".into(),
+                        reason: "the preset describes how quoted values escape their quotes; remove one of them",
+                    },
+                );
+            }
+        }
         if let Some(csv) = &t.csv {
             for (key, v) in [
                 ("delimiter", &csv.delimiter),

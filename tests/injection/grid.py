@@ -157,6 +157,20 @@ def _derived_column(p, v):
     p["stages"]["clean"]["steps"][2]["derive"][v] = "'d'"
 
 
+def _cast_format(p, v):
+    p["schemas"]["src"]["columns"]["day"] = "string"
+    p["schemas"]["clean"]["columns"]["day"] = "date"
+    p["stages"]["clean"]["steps"][0]["cast"]["day"] = {
+        "type": "date",
+        "format": "yyyy-MM-dd '" + v + "'",
+    }
+
+
+def _input_file_column(p, v):
+    p["schemas"]["clean"]["columns"][v] = "string"
+    p["stages"]["clean"]["inputs"][0] = {"table": "src", "input_file_column": v}
+
+
 def _argument_name(p, v):
     p["stages"]["clean"]["arguments"]["--" + v] = "value"
 
@@ -242,6 +256,8 @@ FIELDS = [
         ),
         False,
     ),
+    ("cast.format-literal", _cast_format, False),
+    ("input_file_column", _input_file_column, True),
     (
         "fill_null.value",
         _set(["stages", "clean", "steps", 3, "fill_null", "name"]),

@@ -30,6 +30,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import runpy
 import sys
 import zipfile
@@ -124,13 +125,34 @@ def glue():
     spark.stop()
 
 
+@pytest.fixture(autouse=True)
+def cloudwatch(monkeypatch):
+    """Records the CloudWatch metrics a script publishes instead of sending
+    them; any other AWS client is an error here."""
+    import boto3
+
+    seen = []
+
+    class CloudWatch:
+        def put_metric_data(self, Namespace, MetricData):  # noqa: N803 - boto3's names
+            seen.extend({"Namespace": Namespace} | d for d in MetricData)
+
+    def client(service, *args, **kwargs):
+        assert service == "cloudwatch", service
+        return CloudWatch()
+
+    monkeypatch.setattr(boto3, "client", client)
+    return seen
+
+
 @pytest.fixture
-def jdbc(monkeypatch):
+def jdbc(monkeypatch, cloudwatch):
     """Records JDBC writes and Secrets Manager look-ups instead of making them."""
     import boto3
     from pyspark.sql.readwriter import DataFrameWriter
 
     seen = {"writes": [], "secrets": []}
+    metrics = boto3.client
 
     class Secrets:
         def get_secret_value(self, SecretId):  # noqa: N803 - boto3's name
@@ -138,6 +160,8 @@ def jdbc(monkeypatch):
             return {"SecretString": json.dumps(SECRET)}
 
     def client(service, *args, **kwargs):
+        if service == "cloudwatch":
+            return metrics(service)
         assert service == "secretsmanager", service
         return Secrets()
 
@@ -275,8 +299,31 @@ def quality_outputs(stem, outputs):
     }
 
 
+def cast_columns(stem, stage):
+    """The columns a stage casts under a policy other than `null`."""
+    p = pipeline(stem)
+    st = p["stages"][stage]
+    default = st.get("cast_on_invalid") or p.get("defaults", {}).get(
+        "cast_on_invalid", "warn"
+    )
+    steps = list(st.get("steps", []))
+    for frame in st.get("frames", {}).values():
+        steps += frame.get("steps", [])
+    out = []
+    for step in steps:
+        for column, spec in (step.get("cast") or {}).items():
+            policy = (
+                spec.get("on_invalid", default) if isinstance(spec, dict) else default
+            )
+            if policy != "null":
+                out.append(column)
+    return out
+
+
 @pytest.mark.parametrize(("stem", "stage"), SPARK_STAGES)
-def test_glue_branch_of_every_example_stage(glue, jdbc, tmp_path, stem, stage):
+def test_glue_branch_of_every_example_stage(
+    glue, jdbc, cloudwatch, tmp_path, stem, stage
+):
     spark = glue[0]
     path, names, args, outputs = arguments_for(spark, stem, stage, tmp_path)
     calls, stdout = run_glue(glue, path, args)
@@ -305,6 +352,24 @@ def test_glue_branch_of_every_example_stage(glue, jdbc, tmp_path, stem, stage):
             assert f"data quality of {d['frame']}: PASSED: {rule}" in stdout
     froms = [d["name"] for name, d in calls if name == "DynamicFrame.fromDF"]
     assert froms == list(expected)
+
+    # Casts: on Glue, what each cast lost is a metric in namespace `pipec`,
+    # the same count the job log shows (synthetic dates in another format
+    # than a cast's are lost and counted).
+    printed = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"column '([^']+)': (\d+) value\(s\) did not", stdout)
+    }
+    published = {}
+    for d in cloudwatch:
+        assert d["Namespace"] == "pipec" and d["MetricName"] == "CastInvalidValues"
+        assert d["Unit"] == "Count"
+        dims = {x["Name"]: x["Value"] for x in d["Dimensions"]}
+        assert dims["Pipeline"] == pipeline(stem)["pipeline"]
+        assert dims["Stage"] == stage
+        published[dims["Column"]] = d["Value"]
+    assert set(published) == set(cast_columns(stem, stage))
+    assert {c: n for c, n in published.items() if n} == printed
 
     # Every output is written: files where the argument says, JDBC tables
     # through the named URL with the secret's credentials.

@@ -25,6 +25,8 @@ except ImportError:  # plain PySpark, outside AWS Glue
     GlueContext = None
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_responses_raw", "pipec_output_responses"]
+PIPELINE = "survey"
+STAGE = "structure"
 
 # Columns of table responses_raw, in order.
 RESPONSES_RAW_COLUMNS = {
@@ -85,6 +87,75 @@ def conform(df, columns):
     return df.select(
         [col(name).cast(type_).alias(name) for name, type_ in columns.items()]
     )
+
+
+def check_casts(df, frame, casts, policies):
+    """Counts, for each cast column in `policies`, the values that were not
+    null before the cast and are null after it, in one pass over `df`. Prints
+    each count with two of the values (the least and the greatest), publishes
+    the counts as CloudWatch metrics on Glue, and stops the stage when a
+    `fail` cast lost any."""
+    names = list(policies)
+    exprs = []
+    for i, name in enumerate(names):
+        lost = F.when(col(name).isNotNull() & casts[name].isNull(), col(name))
+        lost = lost.cast("string")
+        exprs += [
+            F.count(lost).alias(f"lost_{i}"),
+            F.min(lost).alias(f"least_{i}"),
+            F.max(lost).alias(f"greatest_{i}"),
+        ]
+    row = df.agg(*exprs).first()
+    counts = {name: row[f"lost_{i}"] for i, name in enumerate(names)}
+    failed = []
+    for i, name in enumerate(names):
+        if not counts[name]:
+            continue
+        examples = dict.fromkeys([row[f"least_{i}"], row[f"greatest_{i}"]])
+        print(
+            f"pipec cast ({policies[name]}): stage {STAGE}, frame {frame}, "
+            f"column {name!r}: {counts[name]} value(s) did not convert and "
+            f"became null, for example {', '.join(map(repr, examples))}"
+        )
+        if policies[name] == "fail":
+            failed.append(f"{name!r} ({counts[name]})")
+    if GlueContext is not None:
+        publish_cast_metrics(frame, counts)
+    if failed:
+        raise RuntimeError(
+            f"stage {STAGE}, frame {frame}: casts with on_invalid: fail lost "
+            f"values in column(s) {', '.join(failed)}; nothing was written"
+        )
+
+
+def publish_cast_metrics(frame, counts):
+    """The counts as CloudWatch metric `CastInvalidValues` in namespace
+    `pipec`, by pipeline, stage, frame and column. A failure to publish is
+    reported and does not stop the stage."""
+    import boto3
+
+    data = [
+        {
+            "MetricName": "CastInvalidValues",
+            "Dimensions": [
+                {"Name": "Pipeline", "Value": PIPELINE},
+                {"Name": "Stage", "Value": STAGE},
+                {"Name": "Frame", "Value": frame},
+                {"Name": "Column", "Value": name},
+            ],
+            "Value": count,
+            "Unit": "Count",
+        }
+        for name, count in counts.items()
+    ]
+    try:
+        cloudwatch = boto3.client("cloudwatch")
+        for start in range(0, len(data), 20):
+            cloudwatch.put_metric_data(
+                Namespace="pipec", MetricData=data[start : start + 20]
+            )
+    except Exception as error:  # metrics must not stop the stage
+        print(f"pipec cast: could not publish CloudWatch metrics: {error}")
 
 
 def check_quality(df, table, rules, on_failure):
@@ -334,14 +405,21 @@ main = main.withColumnsRenamed(
     },
 )
 
-# Cast columns; a value that does not convert becomes null.
-main = main.withColumns(
-    {
-        "response_id": col("response_id").cast("bigint"),
-        "years_code": col("years_code").cast("int"),
-        "converted_comp_yearly": col("converted_comp_yearly").cast("double"),
-    },
+# Cast columns.
+# Values that were not null and do not convert are counted first, in one pass: `warn`
+# reports them, `fail` stops the stage before anything is written.
+casts = {
+    "response_id": col("response_id").cast("bigint"),
+    "years_code": col("years_code").cast("int"),
+    "converted_comp_yearly": col("converted_comp_yearly").cast("double"),
+}
+check_casts(
+    main,
+    "main",
+    casts,
+    {"response_id": "warn", "years_code": "warn", "converted_comp_yearly": "warn"},
 )
+main = main.withColumns(casts)
 
 # Keep the rows for which the condition (Spark SQL) holds.
 main = main.filter("response_id IS NOT NULL")

@@ -24,6 +24,8 @@ except ImportError:  # plain PySpark, outside AWS Glue
     GlueContext = None
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_trips_raw", "pipec_output_trips"]
+PIPELINE = "trips"
+STAGE = "stage"
 
 # Columns of table trips_raw, in order.
 TRIPS_RAW_COLUMNS = {
@@ -89,6 +91,75 @@ def conform(df, columns):
     )
 
 
+def check_casts(df, frame, casts, policies):
+    """Counts, for each cast column in `policies`, the values that were not
+    null before the cast and are null after it, in one pass over `df`. Prints
+    each count with two of the values (the least and the greatest), publishes
+    the counts as CloudWatch metrics on Glue, and stops the stage when a
+    `fail` cast lost any."""
+    names = list(policies)
+    exprs = []
+    for i, name in enumerate(names):
+        lost = F.when(col(name).isNotNull() & casts[name].isNull(), col(name))
+        lost = lost.cast("string")
+        exprs += [
+            F.count(lost).alias(f"lost_{i}"),
+            F.min(lost).alias(f"least_{i}"),
+            F.max(lost).alias(f"greatest_{i}"),
+        ]
+    row = df.agg(*exprs).first()
+    counts = {name: row[f"lost_{i}"] for i, name in enumerate(names)}
+    failed = []
+    for i, name in enumerate(names):
+        if not counts[name]:
+            continue
+        examples = dict.fromkeys([row[f"least_{i}"], row[f"greatest_{i}"]])
+        print(
+            f"pipec cast ({policies[name]}): stage {STAGE}, frame {frame}, "
+            f"column {name!r}: {counts[name]} value(s) did not convert and "
+            f"became null, for example {', '.join(map(repr, examples))}"
+        )
+        if policies[name] == "fail":
+            failed.append(f"{name!r} ({counts[name]})")
+    if GlueContext is not None:
+        publish_cast_metrics(frame, counts)
+    if failed:
+        raise RuntimeError(
+            f"stage {STAGE}, frame {frame}: casts with on_invalid: fail lost "
+            f"values in column(s) {', '.join(failed)}; nothing was written"
+        )
+
+
+def publish_cast_metrics(frame, counts):
+    """The counts as CloudWatch metric `CastInvalidValues` in namespace
+    `pipec`, by pipeline, stage, frame and column. A failure to publish is
+    reported and does not stop the stage."""
+    import boto3
+
+    data = [
+        {
+            "MetricName": "CastInvalidValues",
+            "Dimensions": [
+                {"Name": "Pipeline", "Value": PIPELINE},
+                {"Name": "Stage", "Value": STAGE},
+                {"Name": "Frame", "Value": frame},
+                {"Name": "Column", "Value": name},
+            ],
+            "Value": count,
+            "Unit": "Count",
+        }
+        for name, count in counts.items()
+    ]
+    try:
+        cloudwatch = boto3.client("cloudwatch")
+        for start in range(0, len(data), 20):
+            cloudwatch.put_metric_data(
+                Namespace="pipec", MetricData=data[start : start + 20]
+            )
+    except Exception as error:  # metrics must not stop the stage
+        print(f"pipec cast: could not publish CloudWatch metrics: {error}")
+
+
 args = parse_arguments()
 if GlueContext is not None:
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -101,6 +172,9 @@ else:
     job = None
 # Glue's cast semantics: a value that does not convert becomes null (Spark 4 too).
 spark.conf.set("spark.sql.ansi.enabled", "false")
+# A text that does not match a cast's datetime format becomes null (and is
+# counted), rather than raising Spark 3's parser-upgrade error.
+spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 # Overwriting a partitioned table replaces only the partitions written.
 spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
 
@@ -131,22 +205,41 @@ main = main.withColumnsRenamed(
     },
 )
 
-# Cast columns; a value that does not convert becomes null.
-main = main.withColumns(
+# Cast columns.
+# Values that were not null and do not convert are counted first, in one pass: `warn`
+# reports them, `fail` stops the stage before anything is written.
+casts = {
+    "vendor_id": col("vendor_id").cast("int"),
+    "pickup_at": F.to_timestamp(col("pickup_at"), "yyyy-MM-dd HH:mm:ss"),
+    "dropoff_at": F.to_timestamp(col("dropoff_at"), "yyyy-MM-dd HH:mm:ss"),
+    "passenger_count": col("passenger_count").cast("int"),
+    "trip_distance": col("trip_distance").cast("double"),
+    "pickup_zone": col("pickup_zone").cast("int"),
+    "dropoff_zone": col("dropoff_zone").cast("int"),
+    "payment_type": col("payment_type").cast("int"),
+    "fare_amount": col("fare_amount").cast("decimal(10,2)"),
+    "tip_amount": col("tip_amount").cast("decimal(10,2)"),
+    "total_amount": col("total_amount").cast("decimal(10,2)"),
+}
+check_casts(
+    main,
+    "main",
+    casts,
     {
-        "vendor_id": col("vendor_id").cast("int"),
-        "pickup_at": col("pickup_at").cast("timestamp"),
-        "dropoff_at": col("dropoff_at").cast("timestamp"),
-        "passenger_count": col("passenger_count").cast("int"),
-        "trip_distance": col("trip_distance").cast("double"),
-        "pickup_zone": col("pickup_zone").cast("int"),
-        "dropoff_zone": col("dropoff_zone").cast("int"),
-        "payment_type": col("payment_type").cast("int"),
-        "fare_amount": col("fare_amount").cast("decimal(10,2)"),
-        "tip_amount": col("tip_amount").cast("decimal(10,2)"),
-        "total_amount": col("total_amount").cast("decimal(10,2)"),
+        "vendor_id": "warn",
+        "pickup_at": "warn",
+        "dropoff_at": "warn",
+        "passenger_count": "warn",
+        "trip_distance": "warn",
+        "pickup_zone": "warn",
+        "dropoff_zone": "warn",
+        "payment_type": "warn",
+        "fare_amount": "warn",
+        "tip_amount": "warn",
+        "total_amount": "warn",
     },
 )
+main = main.withColumns(casts)
 
 # Keep the rows for which the condition (Spark SQL) holds.
 main = main.filter("trip_distance > 0 AND dropoff_at >= pickup_at")

@@ -197,6 +197,11 @@ fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
             if csv.quoted {
                 // OpenCSVSerde reads only these three properties:
                 // https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+                // Under `preset: rfc4180` escapeChar stays the table's
+                // `escape`: opencsv refuses an escape equal to the quote, and
+                // reads two quotes in a row as one quote whatever the escape
+                // (opencsv feature request 72), so it reads doubled quotes as
+                // Spark does with escape = quote.
                 (
                     "org.apache.hadoop.mapred.TextInputFormat",
                     "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",

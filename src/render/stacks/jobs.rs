@@ -177,6 +177,12 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             statements.push(iam::data_quality_publish());
             statements.push(iam::metrics("DataQualityMetrics", "Glue Data Quality"));
         }
+        if contract::publishes_cast_metrics(p, s) {
+            // What the casts lost, in pipec's own namespace; the condition key
+            // keeps the grant to it:
+            // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+            statements.push(iam::metrics("CastMetrics", contract::METRICS_NAMESPACE));
+        }
         let role_id = format!("{id}Role");
         let role = resource(
             "AWS::IAM::Role",

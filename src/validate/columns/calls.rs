@@ -1,12 +1,175 @@
-//! Aggregate and window calls: `sum(amount)`, `row_number()`, ...
+//! Aggregate and window calls: the function, its arguments, `by`, `filter`
+//! and window frames.
 //!
-//! In: a call as written in `aggregate` or `window`, and the frame's columns.
-//! Out: diagnostics for unknown functions, arity and argument types, and the
-//! result's Hive type as Spark 3.5 computes it.
+//! In: one entry of `aggregates` or of a window's `columns`, and the columns
+//! of the frame at that step. Out: diagnostics, and the type of the column
+//! the call makes, when known.
 
 use super::*;
 
+/// Ranking and offset functions: Spark gives them their own frame.
+const RANKING: [&str; 8] = [
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+];
+
+/// Whether a window call is an aggregate function, which a frame applies to.
+pub fn takes_frame(call: &str) -> bool {
+    Call::parse(call).is_some_and(|c| !RANKING.contains(&c.function.as_str()))
+}
+
 impl Stepper<'_, '_> {
+    /// One entry of `aggregates`: the call and its `filter`.
+    pub(super) fn aggregate_call(
+        &mut self,
+        cols: &[Col],
+        frame: &str,
+        a: &AggregateCall,
+        p: &str,
+    ) -> Option<String> {
+        let cp = match a {
+            AggregateCall::Call(_) => p.to_string(),
+            AggregateCall::Filtered(_) => push_pointer(p, "call"),
+        };
+        if let Some(f) = a.filter() {
+            // A1: crate::sql::check_expr will resolve the condition's columns here.
+            if f.trim().is_empty() {
+                self.cx.at_value(
+                    &push_pointer(p, "filter"),
+                    SemanticError::Missing {
+                        what: "`filter` needs a condition".into(),
+                        hint: Some("for example `filter: \"dep_delay > 0\"`"),
+                    },
+                );
+            }
+        }
+        self.call_type(cols, frame, a.call(), &cp, false, false)
+    }
+
+    /// One entry of a window's `columns`: the call and its own `frame`.
+    pub(super) fn window_call(
+        &mut self,
+        cols: &[Col],
+        frame: &str,
+        w: &Window,
+        call: &WindowCall,
+        p: &str,
+    ) -> Option<String> {
+        let cp = match call {
+            WindowCall::Call(_) => p.to_string(),
+            WindowCall::Framed(_) => push_pointer(p, "call"),
+        };
+        let ty = self.call_type(cols, frame, call.call(), &cp, true, !w.order_by.is_empty());
+        if let Some(f) = call.frame() {
+            let fp = push_pointer(p, "frame");
+            if ty.is_some() && !takes_frame(call.call()) {
+                self.cx.at_value(
+                    &fp,
+                    SemanticError::Conflict {
+                        what: "a ranking or offset function takes no frame".into(),
+                        reason: "Spark fixes its rows; frames apply to aggregate functions such as `sum` or `avg`",
+                    },
+                );
+            } else {
+                self.window_frame(cols, frame, w, f, &fp);
+            }
+        }
+        ty
+    }
+
+    /// A window frame: one of `rows` and `range`, bounds in order, and the
+    /// `order_by` the frame is measured along.
+    pub(super) fn window_frame(
+        &mut self,
+        cols: &[Col],
+        frame: &str,
+        w: &Window,
+        f: &WindowFrame,
+        p: &str,
+    ) {
+        let (kind, bounds) = match (&f.rows, &f.range) {
+            (Some(b), None) => ("rows", b),
+            (None, Some(b)) => ("range", b),
+            _ => {
+                self.cx.at_value(
+                    p,
+                    SemanticError::Conflict {
+                        what: "a frame is `rows: [start, end]` or `range: [start, end]`".into(),
+                        reason: "set exactly one of them",
+                    },
+                );
+                return;
+            }
+        };
+        let bp = push_pointer(p, kind);
+        let [start, end] = *bounds;
+        let whole = start == FrameBound::Unbounded(Unbounded::Unbounded)
+            && end == FrameBound::Unbounded(Unbounded::Unbounded);
+        if let (FrameBound::Offset(a), FrameBound::Offset(b)) = (start, end)
+            && a > b
+        {
+            self.cx.at_value(
+                &bp,
+                SemanticError::BadValue {
+                    what: "frame",
+                    value: format!("[{a}, {b}]"),
+                    reason: "the start comes after the end; write the earlier offset first, for example `[-6, 0]`".into(),
+                },
+            );
+            return;
+        }
+        if whole {
+            return;
+        }
+        if w.order_by.is_empty() {
+            self.cx.at_value(
+                &bp,
+                SemanticError::Missing {
+                    what: format!("a `{kind}` frame is measured along the window's order, and this window has no `order_by`"),
+                    hint: Some("add `order_by`, or use `[unbounded, unbounded]` for the whole partition"),
+                },
+            );
+            return;
+        }
+        let value_bound = |b: FrameBound| matches!(b, FrameBound::Offset(n) if n != 0);
+        if kind == "range" && (value_bound(start) || value_bound(end)) {
+            if w.order_by.len() != 1 {
+                self.cx.at_value(
+                    &bp,
+                    SemanticError::Conflict {
+                        what: "a `range` frame with offsets measures distance along one column"
+                            .into(),
+                        reason: "give the window exactly one `order_by` column, or use `rows`",
+                    },
+                );
+                return;
+            }
+            let key = OrderKey::parse(&w.order_by[0]);
+            if let Some(k) = find(cols, &key.column)
+                && let Some(t) = &cols[k].ty
+                && !rules::is_numeric(t)
+            {
+                self.cx.at_value(
+                    &bp,
+                    SemanticError::BadValue {
+                        what: "frame",
+                        value: kind.to_string(),
+                        reason: format!(
+                            "a `range` with offsets needs a numeric order, and `{}` is `{t}` in frame `{frame}`; derive a number first, for example `datediff(day, DATE'2000-01-01')`",
+                            key.column
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
     /// Checks an aggregate or window call and returns its result type.
     pub(super) fn call_type(
         &mut self,
@@ -29,8 +192,9 @@ impl Stepper<'_, '_> {
             );
             return None;
         };
-        const AGG: [&str; 14] = [
+        const AGG: [&str; 15] = [
             "count",
+            "count_if",
             "count_distinct",
             "approx_count_distinct",
             "sum",
@@ -78,12 +242,42 @@ impl Stepper<'_, '_> {
             );
             return None;
         }
-        if matches!(f, "first" | "last") && !(window && ordered) {
+        if let Some(by) = &c.by {
+            let problem = if window {
+                Some("a window orders `first` and `last` by its `order_by`; remove `by`")
+            } else if !matches!(f, "first" | "last") {
+                Some("only `first(col) by key` and `last(col) by key` take `by`")
+            } else if by.nulls_first.is_some() {
+                Some(
+                    "rows whose key is null are skipped, so `nulls first` / `nulls last` has no effect; remove it",
+                )
+            } else {
+                None
+            };
+            if let Some(reason) = problem {
+                self.cx.at_value(
+                    p,
+                    SemanticError::BadValue {
+                        what: "call",
+                        value: call.to_string(),
+                        reason: reason.into(),
+                    },
+                );
+                return None;
+            }
+            if !self.need(cols, frame, &by.column, p) {
+                return None;
+            }
+        } else if matches!(f, "first" | "last") && !(window && ordered) {
             self.cx.at_value(
                 p,
                 SemanticError::Nondeterministic {
-                    what: format!("`{f}(...)` without an ordered window"),
-                    hint: "use min/max, or a window with `order_by`",
+                    what: format!("`{f}(...)` without an order"),
+                    hint: if window {
+                        "give the window an `order_by`, or use min/max"
+                    } else {
+                        "say which row is first or last: `last(col) by order_key`, or use min/max"
+                    },
                 },
             );
         }
@@ -121,6 +315,7 @@ impl Stepper<'_, '_> {
         if !arity_ok {
             let form = match f {
                 "ntile" => "ntile(n) with a whole number n".to_string(),
+                "count_if" => "count_if(condition), for example `count_if(amount > 0)`".to_string(),
                 "lag" | "lead" => format!("{f}(column[, offset[, default]])"),
                 "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
                     format!("{f}()")
@@ -139,6 +334,19 @@ impl Stepper<'_, '_> {
         }
         let col_ty = match (f, c.args.first()) {
             ("ntile", _) | (_, None) => None,
+            ("count_if", Some(cond)) => {
+                // A1: crate::sql::check_expr will resolve the condition's columns here.
+                if cond.trim().is_empty() {
+                    self.cx.at_value(
+                        p,
+                        SemanticError::Missing {
+                            what: "`count_if` needs a condition".into(),
+                            hint: Some("for example `count_if(dep_delay > 15)`"),
+                        },
+                    );
+                }
+                None
+            }
             ("count", Some(a)) if a == "*" => None,
             (_, Some(a)) => {
                 if !self.need(cols, frame, a, p) {
@@ -161,7 +369,9 @@ impl Stepper<'_, '_> {
             );
         }
         match f {
-            "count" | "count_distinct" | "approx_count_distinct" => Some("bigint".into()),
+            "count" | "count_if" | "count_distinct" | "approx_count_distinct" => {
+                Some("bigint".into())
+            }
             "stddev" | "variance" | "percent_rank" | "cume_dist" => Some("double".into()),
             "row_number" | "rank" | "dense_rank" | "ntile" => Some("int".into()),
             "sum" => col_ty.map(|t| match decimal_of(&t) {

@@ -39,7 +39,7 @@ impl Builder<'_> {
         let comment = match format {
             Format::Csv => {
                 let o = t.csv.clone().unwrap_or_default();
-                args.extend(csv_options(&o));
+                args.extend(csv_options(&o, true));
                 format!(
                     "{name}: CSV {} a header line, columns by position.",
                     if o.header { "with" } else { "without" }
@@ -109,7 +109,7 @@ impl Builder<'_> {
         }
         args.push(kw("compression", s(compression)));
         if format == Format::Csv {
-            args.extend(csv_options(&t.csv.clone().unwrap_or_default()));
+            args.extend(csv_options(&t.csv.clone().unwrap_or_default(), false));
         }
         let mode_text = match o.mode {
             WriteMode::Overwrite if !t.partition_keys.is_empty() => {
@@ -132,14 +132,21 @@ impl Builder<'_> {
     }
 }
 
-pub(super) fn csv_options(o: &CsvOptions) -> Vec<Expr> {
-    vec![
+/// The CSV options of a read or a write. Under RFC 4180 the quote escapes
+/// itself (Spark then reads and writes doubled quotes), and reads take
+/// `multiLine`, because a quoted value may hold line breaks.
+pub(super) fn csv_options(o: &CsvOptions, read: bool) -> Vec<Expr> {
+    let mut v = vec![
         kw("header", code(if o.header { "True" } else { "False" })),
         kw("sep", s(o.delimiter.clone())),
         kw("quote", s(o.quote.clone())),
-        kw("escape", s(o.escape.clone())),
+        kw("escape", s(o.spark_escape().to_string())),
         kw("nullValue", s(o.null_value.clone())),
-    ]
+    ];
+    if read && o.preset == Some(CsvPreset::Rfc4180) {
+        v.push(kw("multiLine", code("True")));
+    }
+    v
 }
 
 pub(super) fn format_name(f: Format) -> &'static str {

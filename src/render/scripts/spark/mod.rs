@@ -10,10 +10,13 @@
 //! conditions name each side's column through its frame. Scripts never look
 //! at a DataFrame's columns at run time to decide what to do.
 
+mod calls;
+mod casts;
 mod io;
 mod join;
 mod steps;
 
+use calls::*;
 use io::*;
 
 use super::py::{self, Expr, call, code, col, kw, method, s};
@@ -44,6 +47,10 @@ pub struct Uses {
     pub window: bool,
     pub jdbc: bool,
     pub quality: bool,
+    /// A cast counts the values it loses (`check_casts`).
+    pub casts: bool,
+    /// A cast parses text with a datetime pattern.
+    pub datetime_format: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +60,8 @@ pub struct SparkContext {
     pub stage: String,
     pub description: Vec<String>,
     pub arguments: String,
+    /// `PIPELINE = ...` and `STAGE = ...`, for messages and metrics.
+    pub names: String,
     pub constants: Vec<Block>,
     pub connections: Vec<Block>,
     pub sections: Vec<Section>,
@@ -179,6 +188,11 @@ const PY_RESERVED: &[&str] = &[
     "check_quality",
     "evaluate_locally",
     "evaluate_on_glue",
+    "check_casts",
+    "publish_cast_metrics",
+    "casts",
+    "PIPELINE",
+    "STAGE",
     "window",
     "grouped",
     "right",
@@ -307,75 +321,6 @@ fn json_literal(v: &serde_json::Value) -> Expr {
         serde_json::Value::Number(n) => code(n.to_string()),
         _ => code("None"),
     }
-}
-
-/// A literal argument of `lag`/`lead`/`ntile` as Python: numbers, quoted
-/// strings, booleans and null; anything else is passed as text.
-fn arg_literal(a: &str) -> Expr {
-    let t = a.trim();
-    if t.parse::<i64>().is_ok() || (t.parse::<f64>().is_ok() && t.chars().any(|c| c == '.')) {
-        let n: String = t.chars().filter(|c| *c != '+').collect();
-        if n.chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
-        {
-            return code(n);
-        }
-    }
-    match t.to_ascii_lowercase().as_str() {
-        "true" => return code("True"),
-        "false" => return code("False"),
-        "null" => return code("None"),
-        _ => {}
-    }
-    if t.len() >= 2
-        && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')))
-    {
-        return s(&t[1..t.len() - 1]);
-    }
-    s(t)
-}
-
-/// The PySpark function of an aggregate or window call. Only names from this
-/// fixed table reach the script.
-fn function_call(c: &Call) -> Option<Expr> {
-    let f: &'static str = match c.function.as_str() {
-        "count" => "F.count",
-        "count_distinct" => "F.count_distinct",
-        "approx_count_distinct" => "F.approx_count_distinct",
-        "sum" => "F.sum",
-        "avg" | "mean" => "F.avg",
-        "min" => "F.min",
-        "max" => "F.max",
-        "first" => "F.first",
-        "last" => "F.last",
-        "stddev" => "F.stddev",
-        "variance" => "F.variance",
-        "collect_list" => "F.collect_list",
-        "collect_set" => "F.collect_set",
-        "row_number" => "F.row_number",
-        "rank" => "F.rank",
-        "dense_rank" => "F.dense_rank",
-        "percent_rank" => "F.percent_rank",
-        "cume_dist" => "F.cume_dist",
-        "ntile" => "F.ntile",
-        "lag" => "F.lag",
-        "lead" => "F.lead",
-        _ => return None,
-    };
-    let args = match c.function.as_str() {
-        "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => vec![],
-        "ntile" => vec![arg_literal(c.args.first()?)],
-        "lag" | "lead" => {
-            let mut a = vec![col(c.args.first()?)];
-            a.extend(c.args.iter().skip(1).map(|x| arg_literal(x)));
-            a
-        }
-        "count" if c.args.first().map(String::as_str) == Some("*") => {
-            vec![call("F.lit", vec![code("1")])]
-        }
-        _ => vec![col(c.args.first()?)],
-    };
-    Some(call(f, args))
 }
 
 pub struct Builder<'a> {
@@ -563,6 +508,23 @@ impl<'a> Builder<'a> {
                     ),
                 ));
             }
+            if let Some(file_col) = input.input_file_column() {
+                b.code.push('\n');
+                b.code.push_str(&assign(
+                    &var,
+                    &call(
+                        format!("{var}.withColumn"),
+                        vec![s(file_col), call("F.input_file_name", vec![])],
+                    ),
+                ));
+                b.comments.extend(py::comment_lines(
+                    &format!(
+                        "... with the file each row was read from in column {}.",
+                        py::comment_text(file_col)
+                    ),
+                    0,
+                ));
+            }
             reads.push(b);
             self.vars.insert(frame, var);
         }
@@ -692,6 +654,11 @@ impl<'a> Builder<'a> {
             stage: self.stage_name.to_string(),
             description,
             arguments: arguments_code,
+            names: [
+                assign("PIPELINE", &s(p.pipeline.clone())),
+                assign("STAGE", &s(self.stage_name.to_string())),
+            ]
+            .join("\n"),
             constants,
             connections: conn_blocks,
             sections,

@@ -79,22 +79,7 @@ impl Builder<'_> {
                     assign(&var, &e),
                 )
             }
-            Step::Cast(map) => {
-                let e = call(
-                    format!("{var}.withColumns"),
-                    vec![Expr::Dict(
-                        map.iter()
-                            .map(|(c, t)| {
-                                (s(c.clone()), method(col(c), "cast", vec![s(spark_type(t))]))
-                            })
-                            .collect(),
-                    )],
-                );
-                block(
-                    &["Cast columns; a value that does not convert becomes null."],
-                    assign(&var, &e),
-                )
-            }
+            Step::Cast(map) => self.cast(frame, &var, map),
             Step::Filter(cond) => {
                 let e = call(format!("{var}.filter"), vec![s(cond.clone())]);
                 block(
@@ -185,7 +170,7 @@ impl Builder<'_> {
                     .aggregates
                     .iter()
                     .filter_map(|(name, c)| {
-                        let f = function_call(&Call::parse(c)?)?;
+                        let f = function_call(&Call::parse(c.call())?, c.filter())?;
                         Some(method(f, "alias", vec![s(name.clone())]))
                     })
                     .collect();
@@ -249,11 +234,18 @@ impl Builder<'_> {
             Step::Window(w) => {
                 self.uses.window = true;
                 let mut lines = vec![self.window_code(&w.partition_by, &w.order_by)];
-                for (name, calltext) in &w.columns {
-                    if let Some(f) = Call::parse(calltext).as_ref().and_then(function_call) {
+                for (name, wc) in &w.columns {
+                    if let Some(f) = Call::parse(wc.call()).and_then(|c| function_call(&c, None)) {
+                        // A column's own frame, else the window's, for aggregate functions.
+                        let over = match wc.frame().or(w.frame.as_ref()) {
+                            Some(fr) if crate::validate::takes_frame(wc.call()) => {
+                                framed("window", fr)
+                            }
+                            _ => code("window"),
+                        };
                         let e = call(
                             format!("{var}.withColumn"),
-                            vec![s(name.clone()), method(f, "over", vec![code("window")])],
+                            vec![s(name.clone()), method(f, "over", vec![over])],
                         );
                         lines.push(assign(&var, &e));
                     }

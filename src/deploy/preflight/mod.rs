@@ -58,7 +58,7 @@ pub fn diagnostics(
 /// No AWS call is made for it.
 pub fn nothing_to_check(file: &SourceFile, format: Format) {
     let text = format!(
-        "{}: no JDBC connections, so no VPC network to check",
+        "{}: no JDBC connections, so nothing to check (no AWS call made)",
         file.name
     );
     let line = match format {

@@ -4,10 +4,8 @@
 //! metadata, so nothing can reach off this machine.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 #[path = "support/moto.rs"]
 mod moto;

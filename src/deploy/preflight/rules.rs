@@ -158,6 +158,8 @@ pub enum Problem {
     NoS3 {
         subnet: String,
         route_table: String,
+        /// The subnet has no table of its own and uses the VPC's main one.
+        main_table: bool,
         /// An S3 gateway endpoint of the VPC that does not serve this table.
         elsewhere: Option<String>,
         nat: Option<String>,
@@ -166,6 +168,7 @@ pub enum Problem {
         service: Service,
         subnet: String,
         route_table: String,
+        main_table: bool,
         /// An interface endpoint that exists but does not count, and why.
         endpoint: Option<(String, String)>,
         nat: Option<String>,
@@ -244,11 +247,13 @@ impl Finding {
             Problem::NoS3 {
                 subnet,
                 route_table,
+                main_table,
                 elsewhere,
                 nat,
             } => {
                 let mut m = format!(
-                    "connection `{c}`: subnet {subnet} (route table {route_table}) has no path to Amazon S3 (com.amazonaws.{region}.s3)"
+                    "connection `{c}`: subnet {subnet} ({}) has no path to Amazon S3 (com.amazonaws.{region}.s3)",
+                    table_words(route_table, *main_table)
                 );
                 if let Some(e) = elsewhere {
                     m.push_str(&format!(
@@ -264,11 +269,13 @@ impl Finding {
                 service,
                 subnet,
                 route_table,
+                main_table,
                 endpoint,
                 nat,
             } => {
                 let mut m = format!(
-                    "connection `{c}`: subnet {subnet} (route table {route_table}) has no path to {} (com.amazonaws.{region}.{}), which the job needs because {}",
+                    "connection `{c}`: subnet {subnet} ({}) has no path to {} (com.amazonaws.{region}.{}), which the job needs because {}",
+                    table_words(route_table, *main_table),
                     service.title(),
                     service.endpoint(),
                     service.why()
@@ -341,6 +348,15 @@ impl Finding {
     }
 }
 
+/// How a message names the subnet's route table.
+fn table_words(id: &str, main: bool) -> String {
+    if main {
+        format!("route table {id}, the VPC's main one, as the subnet has none of its own")
+    } else {
+        format!("route table {id}")
+    }
+}
+
 /// The route table a subnet uses: its explicit association, else the main
 /// route table of its VPC (see `ROUTE_TABLE_URL`).
 pub fn route_table_of<'a>(
@@ -402,7 +418,7 @@ pub fn self_referencing(g: &SecurityGroup) -> bool {
             "tcp" | "6" => p.from_port.unwrap_or(0) <= 0 && p.to_port.unwrap_or(65535) >= 65535,
             _ => false,
         };
-        all_tcp && p.source_groups.iter().any(|s| *s == g.id)
+        all_tcp && p.source_groups.contains(&g.id)
     })
 }
 
@@ -492,6 +508,7 @@ pub fn check(facts: &NetworkFacts, connections: &IndexMap<String, Connection>) -
             );
             continue;
         };
+        let main_table = !table.subnets.contains(&s.id);
         let nat = nat_route(facts, table);
         let nat_why = nat.clone().err().flatten();
         let in_vpc = |e: &&super::facts::Endpoint| e.vpc_id == s.vpc_id;
@@ -508,13 +525,14 @@ pub fn check(facts: &NetworkFacts, connections: &IndexMap<String, Connection>) -
             .collect();
         let s3_ok = s3_gateways
             .iter()
-            .any(|e| e.route_tables.iter().any(|t| *t == table.id));
+            .any(|e| e.route_tables.contains(&table.id));
         if !s3_ok && nat.is_err() {
             add(
                 at(&["subnet"]),
                 Problem::NoS3 {
                     subnet: s.id.clone(),
                     route_table: table.id.clone(),
+                    main_table,
                     elsewhere: s3_gateways.first().map(|e| e.id.clone()),
                     nat: nat_why.clone(),
                 },
@@ -557,6 +575,7 @@ pub fn check(facts: &NetworkFacts, connections: &IndexMap<String, Connection>) -
                     service,
                     subnet: s.id.clone(),
                     route_table: table.id.clone(),
+                    main_table,
                     endpoint,
                     nat: nat_why.clone(),
                 },

@@ -438,6 +438,30 @@ fn messages_name_the_connection_the_resource_what_to_add_and_the_page() {
 }
 
 #[test]
+fn messages_say_when_the_subnet_uses_the_main_route_table() {
+    let mut f = complete();
+    no_endpoints(&mut f);
+    let own = check(&f, &connections(&[GROUP]));
+    assert!(
+        own[0]
+            .message("us-east-1")
+            .contains(&format!("(route table {TABLE}) has no path"))
+    );
+    f.route_tables.retain(|t| t.id != TABLE);
+    let main = check(&f, &connections(&[GROUP]));
+    assert_eq!(main.len(), 5);
+    for x in main {
+        let m = x.message("us-east-1");
+        assert!(
+            m.contains(&format!(
+                "(route table {MAIN}, the VPC's main one, as the subnet has none of its own)"
+            )),
+            "{m}"
+        );
+    }
+}
+
+#[test]
 fn a_nat_that_does_not_work_is_explained_in_each_finding() {
     let mut f = complete();
     no_endpoints(&mut f);

@@ -116,12 +116,19 @@ pub struct GatherError {
 
 impl GatherError {
     pub fn message(&self) -> String {
-        format!(
-            "cannot read the network through the EC2 API ({}): {}; the credentials need {} (read-only)",
-            self.action,
-            self.detail,
-            ACTIONS.join(", ")
-        )
+        let mut m = format!(
+            "cannot read the network through the EC2 API ({}): {}",
+            self.action, self.detail
+        );
+        // Which actions are needed helps with a refusal, not with an
+        // endpoint that never answered.
+        if !crate::deploy::is_unreachable(&self.detail) {
+            m.push_str(&format!(
+                "; the credentials need {} (read-only)",
+                ACTIONS.join(", ")
+            ));
+        }
+        m
     }
 }
 
@@ -347,4 +354,31 @@ pub async fn gather(
         );
     }
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_lists_the_actions_and_a_dead_endpoint_does_not() {
+        let refused = GatherError {
+            action: "ec2:DescribeSubnets",
+            detail: "UnauthorizedOperation: no".into(),
+        };
+        assert!(
+            refused
+                .message()
+                .contains("the credentials need ec2:DescribeSubnets")
+        );
+        let dead = GatherError {
+            action: "ec2:DescribeSubnets",
+            detail: format!("{}: connection refused", crate::deploy::UNREACHABLE),
+        };
+        let m = dead.message();
+        assert!(
+            m.contains("connection refused") && !m.contains("credentials need"),
+            "{m}"
+        );
+    }
 }

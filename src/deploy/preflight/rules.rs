@@ -162,6 +162,9 @@ pub enum Problem {
         main_table: bool,
         /// An S3 gateway endpoint of the VPC that does not serve this table.
         elsewhere: Option<String>,
+        /// A gateway endpoint that serves this table but is not available
+        /// yet, and its state.
+        not_ready: Option<(String, String)>,
         nat: Option<String>,
     },
     NoService {
@@ -249,6 +252,7 @@ impl Finding {
                 route_table,
                 main_table,
                 elsewhere,
+                not_ready,
                 nat,
             } => {
                 let mut m = format!(
@@ -258,6 +262,11 @@ impl Finding {
                 if let Some(e) = elsewhere {
                     m.push_str(&format!(
                         "; gateway endpoint {e} exists but does not serve {route_table}"
+                    ));
+                }
+                if let Some((e, state)) = not_ready {
+                    m.push_str(&format!(
+                        "; gateway endpoint {e} serves {route_table} but is {state}"
                     ));
                 }
                 if let Some(n) = nat {
@@ -320,12 +329,16 @@ impl Finding {
             Problem::NoS3 {
                 route_table,
                 elsewhere,
+                not_ready,
                 ..
-            } => match elsewhere {
-                Some(e) => format!(
+            } => match (not_ready, elsewhere) {
+                (Some((e, _)), _) => format!(
+                    "wait until gateway endpoint {e} is available (or recreate it), or add to {route_table} a route 0.0.0.0/0 to a NAT gateway"
+                ),
+                (None, Some(e)) => format!(
                     "add {route_table} to the route tables of gateway endpoint {e}, or add to {route_table} a route 0.0.0.0/0 to a NAT gateway"
                 ),
-                None => format!(
+                (None, None) => format!(
                     "add a gateway VPC endpoint for com.amazonaws.{region}.s3 with route table {route_table}, or add to {route_table} a route 0.0.0.0/0 to a NAT gateway"
                 ),
             },
@@ -516,13 +529,12 @@ pub fn check(facts: &NetworkFacts, connections: &IndexMap<String, Connection>) -
         // 3. S3: a gateway endpoint serving the subnet's route table, or the
         // NAT route (NETWORK_URL, S3_GATEWAY_URL).
         let s3 = format!("com.amazonaws.{}.s3", facts.region);
-        let s3_gateways: Vec<_> = facts
+        let (s3_gateways, s3_waiting): (Vec<_>, Vec<_>) = facts
             .endpoints
             .iter()
             .filter(in_vpc)
             .filter(|e| e.kind == EndpointKind::Gateway && e.service == s3)
-            .filter(|e| e.state.is_empty() || e.state == "available")
-            .collect();
+            .partition(|e| e.state.is_empty() || e.state == "available");
         let s3_ok = s3_gateways
             .iter()
             .any(|e| e.route_tables.contains(&table.id));
@@ -534,6 +546,10 @@ pub fn check(facts: &NetworkFacts, connections: &IndexMap<String, Connection>) -
                     route_table: table.id.clone(),
                     main_table,
                     elsewhere: s3_gateways.first().map(|e| e.id.clone()),
+                    not_ready: s3_waiting
+                        .iter()
+                        .find(|e| e.route_tables.contains(&table.id))
+                        .map(|e| (e.id.clone(), e.state.clone())),
                     nat: nat_why.clone(),
                 },
             );

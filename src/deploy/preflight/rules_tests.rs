@@ -462,6 +462,26 @@ fn messages_say_when_the_subnet_uses_the_main_route_table() {
 }
 
 #[test]
+fn a_pending_s3_endpoint_on_the_table_is_named_with_its_state() {
+    let mut f = complete();
+    f.endpoints[0].state = "pending".into();
+    let got = check(&f, &connections(&[GROUP]));
+    assert_eq!(got.len(), 1);
+    let m = got[0].message("us-east-1");
+    let h = got[0].hint("us-east-1");
+    assert!(
+        m.contains(&format!(
+            "gateway endpoint vpce-s3 serves {TABLE} but is pending"
+        )),
+        "{m}"
+    );
+    assert!(
+        h.starts_with("wait until gateway endpoint vpce-s3 is available"),
+        "{h}"
+    );
+}
+
+#[test]
 fn a_nat_that_does_not_work_is_explained_in_each_finding() {
     let mut f = complete();
     no_endpoints(&mut f);

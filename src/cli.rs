@@ -96,6 +96,34 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check a pipeline against the AWS account it will run in.
+    ///
+    /// With --live: reads (EC2 Describe* calls only, nothing is changed) the
+    /// VPC network of every JDBC connection and reports each piece Glue
+    /// needs and lacks: the subnet and security groups, a self-referencing
+    /// security group rule, and a path (VPC endpoint or NAT gateway) to S3,
+    /// Secrets Manager, KMS, Glue and CloudWatch Logs. Exit codes: 0 nothing
+    /// missing (or no connections), 1 something missing or an invalid file,
+    /// 2 usage, configuration or connection error.
+    Check {
+        /// The pipeline file whose connections are checked.
+        file: PathBuf,
+        /// Read the AWS account (required; the offline checks are `pipec validate`).
+        #[arg(long)]
+        live: bool,
+        /// AWS profile (default: the standard credential chain).
+        #[arg(long, requires = "live")]
+        profile: Option<String>,
+        /// AWS region (default: AWS_REGION or the profile's region).
+        #[arg(long, requires = "live")]
+        region: Option<String>,
+        /// One endpoint for every AWS call (default: AWS_ENDPOINT_URL, else AWS's own).
+        #[arg(long, value_name = "URL", requires = "live")]
+        endpoint_url: Option<String>,
+        /// Diagnostics as text, or as one JSON object per line.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -243,6 +271,21 @@ pub fn run(cli: Cli) -> Exit {
             let log = crate::deploy::Log::new(style(format));
             crate::deploy::destroy::run(&aws, &pipelines, &opts, &log, &who).await
         }),
+        Command::Check {
+            file,
+            live,
+            profile,
+            region,
+            endpoint_url,
+            format,
+        } => {
+            let connect = crate::deploy::Connect {
+                profile,
+                region,
+                endpoint_url,
+            };
+            check_live(&file, live, &connect, format)
+        }
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
             Exit::Ok
@@ -367,30 +410,91 @@ where
             names.join(", ")
         );
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     rt.block_on(async {
         let connect = crate::deploy::Connect {
             profile: target.profile.clone(),
             region: target.region.clone(),
+            endpoint_url: None,
         };
-        let aws = match crate::deploy::Aws::connect(&connect).await {
-            Ok(aws) => aws,
+        match crate::deploy::identity::connect(&connect).await {
+            Ok((aws, who)) => body(aws, pipelines, who).await.into(),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Exit::Usage;
+                Exit::Usage
             }
-        };
-        match crate::deploy::identity::identify(&aws).await {
-            Ok(who) => body(aws, pipelines, who).await.into(),
+        }
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Exit::Usage
+        })
+}
+
+/// `pipec check --live FILE`: validates the file (no AWS), then checks the
+/// network of its connections through EC2. A file with no connections needs
+/// no AWS access at all.
+fn check_live(
+    file: &std::path::Path,
+    live: bool,
+    connect: &crate::deploy::Connect,
+    format: Format,
+) -> Exit {
+    use crate::deploy::preflight;
+    if !live {
+        eprintln!(
+            "error: `pipec check` needs --live: it reads the AWS account the pipeline runs in (EC2 Describe* calls only); the offline checks are `pipec validate {}`",
+            file.display()
+        );
+        return Exit::Usage;
+    }
+    let loaded = match crate::load_path(file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Exit::Usage;
+        }
+    };
+    let Some(valid) = &loaded.pipeline else {
+        let mut err = std::io::stderr().lock();
+        for d in &loaded.diagnostics {
+            let _ = write!(err, "{}", d.render_text(&loaded.file));
+        }
+        let _ = writeln!(
+            err,
+            "{}: {} errors; the network was not checked",
+            loaded.file.name,
+            loaded.errors()
+        );
+        return Exit::Invalid;
+    };
+    let format = match format {
+        Format::Text => preflight::Format::Text,
+        Format::Json => preflight::Format::Json,
+    };
+    let connections = &valid.pipeline().connections;
+    if connections.is_empty() {
+        preflight::nothing_to_check(&loaded.file, format);
+        return Exit::Ok;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e,
+    };
+    rt.block_on(async {
+        match crate::deploy::identity::connect(connect).await {
+            Ok((aws, who)) => preflight::run(&aws, &loaded.file, connections, format, &who)
+                .await
+                .into(),
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage

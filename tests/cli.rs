@@ -292,6 +292,26 @@ fn flags_that_do_not_apply_are_usage_errors() {
             ],
             "declares pipeline `etl`",
         ),
+        (&["check", "pipelines/survey.yaml"], "needs --live"),
+        (
+            &["check", "pipelines/survey.yaml", "--profile", "p"],
+            "--live",
+        ),
+        (
+            &["check", "--live", "pipelines/survey.yaml", "--stack", "x"],
+            "--stack",
+        ),
+        (
+            &[
+                "check",
+                "--live",
+                "pipelines/survey.yaml",
+                "--endpoint-url",
+                "ftp://127.0.0.1:1",
+            ],
+            "--endpoint-url `ftp://127.0.0.1:1` is not a URL",
+        ),
+        (&["check", "--live", "no-such-file.yaml"], "cannot read"),
     ];
     for (args, needle) in cases {
         let out = pipec_aws(args, &dead, &[]);
@@ -302,11 +322,31 @@ fn flags_that_do_not_apply_are_usage_errors() {
 }
 
 #[test]
+fn check_live_needs_no_aws_for_a_pipeline_without_connections_or_an_invalid_one() {
+    // The endpoint is dead: any AWS call would fail with exit 2.
+    let dead = dead_endpoint();
+    let out = pipec_aws(&["check", "--live", "pipelines/etl.yaml"], &dead, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("pipelines/etl.yaml: no JDBC connections, so nothing to check"),
+        "{}",
+        text(&out.stdout)
+    );
+    let bad = temp_file("check-bad.yaml", b"pipeline: x\nstages: 3\n");
+    let out = pipec_aws(&["check", "--live", bad.to_str().unwrap()], &dead, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the network was not checked"), "{err}");
+}
+
+#[test]
 fn an_empty_region_gets_a_clear_message() {
     let dead = dead_endpoint();
-    for cmd in ["deploy", "diff", "destroy"] {
+    for cmd in ["deploy", "diff", "destroy", "check"] {
         let mut args = vec![cmd, "--region", ""];
-        if cmd != "diff" {
+        if cmd == "check" {
+            args.extend(["--live", "pipelines/survey.yaml"]);
+        } else if cmd != "diff" {
             args.push("--yes");
         }
         let out = pipec_aws(&args, &dead, &[]);
@@ -320,11 +360,11 @@ fn an_empty_region_gets_a_clear_message() {
 #[test]
 fn connection_and_credential_problems_exit_2_everywhere_without_debug_dumps() {
     let dead = dead_endpoint();
-    for cmd in ["deploy", "diff", "destroy"] {
-        let args: &[&str] = if cmd == "diff" {
-            &[cmd, "--pipeline", "etl"]
-        } else {
-            &[cmd, "--pipeline", "etl", "--yes"]
+    for cmd in ["deploy", "diff", "destroy", "check"] {
+        let args: &[&str] = match cmd {
+            "diff" => &[cmd, "--pipeline", "etl"],
+            "check" => &[cmd, "--live", "pipelines/survey.yaml"],
+            _ => &[cmd, "--pipeline", "etl", "--yes"],
         };
         let out = pipec_aws(args, &dead, &[]);
         let err = text(&out.stderr);

@@ -71,8 +71,14 @@ fn aws(rules: &[&Rule]) -> Aws {
         .region(aws_sdk_sts::config::Region::new("us-east-1"))
         .http_client(aws_smithy_mocks::create_mock_http_client())
         .build();
+    let ec2 = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .build();
     Aws {
         cfn: Client::from_conf(conf),
+        ec2: aws_sdk_ec2::Client::from_conf(ec2),
         s3: aws_sdk_s3::Client::from_conf(s3),
         sts: aws_sdk_sts::Client::from_conf(sts),
         region: "us-east-1".into(),

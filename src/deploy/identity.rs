@@ -6,7 +6,7 @@
 //! event, or the first key of diff's JSON document). A failure here is a
 //! configuration or connection problem: nothing has been read or changed.
 
-use super::{Aws, describe};
+use super::{Aws, Connect, describe};
 
 /// The account, identity, region and endpoint of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,4 +82,11 @@ pub async fn identify(aws: &Aws) -> Result<Target, String> {
         endpoint,
         profile: aws.profile.clone(),
     })
+}
+
+/// Connects and confirms the target: what every AWS command does first.
+pub async fn connect(c: &Connect) -> Result<(Aws, Target), String> {
+    let aws = Aws::connect(c).await?;
+    let who = identify(&aws).await?;
+    Ok((aws, who))
 }

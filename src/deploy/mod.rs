@@ -1,5 +1,5 @@
-//! Deploying to AWS: `diff`, `deploy` and `destroy`. The only code that
-//! talks to AWS.
+//! Deploying to AWS: `diff`, `deploy`, `destroy` and `check --live`. The
+//! only code that talks to AWS.
 //!
 //! In: the stacks, scripts and tags `build` renders (read back by `plan`),
 //! the user's choices (`--stack`, `--yes`, ...) and an AWS connection
@@ -11,13 +11,15 @@
 //! Phases, each a module with its own error type and wording:
 //! `plan` (no AWS: what to act on, `PlanError`), `diff` (read only,
 //! `DiffError`), `apply` (`deploy`: change sets, `DeployError`) and
-//! `destroy` (`DestroyError`).
+//! `destroy` (`DestroyError`); `preflight` (`check --live`: EC2 read only,
+//! `GatherError`).
 
 pub mod apply;
 pub mod destroy;
 pub mod diff;
 pub mod identity;
 pub mod plan;
+pub mod preflight;
 pub mod verify;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
@@ -40,10 +42,13 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub struct Aws {
     pub cfn: aws_sdk_cloudformation::Client,
+    /// Read only, by `check --live`.
+    pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub region: String,
-    /// `AWS_ENDPOINT_URL` when set (LocalStack, moto); `None`: AWS itself.
+    /// `--endpoint-url` or `AWS_ENDPOINT_URL` when set (LocalStack, moto);
+    /// `None`: AWS itself.
     pub endpoint: Option<String>,
     /// The `--profile` whose credentials sign every call.
     pub profile: Option<String>,
@@ -54,6 +59,9 @@ pub struct Aws {
 pub struct Connect {
     pub profile: Option<String>,
     pub region: Option<String>,
+    /// `--endpoint-url`: one endpoint for every service, over
+    /// `AWS_ENDPOINT_URL`.
+    pub endpoint_url: Option<String>,
 }
 
 impl Aws {
@@ -85,6 +93,17 @@ impl Aws {
                 ));
             }
             loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(u) = &c.endpoint_url {
+            let rest = u
+                .strip_prefix("http://")
+                .or_else(|| u.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+                return Err(format!(
+                    "--endpoint-url `{u}` is not a URL; give one such as http://127.0.0.1:5000"
+                ));
+            }
+            loader = loader.endpoint_url(u);
         }
         if let Some(p) = &c.profile {
             let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
@@ -124,6 +143,7 @@ impl Aws {
             .build();
         Ok(Aws {
             cfn: aws_sdk_cloudformation::Client::new(&conf),
+            ec2: aws_sdk_ec2::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
             region,

@@ -1028,7 +1028,9 @@ pub struct Repartition {
 pub struct Sql {
     /// The query. Frames are visible as views by their names, the current frame as `this`.
     pub query: String,
-    /// Columns the query returns (name to type), so later steps can be checked.
+    /// Columns the query returns (name to type), in order. pipec must know
+    /// every frame's columns, so a query declares them; the script keeps
+    /// exactly these columns, cast to these types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<IndexMap<String, String>>,
 }

@@ -116,7 +116,7 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (valid, sem) = validate::validate(pipeline, &doc, &file_name, base_dir);
+    let (valid, sem) = validate::validate(pipeline, &doc, file, &file_name, base_dir);
     // A value the parse phase already rejected (say, a `!Ref` tag) is not
     // reported again by later phases: one error per place, the first phase's.
     let parse_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();

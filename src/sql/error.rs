@@ -60,6 +60,7 @@ impl Problem {
             len,
             message: self.message(),
             hint: self.hint(),
+            needs_columns: matches!(self, Problem::CannotDerive { .. } | Problem::Untyped { .. }),
         }
     }
 
@@ -119,7 +120,14 @@ impl Problem {
                 Some((*instead).to_string())
             }
             Problem::UnknownColumn { name, candidates } => {
-                crate::suggest::did_you_mean(name, candidates.iter().map(String::as_str)).or_else(
+                // `t.nmae` suggests `t.name`: compare the column part only.
+                let (qualifier, short) = match name.rsplit_once('.') {
+                    Some((q, c)) => (format!("{q}."), c),
+                    None => (String::new(), name.as_str()),
+                };
+                crate::suggest::nearest(short, candidates.iter().map(String::as_str))
+                    .map(|n| format!("did you mean `{qualifier}{n}`?"))
+                    .or_else(
                     || {
                         (!candidates.is_empty() && candidates.len() <= 12)
                             .then(|| format!("columns here: {}", candidates.join(", ")))

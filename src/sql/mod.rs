@@ -67,6 +67,9 @@ pub struct SqlError {
     pub len: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// Only the result cannot be derived (PIVOT, a function without a typing
+    /// rule): declared `columns:` settle it.
+    pub needs_columns: bool,
 }
 
 /// Parses one expression and resolves it against the columns in `scope`.

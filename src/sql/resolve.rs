@@ -649,6 +649,14 @@ impl<'t> Checker<'t> {
         let known = parts.len() == 1 && functions::is_builtin(&name);
         if !known {
             let nearest = crate::suggest::nearest(&name, functions::BUILTINS.iter().copied())
+                .or_else(|| {
+                    // `uppercase` means `upper`: the longest built-in it starts with.
+                    functions::BUILTINS
+                        .iter()
+                        .copied()
+                        .filter(|b| b.len() >= 4 && name.starts_with(b))
+                        .max_by_key(|b| b.len())
+                })
                 .map(str::to_string);
             self.report(
                 Problem::UnknownFunction {

@@ -9,18 +9,14 @@
 //! without declared `columns` makes the frame's columns unknown; checks on
 //! that frame stop there rather than guess.
 
-use super::{Ctx, SemanticError, ptr, rules};
+use super::{Ctx, SemanticError, ptr, rules, sql_steps};
 use crate::model::*;
 use crate::names;
 use crate::yaml::push_pointer;
 use indexmap::IndexMap;
 
-#[derive(Debug, Clone)]
-struct Col {
-    name: String,
-    /// Hive type, when known.
-    ty: Option<String>,
-}
+/// A column: its name and Hive type, when known (the SQL checker's type).
+use crate::sql::Column as Col;
 
 /// A frame's columns, or `None` when they cannot be known statically.
 type Cols = Option<Vec<Col>>;
@@ -234,12 +230,15 @@ impl Stepper<'_, '_> {
                             hint: Some("for example `filter: \"amount > 0\"`"),
                         },
                     );
+                } else {
+                    sql_steps::filter(self.cx, sp, expr, &cols);
                 }
                 Some(cols)
             }
             Step::Derive(map) => {
                 for (c, d) in map {
                     let p = at(&[c]);
+                    let mut derived = None;
                     if d.expr().trim().is_empty() {
                         self.cx.at_value(
                             &p,
@@ -248,6 +247,12 @@ impl Stepper<'_, '_> {
                                 hint: None,
                             },
                         );
+                    } else {
+                        let ep = match d {
+                            Derived::Expr(_) => p.clone(),
+                            Derived::Typed(_) => push_pointer(&p, "expr"),
+                        };
+                        derived = sql_steps::derive(self.cx, &ep, c, d.expr(), &cols);
                     }
                     if let Err(reason) = rules::column_name(c) {
                         self.cx.at_key(
@@ -273,6 +278,8 @@ impl Stepper<'_, '_> {
                         );
                         ty = None;
                     }
+                    // A declared type is a cast of the expression's result.
+                    let ty = if d.ty().is_some() { ty } else { derived };
                     match find(&cols, c) {
                         Some(k) => cols[k].ty = ty,
                         None => cols.push(Col {
@@ -593,7 +600,7 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                s.columns.as_ref().map(|declared| {
+                let declared = s.columns.as_ref().map(|declared| {
                     declared
                         .iter()
                         .map(|(n, t)| {
@@ -613,7 +620,28 @@ impl Stepper<'_, '_> {
                             }
                         })
                         .collect()
-                })
+                });
+                if s.query.trim().is_empty() {
+                    return declared;
+                }
+                // `this` is the frame so far; earlier frames by their names.
+                let lower = s.query.to_lowercase();
+                let mut frames = vec![crate::sql::Frame {
+                    name: "this",
+                    columns: &cols,
+                }];
+                for (name, known) in &self.frames {
+                    if name == frame || name == "this" {
+                        continue;
+                    }
+                    match known {
+                        Some(c) => frames.push(crate::sql::Frame { name, columns: c }),
+                        // A frame of unknown columns: nothing to derive from.
+                        None if lower.contains(&name.to_lowercase()) => return declared,
+                        None => {}
+                    }
+                }
+                sql_steps::query(self.cx, sp, &s.query, &frames, declared)
             }
         }
     }

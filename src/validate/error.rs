@@ -138,6 +138,19 @@ pub enum SemanticError {
         other: String,
         catalog: String,
     },
+    /// A problem in Spark SQL text, worded by `src/sql/error.rs`; `place`
+    /// says where the text is (`filter`, `derived column \`x\``, ...).
+    Sql {
+        place: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// An aggregate function where Spark computes row by row.
+    AggregateInRowStep { place: String },
+    /// A filter condition whose type is not boolean.
+    FilterNotBoolean { ty: String },
+    /// A `sql` step's declared `columns` that differ from what its query returns.
+    SqlColumnsDiffer { differences: Vec<String> },
 }
 
 impl SemanticError {
@@ -158,6 +171,10 @@ impl SemanticError {
             | SemanticError::MissingColumns { .. }
             | SemanticError::ExtraColumns { .. } => "column",
             SemanticError::ReadsAndOverwrites { .. } => "data-safety",
+            SemanticError::Sql { .. }
+            | SemanticError::AggregateInRowStep { .. }
+            | SemanticError::FilterNotBoolean { .. } => "sql",
+            SemanticError::SqlColumnsDiffer { .. } => "column",
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "data-safety",
@@ -264,6 +281,17 @@ impl SemanticError {
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
+            SemanticError::Sql { place, message, .. } => format!("{message} (in {place})"),
+            SemanticError::AggregateInRowStep { place } => format!(
+                "{place} calls an aggregate function, but it is computed row by row"
+            ),
+            SemanticError::FilterNotBoolean { ty } => {
+                format!("a filter condition must be boolean, and this one is `{ty}`")
+            }
+            SemanticError::SqlColumnsDiffer { differences } => format!(
+                "the declared `columns` differ from what the query returns: {}",
+                differences.join("; ")
+            ),
             SemanticError::Nondeterministic { what, .. } => {
                 format!(
                     "{what} depends on the order Spark happens to read rows in, so reruns may differ"
@@ -368,6 +396,16 @@ impl SemanticError {
             }
             SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
             SemanticError::Nondeterministic { hint, .. } => Some((*hint).to_string()),
+            SemanticError::Sql { hint, .. } => hint.clone(),
+            SemanticError::AggregateInRowStep { .. } => Some(
+                "use an `aggregate` step, or a `window` step for a value per row".into(),
+            ),
+            SemanticError::FilterNotBoolean { .. } => {
+                Some("compare it, for example `amount > 0` or `flag = 'Y'`".into())
+            }
+            SemanticError::SqlColumnsDiffer { .. } => Some(
+                "correct `columns`, or remove it: pipec derives the columns from the query".into(),
+            ),
             SemanticError::MissingColumns { .. } => {
                 Some("derive or rename them before writing, or change the table's schema".into())
             }

@@ -20,6 +20,7 @@ mod limits;
 mod naming;
 pub mod rules;
 mod settings;
+mod sql_steps;
 mod stages;
 mod tables;
 pub mod text;
@@ -42,6 +43,7 @@ use zones::{check_connections, check_zones};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::names::{self, Kind};
+use crate::source::SourceFile;
 use crate::yaml::{Document, push_pointer};
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -97,6 +99,7 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 pub(crate) struct Ctx<'a> {
     pub p: &'a Pipeline,
     doc: &'a Document,
+    file: &'a SourceFile,
     pub diags: Vec<Diagnostic>,
     user_scripts: IndexMap<String, String>,
 }
@@ -111,6 +114,22 @@ impl Ctx<'_> {
     pub fn at_value(&mut self, pointer: &str, e: SemanticError) {
         let span = self.doc.locations.value(pointer);
         self.push(span, e);
+    }
+    /// Reports a problem in the Spark SQL text held by the scalar at
+    /// `pointer`, at its line and column inside the scalar.
+    pub fn at_sql(&mut self, pointer: &str, text: &str, place: &str, e: &crate::sql::SqlError) {
+        let span = match self.doc.locations.scalar(pointer) {
+            Some((span, kind)) => {
+                crate::scalar_map::inside(self.file, span, kind, text, e.offset, e.len)
+            }
+            None => self.doc.locations.value(pointer),
+        };
+        let err = SemanticError::Sql {
+            place: place.to_string(),
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+        };
+        self.push(span, err);
     }
     fn push(&mut self, span: crate::source::Span, e: SemanticError) {
         self.diags.push(diagnostic(span, &e));
@@ -155,12 +174,14 @@ pub fn check_text(doc: &Document) -> Vec<Diagnostic> {
 pub fn validate(
     pipeline: Pipeline,
     doc: &Document,
+    file: &SourceFile,
     file_name: &str,
     base_dir: &Path,
 ) -> (Option<ValidPipeline>, Vec<Diagnostic>) {
     let mut cx = Ctx {
         p: &pipeline,
         doc,
+        file,
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
     };

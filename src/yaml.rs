@@ -521,14 +521,11 @@ fn record(locations: &mut Locations, stack: &[Frame], path: u64, here: Span) {
         }) => Some(*s),
         _ => None,
     };
-    locations
-        .nodes
-        .entry(path)
-        .or_insert(NodeLoc {
-            value: here,
-            key,
-            style: None,
-        });
+    locations.nodes.entry(path).or_insert(NodeLoc {
+        value: here,
+        key,
+        style: None,
+    });
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema: plain `true`, `12`, `~` are

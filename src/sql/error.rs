@@ -10,7 +10,9 @@ use super::SqlError;
 #[derive(Debug, Clone)]
 pub(crate) enum Problem {
     /// The parser stopped; `detail` is what it expected and found.
-    Syntax { detail: String },
+    Syntax {
+        detail: String,
+    },
     /// Valid Spark SQL that pipec's checker cannot follow.
     Unsupported {
         what: String,
@@ -43,12 +45,25 @@ pub(crate) enum Problem {
         ty: String,
     },
     NeedsName,
-    CannotDerive { what: String },
-    Untyped { function: String },
-    DuplicateOutput { name: String },
-    SetWidth { left: usize, right: usize },
-    WindowWithoutOver { function: String },
-    AggregateInOver { function: String },
+    CannotDerive {
+        what: String,
+    },
+    Untyped {
+        function: String,
+    },
+    DuplicateOutput {
+        name: String,
+    },
+    SetWidth {
+        left: usize,
+        right: usize,
+    },
+    WindowWithoutOver {
+        function: String,
+    },
+    AggregateInOver {
+        function: String,
+    },
     NotOneQuery,
     Empty,
 }
@@ -99,14 +114,16 @@ impl Problem {
             Problem::DuplicateOutput { name } => {
                 format!("column `{name}` appears twice in the query's result")
             }
-            Problem::SetWidth { left, right } => format!(
-                "the two sides of this set operation return {left} and {right} columns"
-            ),
+            Problem::SetWidth { left, right } => {
+                format!("the two sides of this set operation return {left} and {right} columns")
+            }
             Problem::WindowWithoutOver { function } => {
                 format!("`{function}` is a window function and needs `OVER (...)`")
             }
             Problem::AggregateInOver { function } => {
-                format!("`{function}` is not an aggregate or window function, so it takes no `OVER`")
+                format!(
+                    "`{function}` is not an aggregate or window function, so it takes no `OVER`"
+                )
             }
             Problem::NotOneQuery => "a `sql` step takes exactly one SELECT query".into(),
             Problem::Empty => "the SQL text is empty".into(),

@@ -8,6 +8,7 @@ use super::types::{self, element, is_integral, map_parts, wider};
 
 /// Every built-in function of Spark 3.5 by name (`SHOW SYSTEM FUNCTIONS` on
 /// pyspark 3.5, operators left out), sorted for binary search.
+#[rustfmt::skip]
 pub const BUILTINS: [&str; 418] = [
     "abs", "acos", "acosh", "add_months", "aes_decrypt", "aes_encrypt", "aggregate", "and", "any",
     "any_value", "approx_count_distinct", "approx_percentile", "array", "array_agg",
@@ -72,6 +73,7 @@ pub const BUILTINS: [&str; 418] = [
 
 /// The aggregate functions among them (the classes in Spark's
 /// `expressions.aggregate` package).
+#[rustfmt::skip]
 pub const AGGREGATES: [&str; 58] = [
     "any", "any_value", "approx_count_distinct", "approx_percentile", "array_agg", "avg",
     "bit_and", "bit_or", "bit_xor", "bool_and", "bool_or", "collect_list", "collect_set", "corr",
@@ -143,16 +145,25 @@ pub fn return_type(name: &str, args: &[Option<String>], body: Option<&str>) -> R
     let same = |t: Option<String>| t.map(Ret::Is).unwrap_or(Ret::Unknown);
     let all_known = || args.iter().all(Option::is_some);
     match name {
-        "count" | "count_if" | "approx_count_distinct" | "regr_count" | "unix_timestamp"
-        | "to_unix_timestamp" | "monotonically_increasing_id" | "xxhash64" | "unix_seconds"
-        | "unix_millis" | "unix_micros" | "unix_date" | "bit_count" => is("bigint"),
-        "length" | "char_length" | "character_length" | "octet_length" | "bit_length"
-        | "instr" | "locate" | "position" | "ascii" | "size" | "cardinality"
-        | "array_size" | "dayofweek" | "dayofmonth" | "day" | "dayofyear" | "month"
-        | "year" | "quarter" | "hour" | "minute" | "second" | "weekofyear" | "weekday"
-        | "datediff" | "date_diff" | "levenshtein" | "find_in_set" | "hash"
-        | "spark_partition_id" | "row_number" | "rank" | "dense_rank" | "ntile"
-        | "array_position" | "sign" => {
+        "count"
+        | "count_if"
+        | "approx_count_distinct"
+        | "regr_count"
+        | "unix_timestamp"
+        | "to_unix_timestamp"
+        | "monotonically_increasing_id"
+        | "xxhash64"
+        | "unix_seconds"
+        | "unix_millis"
+        | "unix_micros"
+        | "unix_date"
+        | "bit_count" => is("bigint"),
+        "length" | "char_length" | "character_length" | "octet_length" | "bit_length" | "instr"
+        | "locate" | "position" | "ascii" | "size" | "cardinality" | "array_size" | "dayofweek"
+        | "dayofmonth" | "day" | "dayofyear" | "month" | "year" | "quarter" | "hour" | "minute"
+        | "second" | "weekofyear" | "weekday" | "datediff" | "date_diff" | "levenshtein"
+        | "find_in_set" | "hash" | "spark_partition_id" | "row_number" | "rank" | "dense_rank"
+        | "ntile" | "array_position" | "sign" => {
             if matches!(name, "array_position") {
                 is("bigint")
             } else if name == "sign" {
@@ -178,20 +189,18 @@ pub fn return_type(name: &str, args: &[Option<String>], body: Option<&str>) -> R
             Some(_) => is("double"),
             None => Ret::Unknown,
         },
-        "stddev" | "stddev_pop" | "stddev_samp" | "std" | "variance" | "var_pop"
-        | "var_samp" | "corr" | "covar_pop" | "covar_samp" | "skewness" | "kurtosis"
-        | "percentile" | "median" | "percent_rank" | "cume_dist" | "months_between"
-        | "sqrt" | "cbrt" | "exp" | "expm1" | "ln" | "log" | "log10" | "log2" | "log1p"
-        | "pow" | "power" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "atan2"
-        | "sinh" | "cosh" | "tanh" | "degrees" | "radians" | "rand" | "random" | "randn"
-        | "signum" | "pi" | "e" | "hypot" | "cot" | "regr_slope" | "regr_intercept"
-        | "regr_r2" => is("double"),
-        "min" | "max" | "first" | "last" | "first_value" | "last_value" | "any_value"
-        | "mode" | "max_by" | "min_by" | "lag" | "lead" | "nth_value" | "abs"
-        | "negative" | "positive" | "percentile_approx" | "approx_percentile"
-        | "sort_array" | "array_sort" | "array_distinct" | "shuffle" | "slice"
-        | "array_remove" | "array_compact" | "array_union" | "array_intersect"
-        | "array_except" | "filter" | "reverse" => {
+        "stddev" | "stddev_pop" | "stddev_samp" | "std" | "variance" | "var_pop" | "var_samp"
+        | "corr" | "covar_pop" | "covar_samp" | "skewness" | "kurtosis" | "percentile"
+        | "median" | "percent_rank" | "cume_dist" | "months_between" | "sqrt" | "cbrt" | "exp"
+        | "expm1" | "ln" | "log" | "log10" | "log2" | "log1p" | "pow" | "power" | "sin" | "cos"
+        | "tan" | "asin" | "acos" | "atan" | "atan2" | "sinh" | "cosh" | "tanh" | "degrees"
+        | "radians" | "rand" | "random" | "randn" | "signum" | "pi" | "e" | "hypot" | "cot"
+        | "regr_slope" | "regr_intercept" | "regr_r2" => is("double"),
+        "min" | "max" | "first" | "last" | "first_value" | "last_value" | "any_value" | "mode"
+        | "max_by" | "min_by" | "lag" | "lead" | "nth_value" | "abs" | "negative" | "positive"
+        | "percentile_approx" | "approx_percentile" | "sort_array" | "array_sort"
+        | "array_distinct" | "shuffle" | "slice" | "array_remove" | "array_compact"
+        | "array_union" | "array_intersect" | "array_except" | "filter" | "reverse" => {
             if matches!(name, "percentile_approx" | "approx_percentile")
                 && a1.as_deref().is_some_and(|t| t.starts_with("array"))
             {
@@ -200,30 +209,37 @@ pub fn return_type(name: &str, args: &[Option<String>], body: Option<&str>) -> R
             same(a0)
         }
         "collect_list" | "collect_set" | "array_agg" => same(a0.map(|t| format!("array<{t}>"))),
-        "bool_and" | "bool_or" | "every" | "some" | "any" | "isnull" | "isnotnull"
-        | "isnan" | "like" | "ilike" | "rlike" | "regexp" | "regexp_like" | "startswith"
-        | "endswith" | "contains" | "array_contains" | "exists" | "forall"
-        | "arrays_overlap" | "map_contains_key" | "equal_null" | "in" | "not" => {
-            is("boolean")
-        }
+        "bool_and" | "bool_or" | "every" | "some" | "any" | "isnull" | "isnotnull" | "isnan"
+        | "like" | "ilike" | "rlike" | "regexp" | "regexp_like" | "startswith" | "endswith"
+        | "contains" | "array_contains" | "exists" | "forall" | "arrays_overlap"
+        | "map_contains_key" | "equal_null" | "in" | "not" => is("boolean"),
         "concat" => match a0.as_deref() {
             Some(t) if t.starts_with("array") => Ret::Is(t.to_string()),
             _ => is("string"),
         },
         "concat_ws" | "upper" | "lower" | "ucase" | "lcase" | "trim" | "ltrim" | "rtrim"
-        | "btrim" | "substring" | "substr" | "left" | "right" | "lpad" | "rpad"
-        | "replace" | "regexp_replace" | "regexp_extract" | "initcap" | "translate"
-        | "format_string" | "printf" | "date_format" | "from_unixtime" | "md5" | "sha1"
-        | "sha" | "sha2" | "base64" | "hex" | "repeat" | "split_part" | "string" | "uuid"
-        | "to_char" | "overlay" | "soundex" | "format_number" | "current_user" | "user"
-        | "input_file_name" | "substring_index" | "array_join" | "to_json"
-        | "get_json_object" | "typeof" | "current_database" | "current_catalog"
-        | "chr" | "char" | "bin" | "conv" | "space"
-        | "quote" | "url_encode" | "url_decode" | "parse_url" | "version"
-        | "current_timezone" | "elt" | "mask" | "to_varchar" | "try_to_char" => is("string"),
-        "to_date" | "current_date" | "curdate" | "date_add" | "date_sub" | "dateadd"
-        | "add_months" | "last_day" | "next_day" | "date_from_unix_date" | "make_date"
-        | "trunc" | "date" => is("date"),
+        | "btrim" | "substring" | "substr" | "left" | "right" | "lpad" | "rpad" | "replace"
+        | "regexp_replace" | "regexp_extract" | "initcap" | "translate" | "format_string"
+        | "printf" | "date_format" | "from_unixtime" | "md5" | "sha1" | "sha" | "sha2"
+        | "base64" | "hex" | "repeat" | "split_part" | "string" | "uuid" | "to_char"
+        | "overlay" | "soundex" | "format_number" | "current_user" | "user" | "input_file_name"
+        | "substring_index" | "array_join" | "to_json" | "get_json_object" | "typeof"
+        | "current_database" | "current_catalog" | "chr" | "char" | "bin" | "conv" | "space"
+        | "quote" | "url_encode" | "url_decode" | "parse_url" | "version" | "current_timezone"
+        | "elt" | "mask" | "to_varchar" | "try_to_char" => is("string"),
+        "to_date"
+        | "current_date"
+        | "curdate"
+        | "date_add"
+        | "date_sub"
+        | "dateadd"
+        | "add_months"
+        | "last_day"
+        | "next_day"
+        | "date_from_unix_date"
+        | "make_date"
+        | "trunc"
+        | "date" => is("date"),
         "to_timestamp" | "current_timestamp" | "now" | "localtimestamp" | "timestamp_seconds"
         | "timestamp_millis" | "timestamp_micros" | "make_timestamp" | "from_utc_timestamp"
         | "to_utc_timestamp" | "date_trunc" | "timestamp" | "try_to_timestamp"
@@ -239,7 +255,7 @@ pub fn return_type(name: &str, args: &[Option<String>], body: Option<&str>) -> R
         "ceil" | "ceiling" | "floor" if args.len() == 1 => match a0.as_deref() {
             Some(t) if types::decimal(t).is_some() => {
                 let (p, s) = types::decimal(t).unwrap_or((10, 0));
-                Ret::Is(format!("decimal({},0)", (p - s + 1).min(38)))
+                Ret::Is(format!("decimal({},0)", (p.saturating_sub(s) + 1).min(38)))
             }
             Some(_) => is("bigint"),
             None => Ret::Unknown,
@@ -266,7 +282,10 @@ pub fn return_type(name: &str, args: &[Option<String>], body: Option<&str>) -> R
             Ret::Is(t)
         }
         "if" | "iff" | "nvl2" => {
-            let (b, c) = (args.get(1).cloned().flatten(), args.get(2).cloned().flatten());
+            let (b, c) = (
+                args.get(1).cloned().flatten(),
+                args.get(2).cloned().flatten(),
+            );
             match (b, c) {
                 (Some(b), Some(c)) => wider(&b, &c).map(Ret::Is).unwrap_or(Ret::Untyped),
                 _ => Ret::Unknown,
@@ -343,8 +362,20 @@ mod tests {
         assert!(BUILTINS.windows(2).all(|w| w[0] < w[1]));
         assert!(AGGREGATES.windows(2).all(|w| w[0] < w[1]));
         assert!(AGGREGATES.iter().all(|a| is_builtin(a)));
-        assert!(WINDOW_ONLY.iter().chain(GENERATORS.iter()).all(|a| is_builtin(a)));
-        for f in ["date_format", "named_struct", "transform", "div", "count_if", "try_cast"] {
+        assert!(
+            WINDOW_ONLY
+                .iter()
+                .chain(GENERATORS.iter())
+                .all(|a| is_builtin(a))
+        );
+        for f in [
+            "date_format",
+            "named_struct",
+            "transform",
+            "div",
+            "count_if",
+            "try_cast",
+        ] {
             assert!(is_builtin(f) || f == "try_cast", "{f}");
         }
         assert!(!is_builtin("count_distinct"));
@@ -355,11 +386,23 @@ mod tests {
         let t = |s: &str| Some(s.to_string());
         assert_eq!(return_type("count", &[None], None), is("bigint"));
         assert_eq!(return_type("sum", &[t("int")], None), is("bigint"));
-        assert_eq!(return_type("sum", &[t("decimal(10,2)")], None), is("decimal(20,2)"));
+        assert_eq!(
+            return_type("sum", &[t("decimal(10,2)")], None),
+            is("decimal(20,2)")
+        );
         assert_eq!(return_type("avg", &[t("int")], None), is("double"));
-        assert_eq!(return_type("avg", &[t("decimal(10,2)")], None), is("decimal(14,6)"));
-        assert_eq!(return_type("collect_set", &[t("string")], None), is("array<string>"));
-        assert_eq!(return_type("coalesce", &[t("int"), t("bigint")], None), is("bigint"));
+        assert_eq!(
+            return_type("avg", &[t("decimal(10,2)")], None),
+            is("decimal(14,6)")
+        );
+        assert_eq!(
+            return_type("collect_set", &[t("string")], None),
+            is("array<string>")
+        );
+        assert_eq!(
+            return_type("coalesce", &[t("int"), t("bigint")], None),
+            is("bigint")
+        );
         assert_eq!(return_type("max", &[None], None), Ret::Unknown);
         assert_eq!(return_type("from_json", &[t("string")], None), Ret::Untyped);
     }

@@ -23,6 +23,7 @@
 //! table function, a function without a typing rule), `query_columns` says
 //! why, so the caller can ask for `columns:`.
 
+mod calls;
 mod error;
 pub mod functions;
 mod parse;
@@ -72,8 +73,35 @@ pub struct SqlError {
     pub needs_columns: bool,
 }
 
+/// Runs `f` on a thread with a large stack when `text` is long enough for
+/// the checker's recursion to need it (see `parse::MAX_OPERATORS`).
+fn with_stack<T: Send>(text: &str, f: impl FnOnce() -> T + Send) -> T {
+    if parse::operators(text) <= parse::BIG_STACK_OPERATORS {
+        return f();
+    }
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            // No thread to be had: the machine is out of memory.
+            Err(_) => std::process::abort(),
+        }
+    })
+}
+
 /// Parses one expression and resolves it against the columns in `scope`.
 pub fn check_expr(text: &str, scope: &[Column]) -> Result<ExprInfo, Vec<SqlError>> {
+    with_stack(text, || check_expr_here(text, scope))
+}
+
+/// Parses one query and derives the columns it returns.
+pub fn query_columns(text: &str, frames: &[Frame]) -> Result<Vec<Column>, Vec<SqlError>> {
+    with_stack(text, || query_columns_here(text, frames))
+}
+
+fn check_expr_here(text: &str, scope: &[Column]) -> Result<ExprInfo, Vec<SqlError>> {
     let e = parse::expr(text).map_err(|e| vec![e])?;
     let mut ck = Checker::new(text, &[]);
     ck.scopes.push(Scope {
@@ -95,8 +123,7 @@ pub fn check_expr(text: &str, scope: &[Column]) -> Result<ExprInfo, Vec<SqlError
     })
 }
 
-/// Parses one query and derives the columns it returns.
-pub fn query_columns(text: &str, frames: &[Frame]) -> Result<Vec<Column>, Vec<SqlError>> {
+fn query_columns_here(text: &str, frames: &[Frame]) -> Result<Vec<Column>, Vec<SqlError>> {
     let q = parse::query(text).map_err(|e| vec![e])?;
     let mut ck = Checker::new(text, frames);
     let cols = ck.query(&q);

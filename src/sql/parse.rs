@@ -15,6 +15,61 @@ use sqlparser::tokenizer::{Location, Token};
 /// Deepest nesting the parser follows; deeper text is refused, not overflowed.
 const RECURSION_LIMIT: usize = 64;
 
+/// Most operators in one text. The parser builds `a + b + c ...` as a tree
+/// as deep as the chain is long, and walking or dropping that tree recurses,
+/// so a very long chain is refused before it can exhaust the stack.
+pub(crate) const MAX_OPERATORS: usize = 1_000;
+
+/// Above this many operators the checker runs on a thread with a large stack.
+pub(crate) const BIG_STACK_OPERATORS: usize = 200;
+
+/// An upper bound of the binary operators in `text`: operator characters
+/// and the words AND and OR outside string literals and backticks.
+pub(crate) fn operators(text: &str) -> usize {
+    let mut n = 0;
+    let mut quote: Option<u8> = None;
+    let bytes = text.as_bytes();
+    let mut word_start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            continue;
+        }
+        match b {
+            b'\'' | b'"' | b'`' => quote = Some(b),
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'=' | b'<' | b'>' | b'|' | b'&' | b'^' | b',' => {
+                n += 1
+            }
+            _ => {}
+        }
+        let is_word = b.is_ascii_alphanumeric() || b == b'_';
+        match (is_word, word_start) {
+            (true, None) => word_start = Some(i),
+            (false, Some(s)) => {
+                let w = &text[s..i];
+                if w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or") {
+                    n += 1;
+                }
+                word_start = None;
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+fn too_long(text: &str) -> Option<SqlError> {
+    (operators(text) > MAX_OPERATORS).then(|| {
+        Problem::Unsupported {
+            what: format!("SQL with more than {MAX_OPERATORS} operators"),
+            instead: "split it into several steps",
+        }
+        .at(0, text.len())
+    })
+}
+
 /// Byte offsets of line starts, to turn `sqlparser` locations into offsets.
 pub(crate) struct Lines<'t> {
     text: &'t str,
@@ -71,6 +126,9 @@ pub(crate) fn expr(text: &str) -> Result<Expr, SqlError> {
     if text.trim().is_empty() {
         return Err(Problem::Empty.at(0, text.len()));
     }
+    if let Some(e) = too_long(text) {
+        return Err(e);
+    }
     let lines = Lines::new(text);
     let result = parser(text).and_then(|mut p| {
         let e = p.parse_expr()?;
@@ -84,6 +142,9 @@ pub(crate) fn expr(text: &str) -> Result<Expr, SqlError> {
 pub(crate) fn query(text: &str) -> Result<Box<Query>, SqlError> {
     if text.trim().is_empty() {
         return Err(Problem::Empty.at(0, text.len()));
+    }
+    if let Some(e) = too_long(text) {
+        return Err(e);
     }
     let lines = Lines::new(text);
     let stmts = parser(text)
@@ -114,7 +175,11 @@ fn reword(text: &str, lines: &Lines, e: ParserError) -> SqlError {
     let at_end = text.trim_end().len();
     let offset = loc
         .map(|l| lines.offset(l))
-        .unwrap_or(if raw.contains("found: EOF") { at_end } else { 0 });
+        .unwrap_or(if raw.contains("found: EOF") {
+            at_end
+        } else {
+            0
+        });
     let offset = found_before(text, &detail, offset);
     let word = word_at(text, offset);
     if word.eq_ignore_ascii_case("div") {
@@ -162,7 +227,9 @@ fn tidy(detail: &str) -> String {
     if let Some(rest) = d.strip_prefix("No infix parser for token ") {
         return format!("unexpected {}", token_words(rest));
     }
-    let d = d.replace("Expected: ", "expected ").replace(", found: ", ", found ");
+    let d = d
+        .replace("Expected: ", "expected ")
+        .replace(", found: ", ", found ");
     d.replace("found EOF", "found the end of the text")
         .replace("expected EOF", "expected the end of the text")
         .replace("expected end of statement", "expected the end of the text")
@@ -289,7 +356,11 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let text = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
         assert!(expr(&text).is_err());
-        let text = format!("SELECT {}1{} AS x FROM this", "(".repeat(5000), ")".repeat(5000));
+        let text = format!(
+            "SELECT {}1{} AS x FROM this",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         assert!(query(&text).is_err());
     }
 }

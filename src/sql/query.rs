@@ -67,7 +67,10 @@ impl Checker<'_> {
                     what: "FETCH".into(),
                     instead: "write LIMIT n",
                 },
-                f.quantity.as_ref().map(|e| e.span()).unwrap_or(q.body.span()),
+                f.quantity
+                    .as_ref()
+                    .map(|e| e.span())
+                    .unwrap_or(q.body.span()),
             );
         }
         self.ctes.truncate(ctes);
@@ -202,7 +205,10 @@ impl Checker<'_> {
                     let (k, v) = types::map_parts(t).unwrap_or_default();
                     Some(vec![Some("int".into()), Some(k.into()), Some(v.into())])
                 }
-                Some(t) => Some(vec![Some("int".into()), types::element(t).map(str::to_string)]),
+                Some(t) => Some(vec![
+                    Some("int".into()),
+                    types::element(t).map(str::to_string),
+                ]),
                 None => Some(vec![Some("int".into()), None]),
             },
             _ => None,
@@ -308,10 +314,18 @@ impl Checker<'_> {
         let mut keys = Vec::new();
         for n in names {
             let key = n.to_string().trim_matches('`').to_string();
-            let left = rels[..before].iter().any(|r| find(&r.columns, &key).is_some());
-            let right = rels[before..].iter().any(|r| find(&r.columns, &key).is_some());
+            let left = rels[..before]
+                .iter()
+                .any(|r| find(&r.columns, &key).is_some());
+            let right = rels[before..]
+                .iter()
+                .any(|r| find(&r.columns, &key).is_some());
             if !(left && right) {
-                let side = if left { &rels[before..] } else { &rels[..before] };
+                let side = if left {
+                    &rels[before..]
+                } else {
+                    &rels[..before]
+                };
                 let candidates = side
                     .iter()
                     .flat_map(|r| r.columns.iter().map(|c| c.name.clone()))
@@ -684,7 +698,12 @@ impl Checker<'_> {
         !extra
     }
 
-    fn push_star(&mut self, out: &mut Vec<Column>, c: Column, opts: &WildcardAdditionalOptions) -> bool {
+    fn push_star(
+        &mut self,
+        out: &mut Vec<Column>,
+        c: Column,
+        opts: &WildcardAdditionalOptions,
+    ) -> bool {
         if find(out, &c.name).is_some() {
             self.report(
                 Problem::DuplicateOutput { name: c.name },
@@ -696,7 +715,13 @@ impl Checker<'_> {
         true
     }
 
-    fn push_out(&mut self, out: &mut Vec<Column>, name: String, ty: Option<String>, e: &Expr) -> bool {
+    fn push_out(
+        &mut self,
+        out: &mut Vec<Column>,
+        name: String,
+        ty: Option<String>,
+        e: &Expr,
+    ) -> bool {
         if ty.is_none()
             && let Some(why) = self.untyped.take()
         {

@@ -15,9 +15,8 @@ use super::parse::Lines;
 use super::types;
 use super::{Column, Frame, SqlError};
 use sqlparser::ast::{
-    AccessExpr, BinaryOperator, CastKind, DateTimeField, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, Ident, LambdaFunction, OneOrManyWithParens, Spanned,
-    Subscript, UnaryOperator, Value, WindowFrameBound, WindowSpec, WindowType,
+    AccessExpr, BinaryOperator, CastKind, DateTimeField, Expr, Ident, Spanned, Subscript,
+    UnaryOperator, Value,
 };
 
 /// One relation in scope: a frame, a CTE, a subquery or a lateral view.
@@ -53,7 +52,8 @@ pub(crate) struct Checker<'t> {
     /// Common table expressions in scope, innermost last.
     pub ctes: Vec<(String, Vec<Column>)>,
     pub scopes: Vec<Scope>,
-    lambdas: Vec<(String, Option<String>)>,
+    /// Lambda parameters in scope, innermost last, with their types.
+    pub lambdas: Vec<(String, Option<String>)>,
 }
 
 impl<'t> Checker<'t> {
@@ -76,7 +76,7 @@ impl<'t> Checker<'t> {
         self.errors.push(p.at(offset, len));
     }
 
-    fn untyped_here(&mut self, function: &str, span: sqlparser::tokenizer::Span) {
+    pub(crate) fn untyped_here(&mut self, function: &str, span: sqlparser::tokenizer::Span) {
         if self.untyped.is_none() {
             let (offset, len) = self.lines.range(span);
             self.untyped = Some(
@@ -111,7 +111,11 @@ impl<'t> Checker<'t> {
                             })
                         }
                         AccessExpr::Subscript(Subscript::Slice { .. }) => {
-                            self.not_spark("array slices `a[1:2]`", "use slice(a, start, length)", e);
+                            self.not_spark(
+                                "array slices `a[1:2]`",
+                                "use slice(a, start, length)",
+                                e,
+                            );
                             None
                         }
                     };
@@ -145,11 +149,17 @@ impl<'t> Checker<'t> {
                     sqlparser::ast::InTarget::Subquery(q) => {
                         self.subquery(q);
                     }
-                    _ => self.not_spark("this form of IN", "write IN (a, b, ...) or IN (SELECT ...)", e),
+                    _ => self.not_spark(
+                        "this form of IN",
+                        "write IN (a, b, ...) or IN (SELECT ...)",
+                        e,
+                    ),
                 }
                 Some("boolean".into())
             }
-            Expr::Between { expr, low, high, .. } => {
+            Expr::Between {
+                expr, low, high, ..
+            } => {
                 self.expr(expr);
                 self.expr(low);
                 self.expr(high);
@@ -195,7 +205,11 @@ impl<'t> Checker<'t> {
                     UnaryOperator::Not | UnaryOperator::BangNot => Some("boolean".into()),
                     UnaryOperator::Plus | UnaryOperator::Minus | UnaryOperator::BitwiseNot => t,
                     other => {
-                        self.not_spark(&format!("the operator `{other}`"), "use a Spark function", e);
+                        self.not_spark(
+                            &format!("the operator `{other}`"),
+                            "use a Spark function",
+                            e,
+                        );
                         None
                     }
                 }
@@ -208,7 +222,11 @@ impl<'t> Checker<'t> {
             } => {
                 self.expr(expr);
                 if format.is_some() {
-                    self.not_spark("CAST ... FORMAT", "use to_date(x, 'format') or to_timestamp(x, 'format')", e);
+                    self.not_spark(
+                        "CAST ... FORMAT",
+                        "use to_date(x, 'format') or to_timestamp(x, 'format')",
+                        e,
+                    );
                 }
                 if *kind == CastKind::SafeCast {
                     self.not_spark("SAFE_CAST", "use try_cast(x AS type)", e);
@@ -302,7 +320,11 @@ impl<'t> Checker<'t> {
                 | Value::SingleQuotedRawStringLiteral(_)
                 | Value::DoubleQuotedRawStringLiteral(_) => Some("string".into()),
                 other => {
-                    self.not_spark(&format!("the literal `{other}`"), "write 'text' or \"text\"", e);
+                    self.not_spark(
+                        &format!("the literal `{other}`"),
+                        "write 'text' or \"text\"",
+                        e,
+                    );
                     None
                 }
             },
@@ -393,7 +415,11 @@ impl<'t> Checker<'t> {
                 None
             }
             Expr::AtTimeZone { .. } => {
-                self.not_spark("AT TIME ZONE", "use from_utc_timestamp(ts, 'Europe/Paris')", e);
+                self.not_spark(
+                    "AT TIME ZONE",
+                    "use from_utc_timestamp(ts, 'Europe/Paris')",
+                    e,
+                );
                 None
             }
             Expr::Collate { .. } => {
@@ -411,7 +437,11 @@ impl<'t> Checker<'t> {
                 None
             }
             Expr::JsonAccess { .. } => {
-                self.not_spark("the JSON path operator `:`", "use get_json_object(json, '$.path')", e);
+                self.not_spark(
+                    "the JSON path operator `:`",
+                    "use get_json_object(json, '$.path')",
+                    e,
+                );
                 None
             }
             _ => {
@@ -594,16 +624,22 @@ impl<'t> Checker<'t> {
         } else {
             first.value.clone()
         };
-        let span = if name == first.value { first.span } else { span };
+        let span = if name == first.value {
+            first.span
+        } else {
+            span
+        };
         self.report(Problem::UnknownColumn { name, candidates }, span);
         None
     }
 
     fn is_relation(&self, name: &str) -> bool {
         self.scopes.iter().any(|s| {
-            s.rels
-                .iter()
-                .any(|r| r.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            s.rels.iter().any(|r| {
+                r.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
         })
     }
 
@@ -643,183 +679,12 @@ impl<'t> Checker<'t> {
         None
     }
 
-    fn function(&mut self, f: &Function, e: &Expr) -> Option<String> {
-        let parts: Vec<String> = f.name.0.iter().map(|p| p.to_string()).collect();
-        let name = parts.join(".").to_ascii_lowercase();
-        let known = parts.len() == 1 && functions::is_builtin(&name);
-        if !known {
-            let nearest = crate::suggest::nearest(&name, functions::BUILTINS.iter().copied())
-                .or_else(|| {
-                    // `uppercase` means `upper`: the longest built-in it starts with.
-                    functions::BUILTINS
-                        .iter()
-                        .copied()
-                        .filter(|b| b.len() >= 4 && name.starts_with(b))
-                        .max_by_key(|b| b.len())
-                })
-                .map(str::to_string);
-            self.report(
-                Problem::UnknownFunction {
-                    name: parts.join("."),
-                    nearest,
-                },
-                f.name.span(),
-            );
-        }
-        let aggregate = functions::is_aggregate(&name);
-        let window_only = functions::is_window_only(&name);
-        let outer_aggregate = self.aggregate;
-        let mut args: Vec<Option<String>> = Vec::new();
-        let mut lambdas: Vec<&LambdaFunction> = Vec::new();
-        match &f.args {
-            FunctionArguments::None => {}
-            FunctionArguments::Subquery(q) => {
-                self.subquery(q);
-            }
-            FunctionArguments::List(list) => {
-                for a in &list.args {
-                    let arg = match a {
-                        FunctionArg::Named { arg, .. }
-                        | FunctionArg::ExprNamed { arg, .. }
-                        | FunctionArg::Unnamed(arg) => arg,
-                    };
-                    match arg {
-                        FunctionArgExpr::Expr(Expr::Lambda(l)) => {
-                            lambdas.push(l);
-                            args.push(None);
-                        }
-                        FunctionArgExpr::Expr(x) => {
-                            let t = self.expr(x);
-                            args.push(t);
-                        }
-                        FunctionArgExpr::Wildcard => args.push(None),
-                        FunctionArgExpr::QualifiedWildcard(_)
-                        | FunctionArgExpr::WildcardWithOptions(_) => {
-                            self.report(
-                                Problem::Unsupported {
-                                    what: "`t.*` as an argument".into(),
-                                    instead: "name the columns",
-                                },
-                                e.span(),
-                            );
-                            args.push(None);
-                        }
-                    }
-                }
-            }
-        }
-        // Lambda parameters take the element types of the collections.
-        let mut body = None;
-        for l in lambdas {
-            let params = lambda_params(&name, &args);
-            body = self.lambda(l, &params);
-        }
-        if let Some(filter) = &f.filter {
-            self.expr(filter);
-        }
-        if let Some(over) = &f.over {
-            if known && !aggregate && !window_only {
-                self.report(Problem::AggregateInOver { function: name.clone() }, e.span());
-            }
-            if let WindowType::WindowSpec(spec) = over {
-                self.window(spec);
-            }
-        } else if window_only {
-            self.report(Problem::WindowWithoutOver { function: name.clone() }, e.span());
-        }
-        for o in &f.within_group {
-            self.expr(&o.expr);
-        }
-        if aggregate && f.over.is_none() {
-            self.aggregate = true;
-        } else {
-            self.aggregate = outer_aggregate || self.aggregate;
-        }
-        if !known {
-            return None;
-        }
-        let args: Vec<Option<String>> = args
-            .into_iter()
-            .map(|a| a.filter(|t| t != "void"))
-            .collect();
-        match functions::return_type(&name, &args, body.as_deref()) {
-            Ret::Is(t) => Some(t),
-            Ret::Unknown => None,
-            Ret::Untyped => {
-                self.untyped_here(&name, e.span());
-                None
-            }
-        }
-    }
-
-    fn window(&mut self, spec: &WindowSpec) {
-        for p in &spec.partition_by {
-            self.expr(p);
-        }
-        for o in &spec.order_by {
-            self.expr(&o.expr);
-        }
-        if let Some(frame) = &spec.window_frame {
-            for b in std::iter::once(&frame.start_bound).chain(frame.end_bound.iter()) {
-                if let WindowFrameBound::Preceding(Some(x)) | WindowFrameBound::Following(Some(x)) =
-                    b
-                {
-                    self.expr(x);
-                }
-            }
-        }
-    }
-
-    /// Checks a lambda's body with its parameters bound; returns the body's type.
-    fn lambda(&mut self, l: &LambdaFunction, types: &[Option<String>]) -> Option<String> {
-        let names: Vec<&Ident> = match &l.params {
-            OneOrManyWithParens::One(p) => vec![&p.name],
-            OneOrManyWithParens::Many(ps) => ps.iter().map(|p| &p.name).collect(),
-        };
-        let depth = self.lambdas.len();
-        for (i, n) in names.iter().enumerate() {
-            self.lambdas
-                .push((n.value.clone(), types.get(i).cloned().flatten()));
-        }
-        let t = self.expr(&l.body);
-        self.lambdas.truncate(depth);
-        t
-    }
-
     /// A subquery inside an expression sees the enclosing scopes (correlation).
-    fn subquery(&mut self, q: &sqlparser::ast::Query) -> Option<Vec<Column>> {
+    pub(crate) fn subquery(&mut self, q: &sqlparser::ast::Query) -> Option<Vec<Column>> {
         let aggregate = self.aggregate;
         let cols = self.query(q);
         self.aggregate = aggregate;
         cols
-    }
-}
-
-/// The types of a higher-order function's lambda parameters.
-fn lambda_params(name: &str, args: &[Option<String>]) -> Vec<Option<String>> {
-    let elem = |i: usize| {
-        args.get(i)
-            .cloned()
-            .flatten()
-            .and_then(|t| types::element(&t).map(str::to_string))
-    };
-    let map = |i: usize| {
-        args.get(i)
-            .cloned()
-            .flatten()
-            .and_then(|t| types::map_parts(&t).map(|(k, v)| (k.to_string(), v.to_string())))
-    };
-    match name {
-        "transform" | "filter" | "exists" | "forall" | "array_sort" => {
-            vec![elem(0), Some("int".into())]
-        }
-        "aggregate" | "reduce" => vec![args.get(1).cloned().flatten(), elem(0)],
-        "zip_with" => vec![elem(0), elem(1)],
-        "map_filter" | "transform_keys" | "transform_values" => match map(0) {
-            Some((k, v)) => vec![Some(k), Some(v)],
-            None => vec![None, None],
-        },
-        _ => Vec::new(),
     }
 }
 

@@ -35,13 +35,22 @@ fn ty(text: &str) -> Option<String> {
 
 #[test]
 fn types_common_expressions() {
-    assert_eq!(ty("quantity * unit_price").as_deref(), Some("decimal(21,2)"));
+    assert_eq!(
+        ty("quantity * unit_price").as_deref(),
+        Some("decimal(21,2)")
+    );
     assert_eq!(ty("quantity + 1").as_deref(), Some("int"));
     assert_eq!(ty("quantity / 2").as_deref(), Some("double"));
     assert_eq!(ty("CAST(quantity AS BIGINT)").as_deref(), Some("bigint"));
     assert_eq!(ty("quantity::string").as_deref(), Some("string"));
-    assert_eq!(ty("invoice_no IS NOT NULL AND quantity > 0").as_deref(), Some("boolean"));
-    assert_eq!(ty("concat(invoice_no, '-', country)").as_deref(), Some("string"));
+    assert_eq!(
+        ty("invoice_no IS NOT NULL AND quantity > 0").as_deref(),
+        Some("boolean")
+    );
+    assert_eq!(
+        ty("concat(invoice_no, '-', country)").as_deref(),
+        Some("string")
+    );
     assert_eq!(ty("date_format(ts, 'yyyy-MM')").as_deref(), Some("string"));
     assert_eq!(ty("to_date(ts)").as_deref(), Some("date"));
     assert_eq!(ty("year(ts)").as_deref(), Some("int"));
@@ -49,8 +58,14 @@ fn types_common_expressions() {
     assert_eq!(ty("address.city").as_deref(), Some("string"));
     assert_eq!(ty("tags[0]").as_deref(), Some("string"));
     assert_eq!(ty("size(tags)").as_deref(), Some("int"));
-    assert_eq!(ty("transform(tags, t -> upper(t))").as_deref(), Some("array<string>"));
-    assert_eq!(ty("filter(tags, t -> t <> '')").as_deref(), Some("array<string>"));
+    assert_eq!(
+        ty("transform(tags, t -> upper(t))").as_deref(),
+        Some("array<string>")
+    );
+    assert_eq!(
+        ty("filter(tags, t -> t <> '')").as_deref(),
+        Some("array<string>")
+    );
     assert_eq!(
         ty("CASE WHEN quantity > 10 THEN 'big' ELSE 'small' END").as_deref(),
         Some("string")
@@ -81,7 +96,10 @@ fn unknown_columns_and_functions_are_located_with_suggestions() {
     assert_eq!(errs[0].hint.as_deref(), Some("did you mean `invoice_no`?"));
     let text = "quantity > 0 AND upperr(country) = 'FR'";
     let errs = check_expr(text, &orders()).unwrap_err();
-    assert_eq!(&text[errs[0].offset..errs[0].offset + errs[0].len], "upperr");
+    assert_eq!(
+        &text[errs[0].offset..errs[0].offset + errs[0].len],
+        "upperr"
+    );
     assert_eq!(errs[0].hint.as_deref(), Some("did you mean `upper`?"));
     let errs = check_expr("address.town", &orders()).unwrap_err();
     assert!(errs[0].message.contains("no field `town`"), "{errs:?}");
@@ -105,7 +123,11 @@ fn frames<'a>(this: &'a [Column], other: &'a [Column]) -> Vec<Frame<'a>> {
 }
 
 fn countries() -> Vec<Column> {
-    vec![col("country", "string"), col("name", "string"), col("population", "bigint")]
+    vec![
+        col("country", "string"),
+        col("name", "string"),
+        col("population", "bigint"),
+    ]
 }
 
 #[test]
@@ -126,11 +148,17 @@ fn expands_stars_and_follows_aliases() {
         names(&cols)[orders().len()..],
         ["name:string", "population:bigint"]
     );
-    let cols = query_columns("SELECT * FROM this LEFT SEMI JOIN countries USING (country)", &f)
-        .unwrap();
+    let cols = query_columns(
+        "SELECT * FROM this LEFT SEMI JOIN countries USING (country)",
+        &f,
+    )
+    .unwrap();
     assert_eq!(cols, orders());
-    let errs = query_columns("SELECT * FROM this JOIN countries ON this.country = countries.country", &f)
-        .unwrap_err();
+    let errs = query_columns(
+        "SELECT * FROM this JOIN countries ON this.country = countries.country",
+        &f,
+    )
+    .unwrap_err();
     assert!(errs[0].message.contains("appears twice"), "{errs:?}");
 }
 
@@ -143,7 +171,12 @@ fn group_by_cte_union_subquery_and_lateral_view() {
              FROM t GROUP BY country";
     assert_eq!(
         names(&query_columns(q, &f).unwrap()),
-        ["Country:string", "n:bigint", "total:decimal(31,2)", "mean:decimal(25,6)"]
+        [
+            "Country:string",
+            "n:bigint",
+            "total:decimal(31,2)",
+            "mean:decimal(25,6)"
+        ]
     );
     let q = "SELECT invoice_no FROM this UNION ALL SELECT name FROM countries";
     assert_eq!(names(&query_columns(q, &f).unwrap()), ["invoice_no:string"]);
@@ -155,7 +188,10 @@ fn group_by_cte_union_subquery_and_lateral_view() {
         ["invoice_no:string", "tag:string"]
     );
     let q = "SELECT address.city, upper(invoice_no) AS inv FROM this ORDER BY inv";
-    assert_eq!(names(&query_columns(q, &f).unwrap()), ["city:string", "inv:string"]);
+    assert_eq!(
+        names(&query_columns(q, &f).unwrap()),
+        ["city:string", "inv:string"]
+    );
 }
 
 #[test]
@@ -169,10 +205,50 @@ fn says_why_columns_cannot_be_derived() {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    assert!(msg("SELECT upper(invoice_no) FROM this").contains("give this expression a name with AS"));
-    assert!(msg("SELECT * FROM this PIVOT (sum(quantity) FOR country IN ('FR'))").contains("PIVOT"));
-    assert!(msg("SELECT from_json(invoice_no, 'a int') AS j FROM this").contains("result type of `from_json`"));
+    assert!(
+        msg("SELECT upper(invoice_no) FROM this").contains("give this expression a name with AS")
+    );
+    assert!(
+        msg("SELECT * FROM this PIVOT (sum(quantity) FOR country IN ('FR'))").contains("PIVOT")
+    );
+    assert!(
+        msg("SELECT from_json(invoice_no, 'a int') AS j FROM this")
+            .contains("result type of `from_json`")
+    );
     assert!(msg("SELECT * FROM orders").contains("no frame `orders`"));
     assert!(msg("SELECT a FROM this QUALIFY 1 = 1").contains("QUALIFY"));
-    assert!(msg("SELECT invoice_no FROM this UNION SELECT name, country FROM countries").contains("1 and 2"));
+    assert!(
+        msg("SELECT invoice_no FROM this UNION SELECT name, country FROM countries")
+            .contains("1 and 2")
+    );
+}
+
+#[test]
+fn long_and_odd_input_is_an_answer_not_a_crash() {
+    let long = format!("quantity{}", " + quantity".repeat(990));
+    let _ = check_expr(&long, &orders());
+    let long = format!(
+        "SELECT quantity{} AS x FROM this",
+        " * quantity".repeat(990)
+    );
+    let _ = query_columns(&long, &frames(&orders(), &countries()));
+    let too_long = format!("quantity{}", " + quantity".repeat(1_001));
+    let errs = check_expr(&too_long, &orders()).unwrap_err();
+    assert!(
+        errs[0].message.contains("more than 1000 operators"),
+        "{errs:?}"
+    );
+    for text in [
+        "CAST(quantity AS DECIMAL(2,5)) * 1.5",
+        "",
+        "   ",
+        "`",
+        "'",
+        "a.",
+        "(",
+        "SELECT",
+    ] {
+        let _ = check_expr(text, &orders());
+        let _ = query_columns(text, &frames(&orders(), &countries()));
+    }
 }

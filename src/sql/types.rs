@@ -91,7 +91,7 @@ fn adjust(p: u32, s: u32) -> String {
     if p <= 38 {
         return dec(p, s);
     }
-    let int_digits = p - s;
+    let int_digits = p.saturating_sub(s);
     let min_scale = s.min(6);
     let s = (38u32.saturating_sub(int_digits)).max(min_scale);
     dec(38, s)
@@ -134,7 +134,7 @@ pub(crate) fn wider(a: &str, b: &str) -> Option<String> {
         let (p1, s1) = as_decimal(a)?;
         let (p2, s2) = as_decimal(b)?;
         let s = s1.max(s2);
-        let p = (p1 - s1).max(p2 - s2) + s;
+        let p = p1.saturating_sub(s1).max(p2.saturating_sub(s2)) + s;
         return Some(dec(p.min(38), s.min(38)));
     }
     if is_stringy(a) && is_stringy(b) {
@@ -153,7 +153,7 @@ pub(crate) fn arithmetic(op: char, a: &str, b: &str) -> Option<String> {
             && (decimal(a).is_some() || decimal(b).is_some())
         {
             let s = 6.max(s1 + p2 + 1);
-            let p = p1 - s1 + s2 + s;
+            let p = p1.saturating_sub(s1) + s2 + s;
             return Some(adjust(p, s));
         }
         return (is_numeric(a) && is_numeric(b)).then(|| "double".into());
@@ -192,13 +192,13 @@ pub(crate) fn arithmetic(op: char, a: &str, b: &str) -> Option<String> {
     Some(match op {
         '+' | '-' => {
             let s = s1.max(s2);
-            adjust((p1 - s1).max(p2 - s2) + s + 1, s)
+            adjust(p1.saturating_sub(s1).max(p2.saturating_sub(s2)) + s + 1, s)
         }
         '*' => adjust(p1 + p2 + 1, s1 + s2),
         _ => {
             // Remainder.
             let s = s1.max(s2);
-            adjust((p1 - s1).min(p2 - s2) + s, s)
+            adjust(p1.saturating_sub(s1).min(p2.saturating_sub(s2)) + s, s)
         }
     })
 }
@@ -292,7 +292,10 @@ pub(crate) fn suffixed_number(word: &str) -> Option<String> {
         "l" | "s" | "y" if !digits.contains('.') => Some(number(&lower, false)),
         "d" | "f" | "bd" => Some(number(&lower, false)),
         e if e.starts_with('e')
-            && e[1..].trim_start_matches(['+', '-']).chars().all(|c| c.is_ascii_digit())
+            && e[1..]
+                .trim_start_matches(['+', '-'])
+                .chars()
+                .all(|c| c.is_ascii_digit())
             && e.len() > 1 =>
         {
             Some("double".into())
@@ -344,9 +347,18 @@ mod tests {
         assert_eq!(number("0.5", false), "decimal(1,1)");
         assert_eq!(number("1e3", false), "double");
         assert_eq!(number("10", true), "bigint");
-        assert_eq!(map_parts("map<string,array<int>>"), Some(("string", "array<int>")));
-        assert_eq!(field("struct<a:int,B:map<string,int>>", "b"), Some("map<string,int>"));
+        assert_eq!(
+            map_parts("map<string,array<int>>"),
+            Some(("string", "array<int>"))
+        );
+        assert_eq!(
+            field("struct<a:int,B:map<string,int>>", "b"),
+            Some("map<string,int>")
+        );
         assert_eq!(element("array<struct<a:int>>"), Some("struct<a:int>"));
-        assert_eq!(wider("int", "decimal(10,2)").as_deref(), Some("decimal(12,2)"));
+        assert_eq!(
+            wider("int", "decimal(10,2)").as_deref(),
+            Some("decimal(12,2)")
+        );
     }
 }

@@ -5,9 +5,11 @@
 //! joins and aggregates), for names that would clash, and for writes that
 //! lack columns of the target table.
 //!
-//! Column names compare without case, as Spark and Glue do. A `sql` step
-//! without declared `columns` makes the frame's columns unknown; checks on
-//! that frame stop there rather than guess.
+//! Column names compare without case, as Spark and Glue do. `filter`,
+//! `derive` and `sql` text is checked by `sql_steps` against the columns at
+//! that step; a `sql` step's columns are derived from its query (or taken
+//! from `columns:`). Only when neither is possible are the frame's columns
+//! unknown, and checks on that frame stop there rather than guess.
 
 use super::{Ctx, SemanticError, ptr, rules, sql_steps};
 use crate::model::*;

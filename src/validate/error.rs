@@ -282,9 +282,9 @@ impl SemanticError {
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
             SemanticError::Sql { place, message, .. } => format!("{message} (in {place})"),
-            SemanticError::AggregateInRowStep { place } => format!(
-                "{place} calls an aggregate function, but it is computed row by row"
-            ),
+            SemanticError::AggregateInRowStep { place } => {
+                format!("{place} calls an aggregate function, but it is computed row by row")
+            }
             SemanticError::FilterNotBoolean { ty } => {
                 format!("a filter condition must be boolean, and this one is `{ty}`")
             }

@@ -49,7 +49,7 @@ impl Checker<'_> {
         {
             // ORDER BY sees the result's names (and, for one SELECT, its input).
             let rels = match q.body.as_ref() {
-                SetExpr::Select(s) => self.from_rels(s).unwrap_or_default(),
+                SetExpr::Select(s) => self.input_rels(s).unwrap_or_default(),
                 _ => Vec::new(),
             };
             self.scopes.push(Scope {
@@ -135,7 +135,7 @@ impl Checker<'_> {
 
     /// The relations of a SELECT's FROM and lateral views, without reporting
     /// anything (used again for ORDER BY).
-    fn from_rels(&mut self, s: &Select) -> Option<Vec<Rel>> {
+    fn input_rels(&mut self, s: &Select) -> Option<Vec<Rel>> {
         let errors = self.errors.len();
         let rels = self.relations(s);
         self.errors.truncate(errors);
@@ -506,10 +506,7 @@ impl Checker<'_> {
                 s.select_token.0.span,
             );
         }
-        let rels = self.relations(s);
-        let Some(rels) = rels else {
-            return None;
-        };
+        let rels = self.relations(s)?;
         let aggregate = std::mem::replace(&mut self.aggregate, false);
         self.scopes.push(Scope {
             rels,

@@ -19,8 +19,10 @@ pub mod model;
 pub mod names;
 pub mod prune;
 pub mod render;
+pub mod scalar_map;
 pub mod schema;
 pub mod source;
+pub mod sql;
 pub mod suggest;
 pub mod synthetic;
 pub mod validate;
@@ -122,7 +124,7 @@ fn check(file: &SourceFile, base_dir: &Path) -> (Option<ValidPipeline>, Vec<Diag
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (valid, sem) = validate::validate(pipeline, &doc, &file_name, base_dir, &excluded);
+    let (valid, sem) = validate::validate(pipeline, &doc, file, &file_name, base_dir, &excluded);
     // A value an earlier phase already rejected (say, a `!Ref` tag) is not
     // reported again by later phases: one error per place, the first phase's.
     let earlier: std::collections::HashSet<Span> = diags.iter().map(|d| d.span).collect();

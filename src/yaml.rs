@@ -79,6 +79,31 @@ impl std::hash::Hasher for PathHasher {
 struct NodeLoc {
     value: Span,
     key: Option<Span>,
+    /// How a scalar is written, for locations inside it; `None` for containers.
+    style: Option<ScalarKind>,
+}
+
+/// How a scalar is written in the source, which decides how its decoded
+/// text maps back onto the source (see `scalar_map`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl From<ScalarStyle> for ScalarKind {
+    fn from(s: ScalarStyle) -> ScalarKind {
+        match s {
+            ScalarStyle::Plain => ScalarKind::Plain,
+            ScalarStyle::SingleQuoted => ScalarKind::SingleQuoted,
+            ScalarStyle::DoubleQuoted => ScalarKind::DoubleQuoted,
+            ScalarStyle::Literal => ScalarKind::Literal,
+            ScalarStyle::Folded => ScalarKind::Folded,
+        }
+    }
 }
 
 impl Locations {
@@ -93,6 +118,18 @@ impl Locations {
         self.find(pointer)
             .map(|l| l.key.unwrap_or(l.value))
             .unwrap_or_default()
+    }
+
+    /// The span and style of the scalar written exactly at `pointer`; `None`
+    /// when the node is a container or came in through an alias.
+    pub fn scalar(&self, pointer: &str) -> Option<(Span, ScalarKind)> {
+        let mut h = ROOT;
+        for token in pointer.split('/').skip(1) {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            h = child(h, &token);
+        }
+        let loc = self.nodes.get(&h)?;
+        Some((loc.value, loc.style?))
     }
 
     fn find(&self, pointer: &str) -> Option<NodeLoc> {
@@ -194,6 +231,10 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
         let merge_scalar =
             matches!(&event, Event::Scalar(text, ScalarStyle::Plain, _, None) if text == "<<");
         // A node completed by this event: its value, node count, anchor and span.
+        let style = match &event {
+            Event::Scalar(_, st, _, _) => Some(ScalarKind::from(*st)),
+            _ => None,
+        };
         let done: Option<(Value, usize, usize, Span)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
             Event::DocumentStart(_) => {
@@ -334,6 +375,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                 locations.nodes.entry(ROOT).or_insert(NodeLoc {
                     value: vspan,
                     key: None,
+                    style,
                 });
                 root = Some(value);
             }
@@ -347,6 +389,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                 locations.nodes.entry(p).or_insert(NodeLoc {
                     value: vspan,
                     key: None,
+                    style,
                 });
                 items.push(value);
                 *n += nodes;
@@ -397,6 +440,7 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                         let loc = NodeLoc {
                             value: vspan,
                             key: Some(kspan),
+                            style,
                         };
                         // Containers were recorded at their start; add the key span.
                         locations
@@ -455,10 +499,11 @@ fn record(locations: &mut Locations, stack: &[Frame], path: u64, here: Span) {
         }) => Some(*s),
         _ => None,
     };
-    locations
-        .nodes
-        .entry(path)
-        .or_insert(NodeLoc { value: here, key });
+    locations.nodes.entry(path).or_insert(NodeLoc {
+        value: here,
+        key,
+        style: None,
+    });
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema: plain `true`, `12`, `~` are

@@ -482,8 +482,8 @@ fn window(rng: &mut Rng, cols: &mut Cols) -> Option<Value> {
     Some(json!({"window": w}))
 }
 
-/// `SELECT` of some columns, declared with `columns:`; sometimes with a
-/// declared type other than the query's, which the script casts to.
+/// `SELECT` of some columns (and sometimes a literal), with or without
+/// `columns:`.
 fn sql(rng: &mut Rng, cols: &mut Cols) -> Option<Value> {
     let mut out = Cols::new();
     for c in cols.iter() {
@@ -500,14 +500,15 @@ fn sql(rng: &mut Rng, cols: &mut Cols) -> Option<Value> {
         parts.push(format!("1 AS {}", bt(&name)));
         out.push((name, "int".into()));
     }
-    for c in out.iter_mut() {
-        if c.1 == "int" && rng.chance(30) {
-            c.1 = "bigint".into();
-        }
-    }
     let query = format!("SELECT {} FROM this", parts.join(", "));
     *cols = out;
-    Some(json!({"sql": {"query": query, "columns": columns_json(cols)}}))
+    // Half the steps leave the columns to pipec, which derives them from the
+    // query; the others declare them, which pipec holds the query to.
+    if rng.chance(50) {
+        Some(json!({"sql": {"query": query}}))
+    } else {
+        Some(json!({"sql": {"query": query, "columns": columns_json(cols)}}))
+    }
 }
 
 fn cols_json(cols: &[pipec::validate::frames::Column]) -> Value {

@@ -8,13 +8,16 @@
 //! which the renderer writes the script from.
 //!
 //! Column names compare without case, as Spark and Glue do. A frame's
-//! columns are always known: a step whose result pipec cannot know (a `sql`
-//! query without `columns`) is an error, not a frame of unknown columns.
+//! columns are always known: `filter`, `derive` and `sql` text is checked by
+//! `sql_steps` against the columns at that step, and a `sql` step's columns
+//! are derived from its query (and compared with `columns:` when declared).
+//! A step whose result pipec cannot know is an error, not a frame of
+//! unknown columns.
 
 use super::frames::{
     Column, FrameColumns, StageFrames, find_column as find, join_right_names, same_name,
 };
-use super::{Ctx, SemanticError, casts, ptr, rules};
+use super::{Ctx, SemanticError, casts, ptr, rules, sql_steps};
 use crate::model::*;
 use crate::names;
 use crate::yaml::push_pointer;
@@ -248,12 +251,15 @@ impl Stepper<'_, '_> {
                             hint: Some("for example `filter: \"amount > 0\"`"),
                         },
                     );
+                } else {
+                    sql_steps::filter(self.cx, sp, expr, &cols);
                 }
                 Ok(cols)
             }
             Step::Derive(map) => {
                 for (c, d) in map {
                     let p = at(&[c]);
+                    let mut derived = None;
                     if d.expr().trim().is_empty() {
                         self.cx.at_value(
                             &p,
@@ -262,6 +268,12 @@ impl Stepper<'_, '_> {
                                 hint: None,
                             },
                         );
+                    } else {
+                        let ep = match d {
+                            Derived::Expr(_) => p.clone(),
+                            Derived::Typed(_) => push_pointer(&p, "expr"),
+                        };
+                        derived = sql_steps::derive(self.cx, &ep, c, d.expr(), &cols);
                     }
                     if let Err(reason) = rules::column_name(c) {
                         self.cx.at_key(
@@ -287,6 +299,8 @@ impl Stepper<'_, '_> {
                         );
                         ty = None;
                     }
+                    // A declared type is a cast of the expression's result.
+                    let ty = if d.ty().is_some() { ty } else { derived };
                     match find(&cols, c) {
                         Some(k) => cols[k].ty = ty,
                         None => cols.push(Col {
@@ -617,7 +631,7 @@ impl Stepper<'_, '_> {
                         },
                     );
                 }
-                self.sql_columns(s, sp)
+                self.sql_columns(frame, &cols, s, sp)
             }
         }
     }
@@ -627,11 +641,37 @@ impl Stepper<'_, '_> {
     /// A query's own columns are not derived yet: until the SQL checker
     /// (`query_columns`) does that, a query without `columns` is an error,
     /// because every later step and the script need its columns.
-    fn sql_columns(&mut self, s: &Sql, sp: &str) -> Cols {
-        let Some(declared) = &s.columns else {
-            self.cx.at_key(sp, SemanticError::SqlColumnsUnknown);
-            return Err(Reported);
-        };
+    /// The columns after a `sql` step: derived from the query, and held to
+    /// `columns:` when the step declares them.
+    fn sql_columns(&mut self, frame: &str, cols: &[Col], s: &Sql, sp: &str) -> Cols {
+        let declared = s.columns.as_ref().map(|d| self.declared_columns(d, sp));
+        if s.query.trim().is_empty() {
+            return declared.ok_or(Reported);
+        }
+        // `this` is the frame so far; earlier frames by their names.
+        let lower = s.query.to_lowercase();
+        let mut frames = vec![crate::sql::Frame {
+            name: "this",
+            columns: cols,
+        }];
+        for (name, known) in &self.frames {
+            if name == frame || name == "this" {
+                continue;
+            }
+            match known {
+                Ok(c) => frames.push(crate::sql::Frame { name, columns: c }),
+                // A frame whose error was reported: nothing to derive from.
+                Err(Reported) if lower.contains(&name.to_lowercase()) => {
+                    return declared.ok_or(Reported);
+                }
+                Err(Reported) => {}
+            }
+        }
+        sql_steps::query(self.cx, sp, &s.query, &frames, declared).ok_or(Reported)
+    }
+
+    /// A `sql` step's declared `columns:`, each name and type checked.
+    fn declared_columns(&mut self, declared: &IndexMap<String, String>, sp: &str) -> Vec<Col> {
         let mut out: Vec<Col> = Vec::new();
         for (n, t) in declared {
             let p = format!("{sp}{}", ptr(&["columns", n]));
@@ -670,7 +710,7 @@ impl Stepper<'_, '_> {
                 ty: Some(t.clone()),
             });
         }
-        Ok(out)
+        out
     }
 
     fn clashes(&mut self, cols: &[Col], sp: &str, when: &str) {

@@ -58,8 +58,6 @@ pub enum SemanticError {
         frame: String,
         candidates: Vec<String>,
     },
-    /// A `sql` step whose result columns pipec cannot know.
-    SqlColumnsUnknown,
     /// A column a table declaration refers to but does not declare.
     UnknownTableColumn {
         column: String,
@@ -155,6 +153,19 @@ pub enum SemanticError {
         other: String,
         catalog: String,
     },
+    /// A problem in Spark SQL text, worded by `src/sql/error.rs`; `place`
+    /// says where the text is (`filter`, `derived column \`x\``, ...).
+    Sql {
+        place: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// An aggregate function where Spark computes row by row.
+    AggregateInRowStep { place: String },
+    /// A filter condition whose type is not boolean.
+    FilterNotBoolean { ty: String },
+    /// A `sql` step's declared `columns` that differ from what its query returns.
+    SqlColumnsDiffer { differences: Vec<String> },
 }
 
 impl SemanticError {
@@ -181,7 +192,10 @@ impl SemanticError {
             SemanticError::MissingColumns { .. } => "missing-columns",
             SemanticError::ExtraColumns { .. } => "extra-columns",
             SemanticError::ReadsAndOverwrites { .. } => "reads-and-overwrites",
-            SemanticError::SqlColumnsUnknown => "sql-columns-unknown",
+            SemanticError::Sql { .. } => "sql",
+            SemanticError::AggregateInRowStep { .. } => "aggregate-in-row-step",
+            SemanticError::FilterNotBoolean { .. } => "filter-not-boolean",
+            SemanticError::SqlColumnsDiffer { .. } => "sql-columns-differ",
             SemanticError::Glue { .. } => "glue",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "shared-location",
@@ -218,7 +232,6 @@ impl SemanticError {
             }
             SemanticError::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             SemanticError::Duplicate { what, name } => format!("{what} `{name}` appears twice"),
-            SemanticError::SqlColumnsUnknown => "declare the columns this query returns with `columns:`; pipec must know every frame's columns".into(),
             SemanticError::LogicalIdClash {
                 what,
                 name,
@@ -315,6 +328,17 @@ impl SemanticError {
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
+            SemanticError::Sql { place, message, .. } => format!("{message} (in {place})"),
+            SemanticError::AggregateInRowStep { place } => {
+                format!("{place} calls an aggregate function, but it is computed row by row")
+            }
+            SemanticError::FilterNotBoolean { ty } => {
+                format!("a filter condition must be boolean, and this one is `{ty}`")
+            }
+            SemanticError::SqlColumnsDiffer { differences } => format!(
+                "the declared `columns` differ from what the query returns: {}",
+                differences.join("; ")
+            ),
             SemanticError::Nondeterministic { what, .. } => {
                 format!(
                     "{what} depends on the order Spark happens to read rows in, so reruns may differ"
@@ -411,9 +435,6 @@ impl SemanticError {
                         })
                     })
             }
-            SemanticError::SqlColumnsUnknown => Some(
-                "for example `columns: {carrier: string, flights: bigint}`, in the order the query returns them".into(),
-            ),
             SemanticError::LogicalIdClash { .. } => {
                 Some("names that differ only in `-`/`_` collide; rename one".into())
             }
@@ -429,6 +450,16 @@ impl SemanticError {
             }
             SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
             SemanticError::Nondeterministic { hint, .. } => Some((*hint).to_string()),
+            SemanticError::Sql { hint, .. } => hint.clone(),
+            SemanticError::AggregateInRowStep { .. } => Some(
+                "use an `aggregate` step, or a `window` step for a value per row".into(),
+            ),
+            SemanticError::FilterNotBoolean { .. } => {
+                Some("compare it, for example `amount > 0` or `flag = 'Y'`".into())
+            }
+            SemanticError::SqlColumnsDiffer { .. } => Some(
+                "correct `columns`, or remove it: pipec derives the columns from the query".into(),
+            ),
             SemanticError::UnionMismatch { .. } => Some(
                 "set `allow_missing: true` to fill the missing columns with nulls, or select the same columns in both frames".into(),
             ),

@@ -10,14 +10,9 @@
 use crate::model::{Join, JoinKey};
 use indexmap::IndexMap;
 
-/// One column of a frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub name: String,
-    /// Hive type. `None` only for a `derive` without `type` whose expression
-    /// pipec does not type yet.
-    pub ty: Option<String>,
-}
+/// One column of a frame: the SQL checker's type, shared so that a `sql`
+/// step hands its derived columns on unchanged.
+pub use crate::sql::Column;
 
 /// The columns of one frame: where it starts, and after each step.
 #[derive(Debug, Clone, Default)]

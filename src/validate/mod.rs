@@ -22,6 +22,7 @@ mod limits;
 mod naming;
 pub mod rules;
 mod settings;
+mod sql_steps;
 mod stages;
 mod tables;
 pub mod text;
@@ -47,6 +48,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::names::{self, Kind};
 use crate::prune::Excluded;
+use crate::source::SourceFile;
 use crate::yaml::{Document, push_pointer};
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -115,6 +117,7 @@ pub(crate) struct Ctx<'a> {
     doc: &'a Document,
     /// What the schema phase left out; references to it are not unknown.
     excluded: &'a Excluded,
+    file: &'a SourceFile,
     pub diags: Vec<Diagnostic>,
     user_scripts: IndexMap<String, String>,
     frames: IndexMap<String, StageFrames>,
@@ -130,6 +133,22 @@ impl Ctx<'_> {
     pub fn at_value(&mut self, pointer: &str, e: SemanticError) {
         let span = self.doc.locations.value(pointer);
         self.push(span, pointer, e);
+    }
+    /// Reports a problem in the Spark SQL text held by the scalar at
+    /// `pointer`, at its line and column inside the scalar.
+    pub fn at_sql(&mut self, pointer: &str, text: &str, place: &str, e: &crate::sql::SqlError) {
+        let span = match self.doc.locations.scalar(pointer) {
+            Some((span, kind)) => {
+                crate::scalar_map::inside(self.file, span, kind, text, e.offset, e.len)
+            }
+            None => self.doc.locations.value(pointer),
+        };
+        let err = SemanticError::Sql {
+            place: place.to_string(),
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+        };
+        self.push(span, pointer, err);
     }
     /// Every diagnostic is placed in the data too, so that follow-ons of
     /// its error can be folded into it. The empty pointer (the whole file)
@@ -219,6 +238,7 @@ pub fn check_text(doc: &Document) -> Vec<Diagnostic> {
 pub fn validate(
     pipeline: Pipeline,
     doc: &Document,
+    file: &SourceFile,
     file_name: &str,
     base_dir: &Path,
     excluded: &Excluded,
@@ -227,6 +247,7 @@ pub fn validate(
         p: &pipeline,
         doc,
         excluded,
+        file,
         diags: Vec::new(),
         user_scripts: IndexMap::new(),
         frames: IndexMap::new(),

@@ -15,6 +15,7 @@ mod steps;
 
 use io::*;
 
+use super::imports;
 use super::py::{self, Expr, call, code, col, kw, method, s};
 use crate::model::*;
 use crate::names;
@@ -47,6 +48,18 @@ pub struct Uses {
     pub prefix: bool,
 }
 
+impl Uses {
+    /// Adds what another stage uses: the runtime holds the helpers of all.
+    pub fn add(&mut self, other: &Uses) {
+        self.window |= other.window;
+        self.jdbc |= other.jdbc;
+        self.quality |= other.quality;
+        self.snake_case |= other.snake_case;
+        self.lower_case |= other.lower_case;
+        self.prefix |= other.prefix;
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SparkContext {
     pub header: String,
@@ -57,6 +70,8 @@ pub struct SparkContext {
     pub constants: Vec<Block>,
     pub connections: Vec<Block>,
     pub sections: Vec<Section>,
+    /// `from pipec_runtime import ...` of the names the code above uses.
+    pub imports: String,
     pub uses: Uses,
 }
 
@@ -154,32 +169,20 @@ const PY_RESERVED: &[&str] = &[
     "__name__",
     "__file__",
     // the script's own names
-    "argparse",
-    "sys",
-    "json",
-    "re",
-    "boto3",
+    "pipec_runtime",
     "F",
-    "SparkContext",
-    "SparkSession",
     "Window",
-    "GlueContext",
-    "Job",
-    "getResolvedOptions",
     "ARGUMENTS",
-    "parse_arguments",
     "args",
-    "glue_context",
     "spark",
-    "job",
+    "run",
+    "start",
     "quote",
     "col",
     "schema_of",
     "conform",
     "jdbc_options",
     "check_quality",
-    "evaluate_locally",
-    "evaluate_on_glue",
     "snake_case",
     "lower_case",
     "prefix_clashing",
@@ -660,6 +663,7 @@ impl<'a> Builder<'a> {
                 let e = call(
                     "check_quality",
                     vec![
+                        code("run"),
                         code(var.clone()),
                         s(o.table.clone()),
                         code(Self::rules_const(&o.table)),
@@ -698,7 +702,15 @@ impl<'a> Builder<'a> {
         if let Some(d) = &st.description {
             description = py::comment_lines(d, 0);
         }
+        let mut used = std::collections::BTreeSet::from(["start"]);
+        for b in constants.iter().chain(&conn_blocks) {
+            used.extend(imports::used(&b.code));
+        }
+        for b in sections.iter().flat_map(|s| &s.blocks) {
+            used.extend(imports::used(&b.code));
+        }
         SparkContext {
+            imports: imports::statement(&used),
             header,
             pipeline: p.pipeline.clone(),
             stage: self.stage_name.to_string(),

@@ -9,6 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator of the `pipec` binary (src/main.rs), so that in-process
+// figures match the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The synthetic sizes to measure.
 pub fn sizes() -> Vec<usize> {
     std::env::var("PIPEC_BENCH_SIZES")
@@ -94,7 +99,9 @@ pub fn report(title: &str, cases: &[Case], times: &[(Duration, Duration)]) {
     println!("(ratio: CPU time per stage over that of the smallest synthetic case; linear is 1.0)");
 }
 
-/// The release binary of this target directory, if built.
+/// The release binary of this target directory, if built (the validate
+/// bench times the command; benches/scale.sh does for build).
+#[allow(dead_code)]
 pub fn release_binary(root: &std::path::Path) -> Option<std::path::PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)

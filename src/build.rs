@@ -14,14 +14,17 @@ use std::path::{Path, PathBuf};
 /// Sub-folders of a pipeline's output folder that pipec owns entirely.
 const OWNED: [&str; 2] = ["stacks", "scripts"];
 
-/// What differs between rendered files and a folder.
+/// What differs between rendered files and a folder. New contents are
+/// borrowed from the rendered files, so a large pipeline is not held twice.
 #[derive(Debug, Default)]
-pub struct Changes {
-    /// Relative paths with their old (if any) and new (if any) contents.
-    pub changed: Vec<(String, Option<String>, Option<String>)>,
+pub struct Changes<'a> {
+    /// Relative paths with their old (if any) and new (if any) contents. The
+    /// old text is kept only when `compare` is asked to (for `--check`'s
+    /// diff); otherwise an existing file's old text is left empty.
+    pub changed: Vec<(String, Option<String>, Option<&'a str>)>,
 }
 
-impl Changes {
+impl Changes<'_> {
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty()
     }
@@ -32,7 +35,7 @@ impl Changes {
         for (path, old, new) in &self.changed {
             let shown = dir.join(path).display().to_string();
             let old_s = old.as_deref().unwrap_or("");
-            let new_s = new.as_deref().unwrap_or("");
+            let new_s = new.unwrap_or("");
             let diff = TextDiff::from_lines(old_s, new_s);
             let a = if old.is_some() {
                 format!("a/{shown}")
@@ -56,26 +59,32 @@ impl Changes {
     }
 }
 
-/// Compares rendered files with the pipeline's folder.
-pub fn compare(rendered: &Rendered, dir: &Path) -> io::Result<Changes> {
+/// Compares rendered files with the pipeline's folder; `keep_old` keeps the
+/// old text of changed files, for a diff.
+pub fn compare<'a>(rendered: &'a Rendered, dir: &Path, keep_old: bool) -> io::Result<Changes<'a>> {
     let mut changes = Changes::default();
+    let kept = |old: String| if keep_old { old } else { String::new() };
     for (path, new) in &rendered.files {
         match std::fs::read_to_string(dir.join(path)) {
             Ok(old) if &old == new => {}
             Ok(old) => changes
                 .changed
-                .push((path.clone(), Some(old), Some(new.clone()))),
+                .push((path.clone(), Some(kept(old)), Some(new.as_str()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 changes
                     .changed
-                    .push((path.clone(), None, Some(new.clone())))
+                    .push((path.clone(), None, Some(new.as_str())))
             }
             Err(e) => return Err(e),
         }
     }
     for path in existing(dir)? {
         if !rendered.files.contains_key(&path) {
-            let old = std::fs::read_to_string(dir.join(&path)).unwrap_or_default();
+            let old = if keep_old {
+                std::fs::read_to_string(dir.join(&path)).unwrap_or_default()
+            } else {
+                String::new()
+            };
             changes.changed.push((path, Some(old), None));
         }
     }

@@ -571,7 +571,7 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
                 continue;
             }
         };
-        let changes = match crate::build::compare(&rendered, &dir) {
+        let changes = match crate::build::compare(&rendered, &dir, check) {
             Ok(c) => c,
             Err(e) => {
                 let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());

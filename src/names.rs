@@ -87,6 +87,11 @@ pub fn jdbc_url_arg(connection: &str) -> String {
     format!("pipec_jdbc_url_{}", connection.replace('-', "_"))
 }
 
+/// The Python module of a pipeline's shared Spark runtime: the generated
+/// scripts import it, and it is written as `scripts/pipec_runtime.py`, so no
+/// stage may take the name.
+pub const RUNTIME_MODULE: &str = "pipec_runtime";
+
 /// Optional job argument of a download stage that replaces the URL of the
 /// pipeline (for a mirror, or a test server); it must use `https://` too.
 pub fn download_url_arg() -> String {

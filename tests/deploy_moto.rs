@@ -32,6 +32,24 @@ impl Moto {
             .unwrap();
         rt.block_on(async { self.s3().head_bucket().bucket(bucket).send().await.is_ok() })
     }
+
+    fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let out = self
+                .s3()
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .ok()?;
+            Some(out.body.collect().await.ok()?.to_vec())
+        })
+    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -127,6 +145,19 @@ fn deploy_diff_destroy_against_moto() {
         .and_then(|e| e["t_ms"].as_u64())
         .unwrap();
     assert!(uploads_done <= t("etl-glue-jobs", "start"));
+    // The Spark scripts' shared runtime is uploaded under the key the
+    // manifest records and the jobs' --extra-py-files names.
+    let manifest = std::fs::read_to_string(root().join("generated/etl/manifest.yaml")).unwrap();
+    let key = manifest
+        .lines()
+        .skip_while(|l| *l != "runtime:")
+        .find_map(|l| l.trim().strip_prefix("s3_key: "))
+        .expect("the manifest records the runtime");
+    let runtime = std::fs::read(root().join("generated/etl/scripts/pipec_runtime.py")).unwrap();
+    assert_eq!(
+        moto.object("etl-artifacts-123456789012-us-east-1", key),
+        Some(runtime)
+    );
     // Concurrency: two independent stacks in flight at the same time.
     let (cs, cd) = (
         t("etl-glue-catalog", "start"),

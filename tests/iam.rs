@@ -871,3 +871,78 @@ fn the_reach_property_sees_accepted_pipelines() {
         "{accepted} accepted, {literal} literal of {n}"
     );
 }
+
+/// The `--extra-py-files` of each Glue job in the rendered stacks, resolved,
+/// by job name.
+fn extra_py_files(files: &BTreeMap<String, String>) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
+    for (name, body) in files.iter().filter(|(k, _)| k.starts_with("stacks/")) {
+        let t = parse_yaml(name, body);
+        let types = types_of(&t);
+        for r in t["Resources"].as_object().unwrap().values() {
+            if r["Type"] == "AWS::Glue::Job" {
+                let arg = resolve(&r["Properties"]["DefaultArguments"], &types)["--extra-py-files"]
+                    .as_str()
+                    .map(String::from);
+                let job = r["Properties"]["Name"].as_str().unwrap().to_string();
+                out.insert(job, arg);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn generated_spark_jobs_load_and_may_read_exactly_their_pipelines_runtime() {
+    use pipec::contracts::iam::uses_runtime;
+    let mut seen = 0;
+    for path in example_pipelines().into_iter().chain(good_cases()) {
+        let v = load(&path);
+        let p = v.pipeline();
+        let files = pipec::render::render(&v).unwrap().files;
+        let roles = role_statements(&files);
+        let jobs = extra_py_files(&files);
+        let manifest = parse_yaml("manifest.yaml", &files["manifest.yaml"]);
+        let key = manifest["runtime"]["s3_key"].as_str().map(String::from);
+        let runtime = files.get(pipec::render::scripts::RUNTIME_PATH);
+        assert_eq!(key.is_some(), runtime.is_some(), "{}", path.display());
+        if let (Some(key), Some(text)) = (&key, runtime) {
+            let hash = pipec::render::sha256_hex(text);
+            assert_eq!(key, &pipec::render::stacks::runtime_key(&hash));
+            assert!(
+                key.ends_with("/pipec_runtime.py"),
+                "the file names the module"
+            );
+        }
+        let bucket = pipec::names::artifacts_bucket(&p.pipeline)
+            .replace("${AWS::AccountId}", ACCOUNT)
+            .replace("${AWS::Region}", REGION);
+        let other =
+            format!("arn:aws:s3:::{bucket}/scripts/runtime-0000000000000000/pipec_runtime.py");
+        for (name, s) in &p.stages {
+            let id = pipec::names::logical_id(pipec::names::Kind::Stage, name);
+            let st = &roles[&format!("{id}Role")];
+            let job = &jobs[&pipec::names::glue_job(&p.pipeline, name)];
+            let wanted = uses_runtime(s).then(|| key.clone().expect("a runtime"));
+            assert_eq!(
+                job.as_deref(),
+                wanted
+                    .as_ref()
+                    .map(|k| format!("s3://{bucket}/{k}"))
+                    .as_deref(),
+                "{}: {name}: --extra-py-files",
+                path.display()
+            );
+            if let Some(k) = &wanted {
+                let arn = format!("arn:aws:s3:::{bucket}/{k}");
+                assert!(allows(st, "s3:GetObject", &arn, None), "{name} reads {k}");
+                seen += 1;
+            }
+            assert!(
+                !allows(st, "s3:GetObject", &other, None),
+                "{name}: another runtime"
+            );
+        }
+    }
+    assert!(seen >= 10, "only {seen} jobs load the runtime");
+}

@@ -1,9 +1,11 @@
 //! Job scripts of every example, good case and Spark fixture pipeline.
 //!
 //! Renders each pipeline's scripts twice (they must be byte-identical), checks
-//! the header and that every stage has a script, and writes them to
-//! `target/spark-scripts/<file stem>/scripts/<stage>.py`, where the Python
-//! suite in `tests/spark` compiles, lints and runs them.
+//! the header, that every stage has a script and that generated Spark
+//! scripts get their pipeline's runtime, and writes them to
+//! `target/spark-scripts/<file stem>/scripts/<stage>.py` (and
+//! `pipec_runtime.py`), where the Python suite in `tests/spark` compiles,
+//! lints and runs them.
 
 use std::path::{Path, PathBuf};
 
@@ -70,7 +72,31 @@ fn every_stage_gets_a_deterministic_script() {
                 }
             }
         }
-        assert_eq!(scripts.len(), v.pipeline().stages.len());
+        // Generated Spark scripts share one runtime module, beside them.
+        let spark = v
+            .pipeline()
+            .stages
+            .values()
+            .filter(|s| pipec::contracts::iam::uses_runtime(s))
+            .count();
+        let runtime = scripts.get(pipec::render::scripts::RUNTIME_PATH);
+        assert_eq!(
+            runtime.is_some(),
+            spark > 0,
+            "{}: a runtime exactly when a script is generated for a Spark stage",
+            file.display()
+        );
+        if let Some(text) = runtime {
+            assert!(
+                text.starts_with(&header),
+                "{}: runtime header",
+                file.display()
+            );
+        }
+        assert_eq!(
+            scripts.len(),
+            v.pipeline().stages.len() + usize::from(spark > 0)
+        );
         let stem = file.file_stem().unwrap().to_string_lossy().to_string();
         let dir = out_root.join(&stem);
         let _ = std::fs::remove_dir_all(&dir);

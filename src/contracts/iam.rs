@@ -18,6 +18,9 @@ use std::collections::BTreeSet;
 pub enum Feature {
     /// The job reads its own script from the artifacts bucket.
     Script,
+    /// A generated Spark script's job reads the pipeline's shared runtime
+    /// (`--extra-py-files`) from the artifacts bucket.
+    Runtime,
     /// The job's `--TempDir` prefix in the artifacts bucket.
     TempDir,
     /// Reading the S3 prefixes of the tables a stage or crawler reads.
@@ -81,6 +84,12 @@ pub const NEEDS: &[Need] = &[
         actions: &["s3:GetObject"],
         scope: "the script's content-addressed object in the artifacts bucket",
         doc: "https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html",
+    },
+    Need {
+        feature: Feature::Runtime,
+        actions: &["s3:GetObject"],
+        scope: "the shared runtime's content-addressed object in the artifacts bucket",
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html",
     },
     Need {
         feature: Feature::TempDir,
@@ -294,6 +303,12 @@ pub fn publishes_cast_metrics(p: &Pipeline, s: &Stage) -> bool {
         })
 }
 
+/// Whether a stage's job imports the pipeline's shared runtime: every Spark
+/// stage whose script pipec generates (see `render::scripts`).
+pub fn uses_runtime(s: &Stage) -> bool {
+    s.kind == StageKind::Spark && s.script.is_none()
+}
+
 /// The features a stage's role needs, read from what the stage declares.
 pub fn stage_features(p: &Pipeline, s: &Stage) -> BTreeSet<Feature> {
     use Feature::*;
@@ -329,6 +344,9 @@ pub fn stage_features(p: &Pipeline, s: &Stage) -> BTreeSet<Feature> {
         if st.bookmarks != model::Bookmarks::Disable {
             f.insert(Bookmarks);
         }
+    }
+    if uses_runtime(s) {
+        f.insert(Runtime);
     }
     if publishes_data_quality(p, s) {
         f.insert(DataQualityResults);

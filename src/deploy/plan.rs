@@ -118,6 +118,7 @@ pub struct Stack {
 /// One job script and where it goes in the artifacts bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
+    /// The stage, or `pipec_runtime` for the Spark scripts' shared runtime.
     pub stage: String,
     pub s3_key: String,
     pub text: String,
@@ -149,6 +150,16 @@ struct Manifest {
     stacks: Vec<ManifestStack>,
     #[serde(default)]
     scripts: Vec<ManifestScript>,
+    /// The shared runtime the Spark scripts import, when there is one.
+    #[serde(default)]
+    runtime: Option<ManifestRuntime>,
+}
+
+#[derive(Deserialize)]
+struct ManifestRuntime {
+    path: String,
+    sha256: String,
+    s3_key: String,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +374,23 @@ fn from_files(
             text,
             stage: s.stage,
             s3_key: s.s3_key,
+        });
+    }
+    if let Some(r) = m.runtime {
+        let text = read(&r.path)?;
+        check_sha(&r.path, &text, &r.sha256).map_err(untrusted)?;
+        let key = crate::render::stacks::runtime_key(&r.sha256);
+        if r.s3_key != key {
+            return Err(untrusted(format!(
+                "the S3 key `{}` of the runtime `{}` is not its content address `{key}`",
+                r.s3_key, r.path
+            )));
+        }
+        // Validation refuses a stage of this name, so it is listed once.
+        scripts.push(Script {
+            text,
+            stage: crate::render::scripts::RUNTIME_MODULE.to_string(),
+            s3_key: r.s3_key,
         });
     }
     let stacks = topo_sort(&m.pipeline, stacks)?;

@@ -6,7 +6,8 @@
 //! reaches generated output.
 //!
 //! Paths are relative to the pipeline's output folder (`generated/<pipeline>/`):
-//! `stacks/<stack>.yaml`, `scripts/<stage>.py` and `manifest.yaml`.
+//! `stacks/<stack>.yaml`, `scripts/<stage>.py`, `scripts/pipec_runtime.py`
+//! (the Spark scripts' shared runtime) and `manifest.yaml`.
 
 pub mod cfn;
 pub mod emit;
@@ -92,7 +93,8 @@ pub fn render_with_source(
             hashes.insert(stage.clone(), sha256_hex(text));
         }
     }
-    let stacks = stacks::render(v, &hashes);
+    let runtime_hash = scripts.get(scripts::RUNTIME_PATH).map(|t| sha256_hex(t));
+    let stacks = stacks::render(v, &hashes, runtime_hash.as_deref());
     let mut files = BTreeMap::new();
     let header = format!("# {}\n", header(v));
     let mut stack_entries = Vec::new();
@@ -123,7 +125,7 @@ pub fn render_with_source(
             "own_script": v.user_script(stage).is_some()
         }));
     }
-    let manifest = json!({
+    let mut manifest = json!({
         "pipeline": p.pipeline,
         "source": source.unwrap_or(v.file_name()),
         "artifacts_bucket": crate::names::artifacts_bucket(&p.pipeline),
@@ -132,6 +134,14 @@ pub fn render_with_source(
         "stacks": stack_entries,
         "scripts": script_entries
     });
+    if let Some(hash) = &runtime_hash {
+        // The module the Spark scripts import, uploaded beside them.
+        manifest["runtime"] = json!({
+            "path": scripts::RUNTIME_PATH,
+            "sha256": hash,
+            "s3_key": stacks::runtime_key(hash)
+        });
+    }
     files.insert(
         "manifest.yaml".into(),
         format!("{header}{}", emit::to_yaml(&manifest)),

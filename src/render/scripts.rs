@@ -3,7 +3,11 @@
 //! In: a `ValidPipeline`. Out: `scripts/<stage>.py` -> contents, for every
 //! stage: Spark stages from their declared transforms, Python shell stages
 //! from their `download`, and stages with their own `script` as the user's
-//! file, unchanged.
+//! file, unchanged. When the pipeline has a generated Spark script, also
+//! `scripts/pipec_runtime.py`: the helpers those scripts share (arguments,
+//! Spark and Glue start, `conform`, JDBC options, data-quality checks), so
+//! that each script holds only its own stage's logic. The Python shell
+//! download script stands alone: it runs on Python 3.9 without PySpark.
 //!
 //! Generated scripts are rendered from the templates in `templates/` (built
 //! into the binary). The Python statements of a Spark stage are laid out by
@@ -13,6 +17,7 @@
 //! code) and the output of the `py` filter (a string literal), so user text
 //! cannot reach a script unescaped.
 
+mod imports;
 mod py;
 mod spark;
 pub use spark::spark_type;
@@ -26,6 +31,11 @@ use std::collections::BTreeMap;
 
 const SPARK_TEMPLATE: &str = "spark_job.py.j2";
 const DOWNLOAD_TEMPLATE: &str = "download.py.j2";
+const RUNTIME_TEMPLATE: &str = "runtime.py.j2";
+
+/// Where the shared runtime of a pipeline's Spark scripts is written.
+pub const RUNTIME_PATH: &str = "scripts/pipec_runtime.py";
+pub use imports::RUNTIME_MODULE;
 
 /// Renders the job script of every stage.
 pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError> {
@@ -36,6 +46,7 @@ pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError
         header.push_str("  # noqa: E501");
     }
     let mut out = BTreeMap::new();
+    let mut uses: Option<spark::Uses> = None;
     for (name, stage) in &v.pipeline().stages {
         let path = format!("scripts/{name}.py");
         let text = if let Some(user) = v.user_script(name) {
@@ -44,6 +55,7 @@ pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError
             download(&env, v, name, stage, &header)?
         } else {
             let ctx = spark::Builder::new(v, name, stage).build(header.clone());
+            uses.get_or_insert_default().add(&ctx.uses);
             render_template(
                 &env,
                 SPARK_TEMPLATE,
@@ -57,7 +69,48 @@ pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError
         };
         out.insert(path, text);
     }
+    if let Some(uses) = uses {
+        out.insert(RUNTIME_PATH.to_string(), runtime(&env, v, &header, &uses)?);
+    }
     Ok(out)
+}
+
+/// The shared runtime: the helpers that the pipeline's Spark stages use.
+fn runtime(
+    env: &Environment<'static>,
+    v: &ValidPipeline,
+    header: &str,
+    uses: &spark::Uses,
+) -> Result<String, RenderError> {
+    let mut exports = vec![
+        "F",
+        "Window",
+        "start",
+        "quote",
+        "col",
+        "schema_of",
+        "conform",
+    ];
+    for (used, name) in [
+        (uses.casts, "check_casts"),
+        (uses.jdbc, "jdbc_options"),
+        (uses.quality, "check_quality"),
+    ] {
+        if used {
+            exports.push(name);
+        }
+    }
+    let all = py::assign(
+        "__all__",
+        &py::Expr::List(exports.iter().map(|n| py::s(n.to_string())).collect()),
+    );
+    let ctx = minijinja::context! {
+        header => Value::from_safe_string(header.to_string()),
+        pipeline => Value::from_safe_string(py::comment_text(&v.pipeline().pipeline)),
+        exports => Value::from_safe_string(all),
+        uses => trusted(&serde_json::json!(uses)),
+    };
+    render_template(env, RUNTIME_TEMPLATE, ctx)
 }
 
 fn download(
@@ -196,6 +249,10 @@ fn environment() -> Result<Environment<'static>, RenderError> {
         (
             DOWNLOAD_TEMPLATE,
             include_str!("../../templates/download.py.j2"),
+        ),
+        (
+            RUNTIME_TEMPLATE,
+            include_str!("../../templates/runtime.py.j2"),
         ),
         (
             "quality.py.j2",

@@ -152,27 +152,49 @@ pub(super) fn check(cx: &mut Ctx) {
         }
         return;
     }
-    let mut reached: HashSet<Node> = roots.iter().copied().collect();
+    // A worklist over the nodes as they become reachable: each trigger is
+    // looked at once per node it watches, so this is linear in the graph
+    // whatever the order the triggers are declared in.
+    let mut watchers: HashMap<Node, Vec<usize>> = HashMap::new();
+    let mut missing: Vec<usize> = Vec::with_capacity(conditionals.len());
+    for (i, c) in conditionals.iter().enumerate() {
+        let distinct: HashSet<Node> = c.watches.iter().copied().collect();
+        missing.push(distinct.len());
+        if c.broken {
+            continue;
+        }
+        for w in distinct {
+            watchers.entry(w).or_default().push(i);
+        }
+    }
+    let mut reached: HashSet<Node> = HashSet::new();
+    let mut queue: Vec<Node> = Vec::new();
+    for r in &roots {
+        if reached.insert(*r) {
+            queue.push(*r);
+        }
+    }
     let mut fired = vec![false; conditionals.len()];
-    loop {
-        let mut changed = false;
-        for (i, c) in conditionals.iter().enumerate() {
-            if fired[i] || c.watches.is_empty() || c.broken {
+    while let Some(node) = queue.pop() {
+        for &i in watchers.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+            let c = &conditionals[i];
+            missing[i] -= 1;
+            if fired[i] || (c.all && missing[i] > 0) {
                 continue;
             }
-            let fires = if c.all {
-                c.watches.iter().all(|w| reached.contains(w))
-            } else {
-                c.watches.iter().any(|w| reached.contains(w))
-            };
-            if fires {
-                fired[i] = true;
-                changed = true;
-                reached.extend(c.starts.iter().copied());
+            fired[i] = true;
+            for s in &c.starts {
+                if reached.insert(*s) {
+                    queue.push(*s);
+                }
             }
         }
-        if !changed {
-            break;
+    }
+    // The triggers that start each node, for the reasons below.
+    let mut starters_of: HashMap<Node, Vec<usize>> = HashMap::new();
+    for (i, c) in conditionals.iter().enumerate() {
+        for s in &c.starts {
+            starters_of.entry(*s).or_default().push(i);
         }
     }
     for name in p.stages.keys() {
@@ -180,10 +202,11 @@ pub(super) fn check(cx: &mut Ctx) {
         if reached.contains(&node) {
             continue;
         }
-        let starters: Vec<&Conditional> = conditionals
-            .iter()
-            .filter(|c| c.starts.contains(&node))
-            .collect();
+        let mut starters: Vec<&Conditional> = starters_of
+            .get(&node)
+            .map(|ids| ids.iter().map(|&i| &conditionals[i]).collect())
+            .unwrap_or_default();
+        starters.dedup_by(|a, b| std::ptr::eq(*a, *b));
         let why = if starters.is_empty() {
             "no trigger starts it".to_string()
         } else {

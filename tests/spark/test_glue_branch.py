@@ -278,12 +278,18 @@ def run_glue(glue, path, args, equals=False, fail=None, extra=GLUE_OWN):
     argv += extra
     saved = sys.argv
     sys.argv = argv
+    # The pipeline's shared runtime, as --extra-py-files puts it on Glue's
+    # Python path; imported afresh, since each pipeline has its own.
+    sys.path.insert(0, str(path.parent))
+    sys.modules.pop("pipec_runtime", None)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
             runpy.run_path(str(path), run_name="__main__")
     finally:
         sys.argv = saved
+        sys.path.remove(str(path.parent))
+        sys.modules.pop("pipec_runtime", None)
         print(out.getvalue())
     return list(awsglue.CALLS), out.getvalue()
 
@@ -497,10 +503,11 @@ def test_download_stage_glue_branch(glue, tmp_path, monkeypatch, stem, stage, fo
 
 
 def test_one_list_item_is_one_rule_in_both_evaluators(glue):
-    # The scripts' guard (one_rule) and the ruleset grammar that the Glue
+    # The runtime's guard (one_rule) and the ruleset grammar that the Glue
     # stand-in uses split DQDL text the same way, so a list item that Glue
     # would read as two rules is refused before either evaluator runs.
-    tree = ast.parse(script("etl", "clean").read_text(encoding="utf-8"))
+    runtime = script("etl", "clean").parent / "pipec_runtime.py"
+    tree = ast.parse(runtime.read_text(encoding="utf-8"))
     (fn,) = [
         n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "one_rule"
     ]

@@ -83,11 +83,33 @@ def test_python_shell_scripts_run_on_python_3_9():
 
 def test_no_actions_or_udfs_in_the_stage_code():
     action = re.compile(r"\.(collect|toPandas|count)\(\)")
+    runtimes = 0
     for f in generated():
         text = f.read_text()
         assert "udf" not in text.lower(), f
-        # The data-quality helpers may count (Glue DQ does too); stage code may not.
-        if "def check_quality" in text:
-            helpers_end = text.index("\nargs = parse_arguments()")
-            text = text[: text.index("def check_quality")] + text[helpers_end:]
+        # The runtime's data-quality helpers, its last part, may count (Glue
+        # DQ does too); stage code may not.
+        if f.name == "pipec_runtime.py":
+            runtimes += 1
+            if "def check_quality" in text:
+                text = text[: text.index("def check_quality")]
+        else:
+            assert "def check_quality" not in text, f
         assert not action.search(text), f"{f}: {action.search(text)[0]}"
+    assert runtimes >= 4
+
+
+def test_each_spark_script_imports_the_runtime_beside_it_and_defines_no_helpers():
+    # The shared helpers live once per pipeline, in pipec_runtime.py: a stage
+    # script defines no function and imports only from the runtime.
+    spark_scripts = 0
+    for f in generated():
+        if f.name == "pipec_runtime.py" or "urllib.request" in f.read_text():
+            continue
+        tree = ast.parse(f.read_text())
+        imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert [getattr(n, "module", None) for n in imports] == ["pipec_runtime"], f
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)], f
+        assert (f.parent / "pipec_runtime.py").is_file(), f
+        spark_scripts += 1
+    assert spark_scripts >= 10

@@ -2,26 +2,13 @@
 # Add the line amount and write one partition per country.
 """Glue job of stage repartition in pipeline etl.
 
-The same file runs on AWS Glue 5.0 and on plain PySpark 3.5. Every location
-and connection is a job argument (ARGUMENTS): Glue passes S3 paths, a local
-run passes local paths, for example:
+It runs on AWS Glue 5.0 and on plain PySpark 3.5, with its pipeline's helpers
+from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
 
     python repartition.py --JOB_NAME repartition --pipec_input_TABLE DIR ...
 """
 
-import argparse
-import sys
-
-from pyspark import SparkContext
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-try:
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-except ImportError:  # plain PySpark, outside AWS Glue
-    GlueContext = None
+from pipec_runtime import F, col, conform, schema_of, start
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_orders_clean", "pipec_output_orders_by_country"]
 
@@ -51,52 +38,8 @@ ORDERS_BY_COUNTRY_COLUMNS = {
 }
 
 
-def parse_arguments():
-    """The job arguments: Glue resolves them on AWS, argparse parses them locally."""
-    if GlueContext is not None:
-        return getResolvedOptions(sys.argv, ARGUMENTS)
-    parser = argparse.ArgumentParser(allow_abbrev=False)
-    for name in ARGUMENTS:
-        parser.add_argument(f"--{name}", required=True)
-    return vars(parser.parse_known_args()[0])
-
-
-def quote(name):
-    """A column name as a Spark SQL identifier: in backticks, inner ones doubled."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def col(name):
-    """The column of exactly this name, even with dots, spaces or backticks in it."""
-    return F.col(quote(name))
-
-
-def schema_of(columns):
-    """A Spark DDL schema from a mapping of column names to types."""
-    return ", ".join(f"{quote(name)} {type_}" for name, type_ in columns.items())
-
-
-def conform(df, columns):
-    """Exactly these columns, in this order, cast to these types."""
-    return df.select(
-        [col(name).cast(type_).alias(name) for name, type_ in columns.items()]
-    )
-
-
-args = parse_arguments()
-if GlueContext is not None:
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-else:
-    glue_context = None
-    spark = SparkSession.builder.appName(args["JOB_NAME"]).getOrCreate()
-    job = None
-# Glue's cast semantics: a value that does not convert becomes null (Spark 4 too).
-spark.conf.set("spark.sql.ansi.enabled", "false")
-# Overwriting a partitioned table replaces only the partitions written.
-spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+run = start(ARGUMENTS)
+args, spark = run.args, run.spark
 
 # Read the inputs.
 # orders_clean: Parquet files.
@@ -131,5 +74,4 @@ orders_by_country_out.write.save(
     compression="snappy",
 )
 
-if job is not None:
-    job.commit()
+run.commit()

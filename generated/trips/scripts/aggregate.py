@@ -2,27 +2,13 @@
 # Aggregate per day and pickup zone and rank zones within each day.
 """Glue job of stage aggregate in pipeline trips.
 
-The same file runs on AWS Glue 5.0 and on plain PySpark 3.5. Every location
-and connection is a job argument (ARGUMENTS): Glue passes S3 paths, a local
-run passes local paths, for example:
+It runs on AWS Glue 5.0 and on plain PySpark 3.5, with its pipeline's helpers
+from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
 
     python aggregate.py --JOB_NAME aggregate --pipec_input_TABLE DIR ...
 """
 
-import argparse
-import re
-import sys
-
-from pyspark import SparkContext
-from pyspark.sql import SparkSession, Window
-from pyspark.sql import functions as F
-
-try:
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-except ImportError:  # plain PySpark, outside AWS Glue
-    GlueContext = None
+from pipec_runtime import F, Window, check_quality, col, conform, schema_of, start
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_trips", "pipec_output_daily_zone_stats"]
 
@@ -61,255 +47,8 @@ DAILY_ZONE_STATS_RULES = [
 ]
 
 
-def parse_arguments():
-    """The job arguments: Glue resolves them on AWS, argparse parses them locally."""
-    if GlueContext is not None:
-        return getResolvedOptions(sys.argv, ARGUMENTS)
-    parser = argparse.ArgumentParser(allow_abbrev=False)
-    for name in ARGUMENTS:
-        parser.add_argument(f"--{name}", required=True)
-    return vars(parser.parse_known_args()[0])
-
-
-def quote(name):
-    """A column name as a Spark SQL identifier: in backticks, inner ones doubled."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def col(name):
-    """The column of exactly this name, even with dots, spaces or backticks in it."""
-    return F.col(quote(name))
-
-
-def schema_of(columns):
-    """A Spark DDL schema from a mapping of column names to types."""
-    return ", ".join(f"{quote(name)} {type_}" for name, type_ in columns.items())
-
-
-def conform(df, columns):
-    """Exactly these columns, in this order, cast to these types."""
-    return df.select(
-        [col(name).cast(type_).alias(name) for name, type_ in columns.items()]
-    )
-
-
-def check_quality(df, table, rules, on_failure):
-    """Evaluates a table's DQDL rules before anything is written.
-
-    On AWS Glue, Glue Data Quality evaluates them and publishes the results;
-    locally, pipec evaluates the common rule types itself. A failed rule fails
-    the stage when on_failure is "fail", and is only reported otherwise.
-    """
-    several = [rule for rule in rules if not one_rule(rule)]
-    if several:
-        raise ValueError(f"data quality of {table}: not one DQDL rule each: {several}")
-    df = df.persist()
-    if glue_context is not None:
-        results = evaluate_on_glue(df, table, rules)
-    else:
-        results = [(rule, *evaluate_locally(df, rule)) for rule in rules]
-    for rule, outcome, detail in results:
-        print(f"data quality of {table}: {outcome}: {rule} {detail}".rstrip())
-    failed = [rule for rule, outcome, _ in results if outcome == "FAILED"]
-    if failed and on_failure == "fail":
-        raise RuntimeError(f"data quality of {table}: rules failed: {failed}")
-    return df
-
-
-def one_rule(rule):
-    """Whether a DQDL text is one rule: no comma outside quotes and brackets,
-    where Glue's ruleset grammar would start another rule."""
-    depth, quoted, escaped = 0, False, False
-    for c in rule:
-        if quoted:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                quoted = False
-        elif c == '"':
-            quoted = True
-        elif c in "[(":
-            depth += 1
-        elif c in "])":
-            depth -= 1
-        elif c == "," and depth == 0:
-            return False
-    return True
-
-
-def evaluate_on_glue(df, table, rules):
-    """Glue Data Quality's outcome of each rule."""
-    from awsglue.dynamicframe import DynamicFrame
-    from awsgluedq.transforms import EvaluateDataQuality
-
-    ruleset = "Rules = [\n" + ",\n".join(f"    {rule}" for rule in rules) + "\n]"
-    outcomes = EvaluateDataQuality.apply(
-        frame=DynamicFrame.fromDF(df, glue_context, table),
-        ruleset=ruleset,
-        publishing_options={
-            "dataQualityEvaluationContext": table,
-            "enableDataQualityCloudWatchMetrics": True,
-            "enableDataQualityResultsPublishing": True,
-        },
-    ).toDF()
-    results = [
-        (
-            row["Rule"],
-            "PASSED" if row["Outcome"] == "Passed" else "FAILED",
-            row["FailureReason"] or "",
-        )
-        for row in outcomes.collect()
-    ]
-    # One list item is one rule, here as in the local evaluator.
-    if len(results) != len(rules):
-        raise RuntimeError(
-            f"data quality of {table}: {len(results)} outcomes for {len(rules)} rules"
-        )
-    return results
-
-
-DQDL_RULE = re.compile(r'\s*(\w+)\s*(?:"([^"]*)")?\s*(.*?)\s*', re.S)
-DQDL_THRESHOLD = re.compile(r"(.*?)\s+with\s+threshold\s+(.+)", re.I | re.S)
-DQDL_COMPARE = re.compile(r"(>=|<=|!=|=|>|<)\s*(.+)", re.S)
-DQDL_BETWEEN = re.compile(r"(not\s+)?between\s+(\S+)\s+and\s+(\S+)", re.I)
-DQDL_IN = re.compile(r"(not\s+)?in\s*\[(.*)\]", re.I | re.S)
-DQDL_MATCHES = re.compile(r'(not\s+)?matches\s+"(.*)"', re.I | re.S)
-DQDL_VALUE = re.compile(r'\s*("[^"]*"|[^,]+?)\s*(?:,|$)')
-
-
-def dqdl_value(text):
-    """A DQDL literal as Python: "text", a number, or NULL."""
-    text = text.strip()
-    if text.startswith('"') and text.endswith('"'):
-        return text[1:-1]
-    if text.upper() == "NULL":
-        return None
-    return float(text)
-
-
-def dqdl_holds(value, condition):
-    """Whether a metric satisfies a DQDL condition, such as "> 0" or "= 1"."""
-    if value is None:
-        return False
-    if m := DQDL_BETWEEN.fullmatch(condition):
-        inside = dqdl_value(m[2]) < value < dqdl_value(m[3])
-        return inside != bool(m[1])
-    if m := DQDL_IN.fullmatch(condition):
-        values = [dqdl_value(v) for v in DQDL_VALUE.findall(m[2])]
-        return (value in values) != bool(m[1])
-    if m := DQDL_COMPARE.fullmatch(condition):
-        limit = dqdl_value(m[2])
-        return {
-            ">": value > limit,
-            ">=": value >= limit,
-            "<": value < limit,
-            "<=": value <= limit,
-            "=": value == limit,
-            "!=": value != limit,
-        }[m[1]]
-    raise ValueError(f"unsupported condition: {condition}")
-
-
-def row_condition(column, condition):
-    """A per-row DQDL condition (ColumnValues) as a Spark column; null fails,
-    except under != and not in."""
-    if m := DQDL_MATCHES.fullmatch(condition):
-        holds = column.rlike("^(?:" + m[2] + ")$")
-        return F.coalesce(~holds if m[1] else holds, F.lit(False))
-    if m := DQDL_BETWEEN.fullmatch(condition):
-        low, high = dqdl_value(m[2]), dqdl_value(m[3])
-        holds = (column > low) & (column < high)
-        return F.coalesce(~holds if m[1] else holds, F.lit(False))
-    if m := DQDL_IN.fullmatch(condition):
-        values = [dqdl_value(v) for v in DQDL_VALUE.findall(m[2])]
-        listed = [v for v in values if v is not None]
-        holds = column.isin(listed)
-        if m[1]:
-            return F.coalesce(~holds, F.lit(None not in values))
-        return F.coalesce(holds, F.lit(False)) | (
-            column.isNull() & F.lit(None in values)
-        )
-    if m := DQDL_COMPARE.fullmatch(condition):
-        limit = dqdl_value(m[2])
-        if limit is None:
-            return column.isNotNull() if m[1] == "!=" else column.isNull()
-        holds = {
-            ">": column > limit,
-            ">=": column >= limit,
-            "<": column < limit,
-            "<=": column <= limit,
-            "=": column == limit,
-            "!=": column != limit,
-        }[m[1]]
-        return F.coalesce(holds, F.lit(m[1] == "!="))
-    raise ValueError(f"unsupported condition: {condition}")
-
-
-def share(df, condition):
-    """The share of rows for which a condition holds (1.0 on no rows)."""
-    value = df.agg(F.avg(F.when(condition, 1.0).otherwise(0.0))).first()[0]
-    return 1.0 if value is None else value
-
-
-def evaluate_locally(df, rule):
-    """(outcome, detail) of one DQDL rule, for the rule types pipec evaluates
-    outside Glue; other types are SKIPPED (Glue evaluates them on AWS)."""
-    kind, name, condition = DQDL_RULE.fullmatch(rule).groups()
-    threshold = None
-    if m := DQDL_THRESHOLD.fullmatch(condition):
-        condition, threshold = m[1], m[2]
-    try:
-        if kind == "RowCount":
-            value = df.count()
-        elif kind == "ColumnCount":
-            value = len(df.columns)
-        elif kind == "ColumnExists":
-            value = name.lower() in {c.lower() for c in df.columns}
-            condition = "= 1"
-        elif kind in ("IsComplete", "Completeness"):
-            value = share(df, col(name).isNotNull())
-            condition = "= 1" if kind == "IsComplete" else condition
-        elif kind in ("IsUnique", "IsPrimaryKey", "Uniqueness"):
-            rows = df.count()
-            counts = df.where(col(name).isNotNull()).groupBy(col(name)).count()
-            once = counts.where(F.col("count") == 1).count()
-            value = once / rows if rows else 1.0
-            condition = condition if kind == "Uniqueness" else "= 1"
-        elif kind == "DistinctValuesCount":
-            value = df.agg(F.count_distinct(col(name))).first()[0]
-        elif kind in ("Mean", "Sum", "StandardDeviation"):
-            function = {"Mean": F.avg, "Sum": F.sum, "StandardDeviation": F.stddev}
-            value = df.agg(function[kind](col(name))).first()[0]
-        elif kind == "ColumnValues":
-            value = share(df, row_condition(col(name), condition))
-            condition = threshold or "= 1"
-        elif kind == "ColumnLength":
-            value = share(df, row_condition(F.length(col(name)), condition))
-            condition = threshold or "= 1"
-        else:
-            return "SKIPPED", "(evaluated on AWS Glue only)"
-        passed = dqdl_holds(float(value) if value is not None else None, condition)
-    except ValueError as error:
-        return "SKIPPED", f"({error}; evaluated on AWS Glue only)"
-    return ("PASSED" if passed else "FAILED"), f"(value: {value})"
-
-
-args = parse_arguments()
-if GlueContext is not None:
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-else:
-    glue_context = None
-    spark = SparkSession.builder.appName(args["JOB_NAME"]).getOrCreate()
-    job = None
-# Glue's cast semantics: a value that does not convert becomes null (Spark 4 too).
-spark.conf.set("spark.sql.ansi.enabled", "false")
-# Overwriting a partitioned table replaces only the partitions written.
-spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+run = start(ARGUMENTS)
+args, spark = run.args, run.spark
 
 # Read the inputs.
 # trips: Parquet files.
@@ -341,6 +80,7 @@ main = main.withColumn("rank_in_day", F.rank().over(window))
 # Data quality is checked before anything is written.
 daily_zone_stats_out = conform(main, DAILY_ZONE_STATS_COLUMNS)
 daily_zone_stats_out = check_quality(
+    run,
     daily_zone_stats_out,
     "daily_zone_stats",
     DAILY_ZONE_STATS_RULES,
@@ -358,5 +98,4 @@ daily_zone_stats_out.write.save(
     compression="snappy",
 )
 
-if job is not None:
-    job.commit()
+run.commit()

@@ -2,26 +2,13 @@
 # Type the raw trips, drop impossible ones, partition by pickup day.
 """Glue job of stage stage in pipeline trips.
 
-The same file runs on AWS Glue 5.0 and on plain PySpark 3.5. Every location
-and connection is a job argument (ARGUMENTS): Glue passes S3 paths, a local
-run passes local paths, for example:
+It runs on AWS Glue 5.0 and on plain PySpark 3.5, with its pipeline's helpers
+from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
 
     python stage.py --JOB_NAME stage --pipec_input_TABLE DIR ...
 """
 
-import argparse
-import sys
-
-from pyspark import SparkContext
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-try:
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-except ImportError:  # plain PySpark, outside AWS Glue
-    GlueContext = None
+from pipec_runtime import F, check_casts, col, conform, schema_of, start
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_trips_raw", "pipec_output_trips"]
 PIPELINE = "trips"
@@ -59,124 +46,11 @@ TRIPS_COLUMNS = {
 }
 
 
-def parse_arguments():
-    """The job arguments: Glue resolves them on AWS, argparse parses them locally."""
-    if GlueContext is not None:
-        return getResolvedOptions(sys.argv, ARGUMENTS)
-    parser = argparse.ArgumentParser(allow_abbrev=False)
-    for name in ARGUMENTS:
-        parser.add_argument(f"--{name}", required=True)
-    return vars(parser.parse_known_args()[0])
-
-
-def quote(name):
-    """A column name as a Spark SQL identifier: in backticks, inner ones doubled."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def col(name):
-    """The column of exactly this name, even with dots, spaces or backticks in it."""
-    return F.col(quote(name))
-
-
-def schema_of(columns):
-    """A Spark DDL schema from a mapping of column names to types."""
-    return ", ".join(f"{quote(name)} {type_}" for name, type_ in columns.items())
-
-
-def conform(df, columns):
-    """Exactly these columns, in this order, cast to these types."""
-    return df.select(
-        [col(name).cast(type_).alias(name) for name, type_ in columns.items()]
-    )
-
-
-def check_casts(df, frame, casts, policies):
-    """Counts, for each cast column in `policies`, the values that were not
-    null before the cast and are null after it, in one pass over `df`. Prints
-    each count with two of the values (the least and the greatest), publishes
-    the counts as CloudWatch metrics on Glue, and stops the stage when a
-    `fail` cast lost any."""
-    names = list(policies)
-    exprs = []
-    for i, name in enumerate(names):
-        lost = F.when(col(name).isNotNull() & casts[name].isNull(), col(name))
-        lost = lost.cast("string")
-        exprs += [
-            F.count(lost).alias(f"lost_{i}"),
-            F.min(lost).alias(f"least_{i}"),
-            F.max(lost).alias(f"greatest_{i}"),
-        ]
-    row = df.agg(*exprs).first()
-    counts = {name: row[f"lost_{i}"] for i, name in enumerate(names)}
-    failed = []
-    for i, name in enumerate(names):
-        if not counts[name]:
-            continue
-        examples = dict.fromkeys([row[f"least_{i}"], row[f"greatest_{i}"]])
-        print(
-            f"pipec cast ({policies[name]}): stage {STAGE}, frame {frame}, "
-            f"column {name!r}: {counts[name]} value(s) did not convert and "
-            f"became null, for example {', '.join(map(repr, examples))}"
-        )
-        if policies[name] == "fail":
-            failed.append(f"{name!r} ({counts[name]})")
-    if GlueContext is not None:
-        publish_cast_metrics(frame, counts)
-    if failed:
-        raise RuntimeError(
-            f"stage {STAGE}, frame {frame}: casts with on_invalid: fail lost "
-            f"values in column(s) {', '.join(failed)}; nothing was written"
-        )
-
-
-def publish_cast_metrics(frame, counts):
-    """The counts as CloudWatch metric `CastInvalidValues` in namespace
-    `pipec`, by pipeline, stage, frame and column. A failure to publish is
-    reported and does not stop the stage."""
-    import boto3
-
-    data = [
-        {
-            "MetricName": "CastInvalidValues",
-            "Dimensions": [
-                {"Name": "Pipeline", "Value": PIPELINE},
-                {"Name": "Stage", "Value": STAGE},
-                {"Name": "Frame", "Value": frame},
-                {"Name": "Column", "Value": name},
-            ],
-            "Value": count,
-            "Unit": "Count",
-        }
-        for name, count in counts.items()
-    ]
-    try:
-        cloudwatch = boto3.client("cloudwatch")
-        for start in range(0, len(data), 20):
-            cloudwatch.put_metric_data(
-                Namespace="pipec", MetricData=data[start : start + 20]
-            )
-    except Exception as error:  # metrics must not stop the stage
-        print(f"pipec cast: could not publish CloudWatch metrics: {error}")
-
-
-args = parse_arguments()
-if GlueContext is not None:
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-else:
-    glue_context = None
-    spark = SparkSession.builder.appName(args["JOB_NAME"]).getOrCreate()
-    job = None
-# Glue's cast semantics: a value that does not convert becomes null (Spark 4 too).
-spark.conf.set("spark.sql.ansi.enabled", "false")
+run = start(ARGUMENTS)
+args, spark = run.args, run.spark
 # A text that does not match a cast's datetime format becomes null (and is
 # counted), rather than raising Spark 3's parser-upgrade error.
 spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-# Overwriting a partitioned table replaces only the partitions written.
-spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
 
 # Read the inputs.
 # trips_raw: CSV with a header line, columns by position.
@@ -222,6 +96,8 @@ casts = {
     "total_amount": col("total_amount").cast("decimal(10,2)"),
 }
 check_casts(
+    PIPELINE,
+    STAGE,
     main,
     "main",
     casts,
@@ -265,5 +141,4 @@ trips_out.write.save(
     compression="snappy",
 )
 
-if job is not None:
-    job.commit()
+run.commit()

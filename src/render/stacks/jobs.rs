@@ -22,6 +22,17 @@ pub fn script_key(stage: &str, sha256: &str) -> String {
     format!("scripts/{stage}-{}.py", &sha256[..16.min(sha256.len())])
 }
 
+/// The S3 key of the shared runtime of the Spark scripts: content-addressed
+/// like the scripts, in a folder of its own, because the file's name is the
+/// module's name (`--extra-py-files` puts the file itself on the Python path).
+pub fn runtime_key(sha256: &str) -> String {
+    format!(
+        "scripts/runtime-{}/{}.py",
+        &sha256[..16.min(sha256.len())],
+        crate::render::scripts::RUNTIME_MODULE
+    )
+}
+
 /// Tables a stage reads and writes: (zone tables by zone, JDBC connections).
 struct Access<'a> {
     reads: BTreeMap<&'a str, Vec<String>>,
@@ -93,6 +104,11 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         let artifacts = cx.artifacts_bucket_sub();
         let hash = cx.script_hashes.get(name).cloned().unwrap_or_default();
         let key = script_key(name, &hash);
+        // Generated Spark scripts import the pipeline's shared runtime.
+        let runtime = cx
+            .runtime_hash
+            .filter(|_| contract::uses_runtime(s))
+            .map(runtime_key);
 
         // The role: exactly what the stage declares, and nothing more.
         let mut statements = vec![iam::statement(
@@ -100,6 +116,15 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             &["s3:GetObject"],
             vec![format!("arn:${{AWS::Partition}}:s3:::{artifacts}/{key}")],
         )];
+        if let Some(runtime) = &runtime {
+            statements.push(iam::statement(
+                "ReadRuntime",
+                &["s3:GetObject"],
+                vec![format!(
+                    "arn:${{AWS::Partition}}:s3:::{artifacts}/{runtime}"
+                )],
+            ));
+        }
         statements.extend(iam::s3_write("Temp", &artifacts, &[format!("tmp/{name}/")]));
         for (zone, prefixes) in &a.reads {
             statements.extend(iam::s3_read(
@@ -230,6 +255,15 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 args.insert((*k).into(), json!(v));
             }
             args.insert("--enable-job-insights".into(), json!("true"));
+            if let Some(runtime) = &runtime {
+                // A .py file in --extra-py-files is put on the Python path
+                // under its own name, as with Spark's --py-files:
+                // https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html
+                args.insert(
+                    "--extra-py-files".into(),
+                    sub(&format!("s3://{artifacts}/{runtime}")),
+                );
+            }
             if st.metrics {
                 args.insert("--enable-metrics".into(), json!("true"));
             }

@@ -19,7 +19,7 @@ mod iam;
 mod infra;
 mod jobs;
 
-pub use jobs::script_key;
+pub use jobs::{runtime_key, script_key};
 mod workflow;
 
 use super::cfn::Template;
@@ -55,6 +55,8 @@ pub(crate) struct Ctx<'a> {
     pub name: &'a str,
     /// sha256 of each stage's script, by stage.
     pub script_hashes: &'a BTreeMap<String, String>,
+    /// sha256 of the shared runtime of the Spark scripts, when there is one.
+    pub runtime_hash: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -127,13 +129,18 @@ pub fn table_format(t: &TableSchema) -> Format {
 }
 
 /// Renders every stack of the pipeline.
-pub fn render(v: &ValidPipeline, script_hashes: &BTreeMap<String, String>) -> Vec<Stack> {
+pub fn render(
+    v: &ValidPipeline,
+    script_hashes: &BTreeMap<String, String>,
+    runtime_hash: Option<&str>,
+) -> Vec<Stack> {
     let p = v.pipeline();
     let cx = Ctx {
         v,
         p,
         name: &p.pipeline,
         script_hashes,
+        runtime_hash,
     };
     let mut stacks = vec![Stack {
         name: "basic-infra".into(),

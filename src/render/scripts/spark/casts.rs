@@ -79,6 +79,8 @@ impl Builder<'_> {
                 call(
                     "check_casts",
                     vec![
+                        code("PIPELINE"),
+                        code("STAGE"),
                         code(var.to_string()),
                         s(frame),
                         code("casts"),

@@ -19,6 +19,7 @@ mod steps;
 use calls::*;
 use io::*;
 
+use super::imports;
 use super::py::{self, Expr, call, code, col, kw, method, s};
 use crate::model::*;
 use crate::names;
@@ -53,6 +54,17 @@ pub struct Uses {
     pub datetime_format: bool,
 }
 
+impl Uses {
+    /// Adds what another stage uses: the runtime holds the helpers of all.
+    pub fn add(&mut self, other: &Uses) {
+        self.window |= other.window;
+        self.jdbc |= other.jdbc;
+        self.quality |= other.quality;
+        self.casts |= other.casts;
+        self.datetime_format |= other.datetime_format;
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SparkContext {
     pub header: String,
@@ -65,6 +77,8 @@ pub struct SparkContext {
     pub constants: Vec<Block>,
     pub connections: Vec<Block>,
     pub sections: Vec<Section>,
+    /// `from pipec_runtime import ...` of the names the code above uses.
+    pub imports: String,
     pub uses: Uses,
 }
 
@@ -162,24 +176,14 @@ const PY_RESERVED: &[&str] = &[
     "__name__",
     "__file__",
     // the script's own names
-    "argparse",
-    "sys",
-    "json",
-    "re",
-    "boto3",
+    "pipec_runtime",
     "F",
-    "SparkContext",
-    "SparkSession",
     "Window",
-    "GlueContext",
-    "Job",
-    "getResolvedOptions",
     "ARGUMENTS",
-    "parse_arguments",
     "args",
-    "glue_context",
     "spark",
-    "job",
+    "run",
+    "start",
     "quote",
     "col",
     "schema_of",
@@ -610,6 +614,7 @@ impl<'a> Builder<'a> {
                 let e = call(
                     "check_quality",
                     vec![
+                        code("run"),
                         code(var.clone()),
                         s(o.table.clone()),
                         code(Self::rules_const(&o.table)),
@@ -648,7 +653,15 @@ impl<'a> Builder<'a> {
         if let Some(d) = &st.description {
             description = py::comment_lines(d, 0);
         }
+        let mut used = std::collections::BTreeSet::from(["start"]);
+        for b in constants.iter().chain(&conn_blocks) {
+            used.extend(imports::used(&b.code));
+        }
+        for b in sections.iter().flat_map(|s| &s.blocks) {
+            used.extend(imports::used(&b.code));
+        }
         SparkContext {
+            imports: imports::statement(&used),
             header,
             pipeline: p.pipeline.clone(),
             stage: self.stage_name.to_string(),

@@ -524,9 +524,10 @@ fn cols_json(cols: &[pipec::validate::frames::Column]) -> Value {
     )
 }
 
-/// Validates and renders a case; returns the script and the expected
+/// Validates and renders a case; returns the stage script and the
+/// pipeline runtime it imports, and the expected
 /// columns of every frame, or panics with the diagnostics.
-fn check(seed: u64) -> (Case, String, Value) {
+fn check(seed: u64) -> (Case, [String; 2], Value) {
     let case = generate(seed);
     let loaded = pipec::load_bytes("case.yaml", case.text.as_bytes(), Path::new("."));
     let v = loaded.pipeline.unwrap_or_else(|| {
@@ -559,7 +560,11 @@ fn check(seed: u64) -> (Case, String, Value) {
         .collect::<serde_json::Map<_, _>>()
         .into();
     let expected = json!({"seed": seed, "steps": case.steps, "inputs": inputs, "frames": expected});
-    (case, scripts["scripts/s.py"].clone(), expected)
+    let runtime = scripts
+        .get("scripts/pipec_runtime.py")
+        .cloned()
+        .unwrap_or_default();
+    (case, [scripts["scripts/s.py"].clone(), runtime], expected)
 }
 
 proptest! {
@@ -567,7 +572,7 @@ proptest! {
 
     #[test]
     fn random_steps_validate_and_render(seed in any::<u64>()) {
-        let (case, script, _) = check(seed);
+        let (case, [script, _], _) = check(seed);
         prop_assert!(script.contains("main ="), "{}", case.text);
         // No run-time schema discovery in any script.
         for helper in ["snake_case(", "lower_case(", "prefix_clashing(", ".columns]"] {
@@ -583,12 +588,13 @@ fn fixed_sample_for_spark() {
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..SAMPLE {
         let seed = SAMPLE_SEED.wrapping_add(i.wrapping_mul(0x1000_0001));
-        let (case, script, expected) = check(seed);
+        let (case, [script, runtime], expected) = check(seed);
         seen.extend(case.steps.iter().cloned());
         let dir = root.join(format!("case-{i:02}"));
         std::fs::create_dir_all(dir.join("scripts")).unwrap();
         std::fs::write(dir.join("pipeline.yaml"), &case.text).unwrap();
         std::fs::write(dir.join("scripts/s.py"), script).unwrap();
+        std::fs::write(dir.join("scripts/pipec_runtime.py"), runtime).unwrap();
         std::fs::write(
             dir.join("expected.json"),
             serde_json::to_string_pretty(&expected).unwrap(),

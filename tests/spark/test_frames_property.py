@@ -87,12 +87,17 @@ def test_frame_schemas_match_spark(spark, tmp_path, case):
         spark.createDataFrame(rows, schema=ddl(columns)).write.parquet(str(path))
         argv += [f"--pipec_input_{table}", str(path)]
     argv += ["--pipec_output_t_out", str(tmp_path / "t_out")]
-    saved = sys.argv
+    saved = sys.argv, sys.path[:]
     sys.argv = argv
+    # The script imports its pipeline's runtime from beside itself, as
+    # `python s.py` would; each case has its own runtime, so none is reused.
+    sys.path.insert(0, str(d / "scripts"))
+    sys.modules.pop("pipec_runtime", None)
     try:
         script_globals = runpy.run_path(argv[0], run_name="__main__")
     finally:
-        sys.argv = saved
+        sys.argv, sys.path[:] = saved[0], saved[1]
+        sys.modules.pop("pipec_runtime", None)
     steps = ", ".join(expected["steps"])
     for frame, columns in expected["frames"].items():
         df = script_globals.get(frame)

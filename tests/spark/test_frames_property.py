@@ -33,12 +33,17 @@ def cases():
 
 @pytest.fixture(scope="module")
 def spark():
+    # The session's environment is this module's only: later modules build
+    # their jobs' environments from os.environ (test_jdbc adds its driver jar).
+    saved = dict(os.environ)
     os.environ.update(spark_env())
     from pyspark.sql import SparkSession
 
     session = SparkSession.builder.appName("frames-property").getOrCreate()
     yield session
     session.stop()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def value(rng, ty):

@@ -260,6 +260,15 @@ pub fn athena_column(name: &str) -> String {
         .collect()
 }
 
+/// Whether two column names are the same to Spark, which compares them
+/// ignoring case (Java's `equalsIgnoreCase`, so `É` and `é` are equal too).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,7 +294,7 @@ impl Checker<'_> {
                     let right: Vec<String> = rels[before..]
                         .iter()
                         .flat_map(|r| r.columns.iter().map(|c| c.name.clone()))
-                        .filter(|n| left.iter().any(|l| l.eq_ignore_ascii_case(n)))
+                        .filter(|n| left.iter().any(|l| crate::names::same_name(l, n)))
                         .collect();
                     self.drop_right(&right, rels, before);
                 }
@@ -347,7 +347,7 @@ impl Checker<'_> {
     fn drop_right(&mut self, keys: &[String], rels: &mut [Rel], before: usize) {
         for r in &mut rels[before..] {
             r.columns
-                .retain(|c| !keys.iter().any(|k| k.eq_ignore_ascii_case(&c.name)));
+                .retain(|c| !keys.iter().any(|k| crate::names::same_name(k, &c.name)));
         }
     }
 

@@ -697,5 +697,5 @@ fn merge(a: Option<String>, b: Option<String>) -> Option<String> {
 pub(crate) fn find<'c>(cols: &'c [Column], name: &str) -> Option<&'c Column> {
     cols.iter()
         .find(|c| c.name == name)
-        .or_else(|| cols.iter().find(|c| c.name.eq_ignore_ascii_case(name)))
+        .or_else(|| cols.iter().find(|c| crate::names::same_name(&c.name, name)))
 }

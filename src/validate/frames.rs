@@ -57,14 +57,7 @@ impl StageFrames {
     }
 }
 
-/// Whether two column names are the same to Spark, which compares them
-/// ignoring case (Java's `equalsIgnoreCase`, so `É` and `é` are equal too).
-pub fn same_name(a: &str, b: &str) -> bool {
-    a == b
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
-}
+pub use crate::names::same_name;
 
 /// The position of a column by name: exact first, then ignoring case, as
 /// Spark resolves names.

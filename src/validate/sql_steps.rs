@@ -109,8 +109,7 @@ pub(super) fn query(
 /// What differs between declared and derived columns, in words.
 fn differences(declared: &[Column], derived: &[Column]) -> Vec<String> {
     let mut out = Vec::new();
-    let find =
-        |cols: &[Column], name: &str| cols.iter().position(|c| c.name.eq_ignore_ascii_case(name));
+    let find = super::frames::find_column;
     let missing: Vec<String> = derived
         .iter()
         .filter(|c| find(declared, &c.name).is_none())

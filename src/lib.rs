@@ -19,6 +19,7 @@ pub mod model;
 pub mod names;
 pub mod prune;
 pub mod render;
+pub mod run;
 pub mod scalar_map;
 pub mod schema;
 pub mod source;

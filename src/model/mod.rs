@@ -138,6 +138,11 @@ pub struct TableSchema {
     /// Columns that partition the table; each must also be listed in `columns`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_keys: Vec<String>,
+    /// Sample files of the table for local runs (`pipec run --local`), relative
+    /// to the pipeline file: a first local run reads them in place of data
+    /// that a stage or an upstream system would have written. Never deployed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<String>,
     /// Data-quality rules (DQDL) checked whenever a stage writes this table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<Quality>,

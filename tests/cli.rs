@@ -240,6 +240,14 @@ fn two_files_declaring_one_pipeline_are_refused() {
     let src = std::fs::read(root().join("pipelines/etl.yaml")).unwrap();
     let a = temp_file("clash-a.yaml", &src);
     let b = temp_file("clash-b.yaml", &src);
+    // The pipeline's sample file is checked beside it.
+    let samples = root().join("target/test-inputs/samples/etl");
+    std::fs::create_dir_all(&samples).unwrap();
+    std::fs::copy(
+        root().join("pipelines/samples/etl/online_retail.csv"),
+        samples.join("online_retail.csv"),
+    )
+    .unwrap();
     let out_dir = root().join("target/test-build-clash");
     let _ = std::fs::remove_dir_all(&out_dir);
     let out = pipec(&[

@@ -190,6 +190,11 @@ fn deploy_diff_destroy_against_moto() {
     assert_ne!(src, changed);
     let file = tmp.join("etl.yaml");
     std::fs::write(&file, changed).unwrap();
+    // The pipeline's sample files are checked beside it.
+    copy_dir(
+        &root().join("pipelines/samples/etl"),
+        &tmp.join("samples/etl"),
+    );
     let f = file.to_str().unwrap();
     let out = moto.pipec(&["diff", f]);
     check(&out, 1, "diff after a change");
@@ -313,7 +318,7 @@ fn t_order(ev: &[Value], a: &str, b: &str) -> bool {
     }
 }
 
-/// A private work folder under target/: `pipelines/etl.yaml` copied in and
+/// A private work folder under target/: `pipelines/etl.yaml` and its samples copied in and
 /// built into `g0/etl/`. Copies of `g0` at the same depth keep the
 /// manifest's relative `source:` valid.
 struct Work {
@@ -330,6 +335,10 @@ impl Work {
             dir.join("pipelines/etl.yaml"),
         )
         .unwrap();
+        copy_dir(
+            &root().join("pipelines/samples/etl"),
+            &dir.join("pipelines/samples/etl"),
+        );
         let w = Work { dir };
         let out = moto.pipec(&[
             "build",

@@ -28,7 +28,9 @@ fn examples() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| std::fs::read(p).unwrap())
         .collect();
     v.sort();
     v

@@ -297,7 +297,7 @@ async fn incomplete(c: &Client) -> (Net, String) {
     )
 }
 
-/// A copy of an example pipeline with the connection's ids replaced.
+/// A copy of an example pipeline (and its samples) with the connection's ids replaced.
 fn pipeline(dir: &Path, example: &str, swaps: &[(&str, &str)]) -> PathBuf {
     let mut s = std::fs::read_to_string(root().join("pipelines").join(example)).unwrap();
     for (from, to) in swaps {
@@ -306,6 +306,17 @@ fn pipeline(dir: &Path, example: &str, swaps: &[(&str, &str)]) -> PathBuf {
     }
     let path = dir.join(example);
     std::fs::write(&path, s).unwrap();
+    // The pipeline's sample files are checked beside it.
+    let stem = example.trim_end_matches(".yaml");
+    let samples = root().join("pipelines/samples").join(stem);
+    if samples.is_dir() {
+        let to = dir.join("samples").join(stem);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&samples).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
     path
 }
 

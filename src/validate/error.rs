@@ -166,6 +166,26 @@ pub enum SemanticError {
     FilterNotBoolean { ty: String },
     /// A `sql` step's declared `columns` that differ from what its query returns.
     SqlColumnsDiffer { differences: Vec<String> },
+    /// `samples` on a JDBC table, which a local run reads from its stand-in.
+    SampleOnJdbcTable { table: String },
+    /// A sample path that is absolute or leaves the pipeline's folder.
+    SamplePath { path: String, reason: String },
+    /// A sample path that is not a readable regular file (missing, a folder, a symlink).
+    SampleFile { path: String, reason: String },
+    /// A CSV sample whose header is not the table's columns in order.
+    SampleHeader {
+        table: String,
+        path: String,
+        expected: Vec<String>,
+        found: Vec<String>,
+    },
+    /// A headerless CSV sample whose first record has another number of fields.
+    SampleColumnCount {
+        table: String,
+        path: String,
+        expected: usize,
+        found: usize,
+    },
 }
 
 impl SemanticError {
@@ -211,6 +231,11 @@ impl SemanticError {
             SemanticError::AthenaReadsString { .. } => "athena-reads-string",
             SemanticError::AthenaColumnClash { .. } => "athena-column-clash",
             SemanticError::CastOption { .. } => "cast-option",
+            SemanticError::SampleOnJdbcTable { .. } => "sample-on-jdbc-table",
+            SemanticError::SamplePath { .. } => "sample-path",
+            SemanticError::SampleFile { .. } => "sample-file",
+            SemanticError::SampleHeader { .. } => "sample-header",
+            SemanticError::SampleColumnCount { .. } => "sample-column-count",
         }
     }
 
@@ -408,6 +433,55 @@ impl SemanticError {
                 column,
                 reason,
             } => format!("`{option}` does not fit the cast of `{column}`: it {reason}"),
+            SemanticError::SampleOnJdbcTable { table } => {
+                format!("table `{table}` is a JDBC table: samples are files of zone tables")
+            }
+            SemanticError::SamplePath { path, reason } => {
+                format!("sample path `{}` is not valid: {reason}", visible(path))
+            }
+            SemanticError::SampleFile { path, reason } => {
+                format!("sample `{}` cannot be used: {reason}", visible(path))
+            }
+            SemanticError::SampleHeader {
+                table,
+                path,
+                expected,
+                found,
+            } => {
+                let (e, f) = (expected.len(), found.len());
+                let first = expected
+                    .iter()
+                    .zip(found)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(e.min(f));
+                let detail = match (expected.get(first), found.get(first)) {
+                    (Some(want), Some(got)) => format!(
+                        "column {} is `{}` where the table declares `{}`",
+                        first + 1,
+                        visible(got),
+                        visible(want)
+                    ),
+                    _ => format!(
+                        "it has {f} column{}, the table {e}",
+                        if f == 1 { "" } else { "s" }
+                    ),
+                };
+                format!(
+                    "the header of sample `{}` does not match table `{table}`: {detail}",
+                    visible(path)
+                )
+            }
+            SemanticError::SampleColumnCount {
+                table,
+                path,
+                expected,
+                found,
+            } => format!(
+                "the first record of sample `{}` has {found} field{}, but table `{table}` declares {expected} column{}",
+                visible(path),
+                if *found == 1 { "" } else { "s" },
+                if *expected == 1 { "" } else { "s" },
+            ),
         }
     }
 
@@ -505,6 +579,22 @@ impl SemanticError {
             ),
             SemanticError::CastOption { .. } => Some(
                 "`clean` is for text cast to a number (`int`, `bigint`, `double`, `decimal(p,s)`, ...); remove it or change the type".into(),
+            ),
+            SemanticError::SampleOnJdbcTable { .. } => Some(
+                "remove `samples`; a local run reads the table from its stand-in, which a stage writes".into(),
+            ),
+            SemanticError::SamplePath { .. } => Some(
+                "keep sample files in the repository, for example `samples/<pipeline>/<table>.csv` next to the pipeline".into(),
+            ),
+            SemanticError::SampleFile { .. } => Some(
+                "a sample is a regular file in the repository; a symbolic link could point outside it".into(),
+            ),
+            SemanticError::SampleHeader { expected, .. } => Some(format!(
+                "the header must name the declared columns in order: {}",
+                expected.join(",")
+            )),
+            SemanticError::SampleColumnCount { .. } => Some(
+                "columns of a headerless CSV file are read by position; give every record one field per declared column".into(),
             ),
             _ => None,
         }

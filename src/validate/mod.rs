@@ -6,8 +6,9 @@
 //!
 //! The checks: references and duplicates, AWS naming rules and derived-name
 //! lengths, CloudFormation logical ID clashes, Glue job settings, cron syntax,
-//! Hive types, table locations, DQDL rules, the trigger graph (`graph`) and
-//! the columns of every frame at every step (`columns`).
+//! Hive types, table locations, DQDL rules, sample files (`samples`), the
+//! trigger graph (`graph`) and the columns of every frame at every step
+//! (`columns`).
 
 mod alerts;
 mod arguments;
@@ -21,6 +22,7 @@ mod graph;
 mod limits;
 mod naming;
 pub mod rules;
+mod samples;
 mod settings;
 mod sql_steps;
 mod stages;
@@ -257,6 +259,7 @@ pub fn validate(
     check_zones(&mut cx);
     check_connections(&mut cx);
     check_tables(&mut cx);
+    samples::check(&mut cx, base_dir);
     athena::check(&mut cx);
     check_stages(&mut cx, base_dir);
     check_crawlers(&mut cx);

@@ -16,13 +16,13 @@ STAGE = "clean"
 
 # Columns of table orders_raw, in order.
 ORDERS_RAW_COLUMNS = {
-    "Invoice No": "string",
-    "Stock Code": "string",
+    "InvoiceNo": "string",
+    "StockCode": "string",
     "Description": "string",
     "Quantity": "string",
-    "Invoice Date": "string",
-    "Unit Price": "string",
-    "Customer ID": "string",
+    "InvoiceDate": "string",
+    "UnitPrice": "string",
+    "CustomerID": "string",
     "Country": "string",
 }
 
@@ -71,13 +71,13 @@ main = orders_raw
 # Rename every column to snake_case.
 main = main.withColumnsRenamed(
     {
-        "Invoice No": "invoice_no",
-        "Stock Code": "stock_code",
+        "InvoiceNo": "invoice_no",
+        "StockCode": "stock_code",
         "Description": "description",
         "Quantity": "quantity",
-        "Invoice Date": "invoice_date",
-        "Unit Price": "unit_price",
-        "Customer ID": "customer_id",
+        "InvoiceDate": "invoice_date",
+        "UnitPrice": "unit_price",
+        "CustomerID": "customer_id",
         "Country": "country",
     },
 )

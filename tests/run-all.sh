@@ -3,7 +3,8 @@
 #   - the Rust crates (cargo, from Cargo.lock),
 #   - a Python venv in .venv with the pinned tools of tests/requirements.txt
 #     (moto, cfn-lint, checkov, ruff, pyspark 3.5), reused while the pins are unchanged.
-# Then: cargo fmt --check, cargo clippy -D warnings, cargo test.
+# Then: cargo fmt --check, cargo clippy -D warnings, cargo test, pytest tests/spark,
+# each run even when one before it fails; the last line is the total of all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,19 +38,25 @@ for name in ["moto", "cfn-lint", "checkov", "ruff", "pyspark"]:
     print(f"{name} {md.version(name)}")
 PY
 
+# Every suite runs even when one before it fails, so that the closing line
+# is the total of all of them; the script then exits 1.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+checks=()
+
 step "cargo fmt --check"
-cargo fmt --all -- --check
+if cargo fmt --all -- --check; then checks+=("cargo-fmt ok"); else checks+=("cargo-fmt failed"); fi
 
 step "cargo clippy -D warnings"
-cargo clippy --locked --all-targets -- -D warnings
+if cargo clippy --locked --all-targets -- -D warnings; then
+  checks+=("cargo-clippy ok")
+else
+  checks+=("cargo-clippy failed")
+fi
 
 step "cargo test"
-cargo_log=$(mktemp)
-pytest_log=$(mktemp)
-trap 'rm -f "$cargo_log" "$pytest_log"' EXIT
-cargo test --locked --lib --bins --tests 2>&1 | tee "$cargo_log"
-# Per-suite subtotal; the true total over every suite is the last line of this script.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$cargo_log"
+cargo_status=0
+cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$logs/cargo" || cargo_status=$?
 
 # ---- PostgreSQL server and JDBC driver (tests/spark/test_jdbc.py) -------------
 # The JDBC test starts its own server in a temporary directory and gives Spark
@@ -80,25 +87,60 @@ fi
 step "Spark job scripts (pytest tests/spark)"
 pytest_status=0
 SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
-  tee "$pytest_log" || pytest_status=$?
+  tee "$logs/pytest" || pytest_status=$?
 
-# One closing line over every suite (cargo test binaries and pytest), so the
-# total is plain to see and is the last thing printed.
-python3 - "$cargo_log" "$pytest_log" <<'PY'
-import re, sys
-passed = failed = 0
-for line in open(sys.argv[1], errors="replace"):
+# The closing lines: each suite's counts, then the total over every suite
+# (cargo's test binaries, pytest, and fmt and clippy as one check each). A
+# suite that failed without reporting a failed test (a build error, a
+# pytest collection error) counts as one failure.
+python3 - "$logs/cargo" "$cargo_status" "$logs/pytest" "$pytest_status" "${checks[@]}" <<'PY'
+import re
+import sys
+
+cargo_log, cargo_status, pytest_log, pytest_status, *checks = sys.argv[1:]
+total_passed = total_failed = 0
+lines = []
+
+passed = failed = binaries = 0
+for line in open(cargo_log, errors="replace"):
     m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
     if m:
-        passed += int(m[1]); failed += int(m[2])
-tail = [l for l in open(sys.argv[2], errors="replace") if re.search(r"\d+ (passed|failed)", l)]
-if tail:
-    last = tail[-1]
-    for n, word in re.findall(r"(\d+) (passed|failed|error)", last):
-        if word == "passed":
-            passed += int(n)
-        else:
-            failed += int(n)
-print(f"\nall: {passed} passed, {failed} failed")
+        passed += int(m[1])
+        failed += int(m[2])
+        binaries += 1
+if int(cargo_status) != 0 and failed == 0:
+    failed = 1
+lines.append(f"cargo test: {passed} passed, {failed} failed ({binaries} test binaries)")
+total_passed += passed
+total_failed += failed
+
+counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+summary = [
+    l
+    for l in open(pytest_log, errors="replace")
+    if re.search(r"\d+ (passed|failed|errors?|skipped)", l) and " in " in l
+]
+if summary:
+    for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary[-1]):
+        counts[word.rstrip("s") if word.startswith("error") else word] += int(n)
+passed, failed = counts["passed"], counts["failed"] + counts["error"]
+if int(pytest_status) != 0 and failed == 0:
+    failed = 1
+lines.append(f"pytest: {passed} passed, {failed} failed, {counts['skipped']} skipped")
+total_passed += passed
+total_failed += failed
+
+ok = [c.split()[0] for c in checks if c.endswith(" ok")]
+bad = [c.split()[0] for c in checks if not c.endswith(" ok")]
+lines.append(
+    f"checks: {len(ok)} passed, {len(bad)} failed"
+    + (f" ({', '.join(bad)})" if bad else "")
+)
+total_passed += len(ok)
+total_failed += len(bad)
+
+print()
+print("\n".join(lines))
+print(f"all: {total_passed} passed, {total_failed} failed")
+sys.exit(1 if total_failed else 0)
 PY
-exit "$pytest_status"

@@ -91,6 +91,16 @@ impl ValidPipeline {
             .get(stage)
             .unwrap_or_else(|| panic!("stage `{stage}` has no generated Spark code"))
     }
+    /// The sample files of a table (`samples`), as paths joined to the
+    /// pipeline file's folder; validation checked that each is a regular
+    /// file below it. Empty for an unknown table or one without samples.
+    pub fn samples(&self, table: &str) -> Vec<PathBuf> {
+        self.pipeline
+            .schemas
+            .get(table)
+            .map(|t| t.samples.iter().map(|s| self.base_dir.join(s)).collect())
+            .unwrap_or_default()
+    }
     /// The text of a stage's own `script`, if it has one.
     pub fn user_script(&self, stage: &str) -> Option<&str> {
         self.user_scripts.get(stage).map(String::as_str)

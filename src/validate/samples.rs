@@ -234,6 +234,20 @@ mod tests {
     }
 
     #[test]
+    fn a_valid_pipeline_resolves_its_samples_against_its_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+        let text = std::fs::read(dir.join("etl.yaml")).expect("etl example");
+        let loaded = crate::load_bytes("etl.yaml", &text, &dir);
+        let v = loaded.pipeline.expect("the etl example is valid");
+        assert_eq!(
+            v.samples("orders_raw"),
+            vec![dir.join("samples/etl/online_retail.csv")]
+        );
+        assert!(v.samples("orders_clean").is_empty());
+        assert!(v.samples("no_such_table").is_empty());
+    }
+
+    #[test]
     fn sample_paths_stay_below_the_pipeline() {
         for ok in ["samples/etl/a.csv", "./a.csv", "a.csv"] {
             assert!(relative_path(ok).is_ok(), "{ok}");

@@ -9,6 +9,10 @@ download). Every table a stage writes is read back and compared row for row
 with tests/spark/expected.py, which computes it from the samples without
 Spark or pipec.
 
+A second test is the failure path: the etl export's "Adjust bad debt"
+lines (tests/spark/fixtures/samples/) break a `fail` quality rule, and the
+clean stage stops before writing anything.
+
 The JDBC load stages (survey's and trips' `load`) are not run here: their
 outputs are the tables they copy, which are compared, and
 tests/spark/test_jdbc.py runs JDBC writes against a real PostgreSQL.
@@ -26,7 +30,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from conftest import assert_same_rows, script
+from conftest import HERE, assert_same_rows, script
 from expected import EXPECTED, columns, declared_samples, pipeline
 
 # Stages in workflow order, with the stages a local run on samples leaves out.
@@ -170,3 +174,25 @@ def test_example_on_its_samples_matches_the_independent_computation(
         )
     }
     assert logged == losses, logs[ORDER[stem][0]]
+
+
+BAD_DEBT = HERE / "fixtures" / "samples" / "online_retail_bad_debt.csv"
+
+
+def test_a_negative_price_breaks_a_fail_rule_and_the_stage_writes_nothing(
+    spark, tmp_path
+):
+    """The failure path of a local run: the export's "Adjust bad debt" lines
+    have negative prices, which break `ColumnValues "unit_price" >= 0` of
+    orders_clean (`on_failure: fail`), so clean fails before writing."""
+    expected = EXPECTED["etl"](samples={"orders_raw": [BAD_DEBT]})
+    prices = expected["orders_clean"]["unit_price"]
+    assert any(p is not None and p < 0 for p in prices)
+    dest = location(tmp_path, "etl", "orders_raw")
+    dest.mkdir(parents=True)
+    shutil.copy(BAD_DEBT, dest / BAD_DEBT.name)
+    with pytest.raises(
+        RuntimeError, match=r'rules failed: .*ColumnValues "unit_price"'
+    ):
+        run_stage("etl", "clean", tmp_path)
+    assert not location(tmp_path, "etl", "orders_clean").exists()

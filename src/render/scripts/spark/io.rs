@@ -47,7 +47,12 @@ impl Builder<'_> {
             }
             f => format!("{name}: {} files.", format_title(f)),
         };
-        (comment, call("spark.read.load", args))
+        // `observed` counts the rows read in a local run, and is the frame itself elsewhere.
+        let load = call("spark.read.load", args);
+        (
+            comment,
+            call("observed", vec![load, s(name.to_string()), s("rows_read")]),
+        )
     }
 
     pub(super) fn write(
@@ -124,10 +129,18 @@ impl Builder<'_> {
             o.table,
             format_title(format)
         );
+        // `observed` counts the rows written in a local run (see `read`).
+        let counted = assign(
+            var,
+            &call(
+                "observed",
+                vec![code(var.to_string()), s(o.table.clone()), s("rows_written")],
+            ),
+        );
         let e = call(format!("{var}.write.save"), args);
         Block {
             comments: py::comment_lines(&comment, 0),
-            code: e.fmt(0, 0, 0),
+            code: format!("{counted}\n{}", e.fmt(0, 0, 0)),
         }
     }
 }

@@ -200,3 +200,7 @@ pub fn all_succeeded(nodes: &[NodeStatus]) -> bool {
         .iter()
         .all(|n| matches!(n.state, NodeState::Succeeded | NodeState::NotRun))
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

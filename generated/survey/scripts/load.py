@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python load.py --JOB_NAME load --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import conform, jdbc_options, schema_of, start
+from pipec_runtime import conform, jdbc_options, observed, schema_of, start
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -71,24 +71,36 @@ survey_db_jdbc = jdbc_options(
 
 # Read the inputs.
 # respondents: Parquet files.
-respondents = spark.read.load(
-    args["pipec_input_respondents"],
-    format="parquet",
-    schema=schema_of(RESPONDENTS_COLUMNS),
+respondents = observed(
+    spark.read.load(
+        args["pipec_input_respondents"],
+        format="parquet",
+        schema=schema_of(RESPONDENTS_COLUMNS),
+    ),
+    "respondents",
+    "rows_read",
 )
 
 # languages: Parquet files.
-languages = spark.read.load(
-    args["pipec_input_languages"],
-    format="parquet",
-    schema=schema_of(LANGUAGES_COLUMNS),
+languages = observed(
+    spark.read.load(
+        args["pipec_input_languages"],
+        format="parquet",
+        schema=schema_of(LANGUAGES_COLUMNS),
+    ),
+    "languages",
+    "rows_read",
 )
 
 # respondent_languages: Parquet files.
-respondent_languages = spark.read.load(
-    args["pipec_input_respondent_languages"],
-    format="parquet",
-    schema=schema_of(RESPONDENT_LANGUAGES_COLUMNS),
+respondent_languages = observed(
+    spark.read.load(
+        args["pipec_input_respondent_languages"],
+        format="parquet",
+        schema=schema_of(RESPONDENT_LANGUAGES_COLUMNS),
+    ),
+    "respondent_languages",
+    "rows_read",
 )
 
 # Prepare the outputs.

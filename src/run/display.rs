@@ -110,7 +110,7 @@ pub fn summary(
                 let reason = q
                     .reason
                     .as_deref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", r.trim_start_matches('(').trim_end_matches(')')))
                     .unwrap_or_default();
                 out.push_str(&format!(
                     "      quality {}: {} {word}{reason}\n",

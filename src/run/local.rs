@@ -674,15 +674,19 @@ fn run_id() -> String {
 
 /// The environment of every local Python process: Spark quiet and local.
 pub fn spark_env() -> Vec<(String, String)> {
-    vec![
-        ("SPARK_LOCAL_IP".into(), "127.0.0.1".into()),
-        (
-            "PYSPARK_SUBMIT_ARGS".into(),
+    let mut env = vec![
+        ("SPARK_LOCAL_IP".to_string(), "127.0.0.1".to_string()),
+        ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
+    ];
+    // Spark options the user set are kept; the driver turns the UI off itself.
+    if std::env::var_os("PYSPARK_SUBMIT_ARGS").is_none() {
+        env.push((
+            "PYSPARK_SUBMIT_ARGS".to_string(),
             "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false pyspark-shell"
-                .into(),
-        ),
-        ("PYTHONUNBUFFERED".into(), "1".into()),
-    ]
+                .to_string(),
+        ));
+    }
+    env
 }
 
 /// The pipeline file of the one pipeline in `generated/` (its manifest's

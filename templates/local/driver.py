@@ -67,9 +67,8 @@ def main():
     out, err = PerThread(sys.stderr), PerThread(sys.stderr)
     sys.stdout, sys.stderr = out, err
 
-    from pyspark.sql import SparkSession
-
     import pipec_runtime
+    from pyspark.sql import SparkSession
 
     spark = (
         SparkSession.builder.appName("pipec-local")
@@ -83,7 +82,10 @@ def main():
 
     def run(command):
         stage = command["id"]
-        log = open(command["log"], "a", buffering=1)
+        with open(command["log"], "a", buffering=1) as log:
+            run_logged(command, stage, log)
+
+    def run_logged(command, stage, log):
         out.local.file = log
         err.local.file = log
         session = spark.newSession()
@@ -112,7 +114,7 @@ def main():
                 traceback=tail,
             )
         finally:
-            log.close()
+            out.local.file = err.local.file = None
 
     for line in sys.stdin:
         command = json.loads(line)

@@ -165,6 +165,9 @@ def check_casts(pipeline, stage, df, frame, casts, policies):
         ]
     row = df.agg(*exprs).first()
     counts = {name: row[f"lost_{i}"] for i, name in enumerate(names)}
+    for name, count in counts.items():
+        if count:
+            report("cast_nulls", frame=frame, column=name, count=count)
     failed = []
     for i, name in enumerate(names):
         if not counts[name]:
@@ -233,6 +236,13 @@ def check_quality(run, df, table, rules, on_failure):
         results = [(rule, *evaluate_locally(df, rule)) for rule in rules]
     for rule, outcome, detail in results:
         print(f"data quality of {table}: {outcome}: {rule} {detail}".rstrip())
+        report(
+            "quality",
+            table=table,
+            rule=rule,
+            passed=outcome != "FAILED",
+            reason=detail or None,
+        )
     failed = [rule for rule, outcome, _ in results if outcome == "FAILED"]
     if failed and on_failure == "fail":
         raise RuntimeError(f"data quality of {table}: rules failed: {failed}")

@@ -151,6 +151,9 @@ pub enum Command {
         /// The Python to run stages with (default: $PIPEC_PYTHON, else .pipec/venv/pyspark-<version>).
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
+        /// The database of a JDBC connection, as a JDBC URL; repeatable. User and password come from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD.
+        #[arg(long = "jdbc", value_name = "CONNECTION=URL")]
+        jdbc: Vec<String>,
         /// Nodes run at the same time (default: the number of cores).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
@@ -328,6 +331,7 @@ pub fn run(cli: Cli) -> Exit {
             inputs,
             local_dir,
             python,
+            jdbc,
             jobs,
             generated,
         } => {
@@ -343,6 +347,7 @@ pub fn run(cli: Cli) -> Exit {
                 inputs,
                 local_dir,
                 python,
+                jdbc,
                 jobs,
                 generated,
             };
@@ -572,6 +577,7 @@ struct RunArgs {
     inputs: Vec<String>,
     local_dir: Option<PathBuf>,
     python: Option<PathBuf>,
+    jdbc: Vec<String>,
     jobs: Option<usize>,
     generated: PathBuf,
 }
@@ -646,6 +652,25 @@ fn run_local(a: &RunArgs) -> Exit {
             std::path::absolute(&path).unwrap_or(path),
         ));
     }
+    let mut jdbc = Vec::new();
+    for j in &a.jdbc {
+        let Some((conn, url)) = j.split_once('=') else {
+            eprintln!("error: --jdbc {j}: expected CONNECTION=URL");
+            return Exit::Usage;
+        };
+        let known = &valid.pipeline().connections;
+        if !known.contains_key(conn) {
+            let hint = crate::suggest::did_you_mean(conn, known.keys().map(String::as_str))
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            eprintln!(
+                "error: --jdbc {j}: pipeline `{}` has no connection `{conn}`{hint}",
+                valid.pipeline().pipeline
+            );
+            return Exit::Usage;
+        }
+        jdbc.push((conn.to_string(), url.to_string()));
+    }
     let plan = match plan::plan(valid, &a.start) {
         Ok(p) => p,
         Err(e) => {
@@ -668,6 +693,7 @@ fn run_local(a: &RunArgs) -> Exit {
     let opts = local::Options {
         inputs,
         python: a.python.clone(),
+        jdbc,
         pipec_dir: cwd.join(".pipec"),
         env: local::spark_env(),
     };

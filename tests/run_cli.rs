@@ -90,6 +90,35 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
         (
             vec![
                 "--local",
+                "pipelines/survey.yaml",
+                "--jdbc",
+                "survey_db=jdbc:postgresql://h/d",
+            ],
+            2,
+            "no connection `survey_db`; did you mean `survey-db`?",
+        ),
+        (
+            vec!["--local", "pipelines/survey.yaml", "--jdbc", "survey-db"],
+            2,
+            "--jdbc survey-db: expected CONNECTION=URL",
+        ),
+        (
+            vec![
+                "--local",
+                "pipelines/survey.yaml",
+                "--only",
+                "load",
+                "--python",
+                "/nonexistent/python",
+                "--local-dir",
+                &local,
+            ],
+            1,
+            "stage load uses JDBC connection survey-db: a local run needs its database, given as --jdbc survey-db=URL",
+        ),
+        (
+            vec![
+                "--local",
                 "pipelines/etl.yaml",
                 "--python",
                 "/nonexistent/python",

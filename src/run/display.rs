@@ -15,6 +15,8 @@ pub struct Live {
     tty: bool,
     drawn: usize,
     last: Vec<(NodeState, u32)>,
+    /// The lines drawn last (terminal only), redrawn when they change.
+    shown: Vec<String>,
 }
 
 impl Live {
@@ -23,6 +25,7 @@ impl Live {
             tty,
             drawn: 0,
             last: Vec::new(),
+            shown: Vec::new(),
         }
     }
 
@@ -31,18 +34,20 @@ impl Live {
         let now: Vec<(NodeState, u32)> = nodes.iter().map(|n| (n.state, n.attempt)).collect();
         let mut out = String::new();
         if self.tty {
-            if now == self.last {
+            let lines = status_lines(nodes);
+            if lines == self.shown {
                 return out;
             }
             if self.drawn > 0 {
                 out.push_str(&format!("\x1b[{}A", self.drawn));
             }
-            for line in status_lines(nodes) {
+            for line in &lines {
                 out.push_str("\x1b[2K");
-                out.push_str(&line);
+                out.push_str(line);
                 out.push('\n');
             }
             self.drawn = nodes.len();
+            self.shown = lines;
         } else {
             let lines = status_lines(nodes);
             for (i, line) in lines.iter().enumerate() {
@@ -131,7 +136,7 @@ pub fn summary(
                     t.partitions.len()
                 ));
                 for d in &t.drift {
-                    out.push_str(&format!("      drift   {}: {d:?}\n", t.table));
+                    out.push_str(&format!("      drift   {}: {}\n", t.table, drift_text(d)));
                 }
             }
         }
@@ -139,27 +144,42 @@ pub fn summary(
     if let Some(n) = nodes
         .iter()
         .find(|n| n.error.is_some() && n.state.is_final() && n.state != NodeState::Succeeded)
+        && let Some(e) = &n.error
     {
-        if let Some(e) = &n.error {
-            out.push_str(&format!(
-                "\nerror: {} {} {}: {}\n",
-                match n.kind {
-                    NodeKind::Stage => "stage",
-                    NodeKind::Crawler => "crawler",
-                },
-                n.name,
-                n.state.word(),
-                e.message
-            ));
-            for l in &e.traceback_tail {
-                out.push_str(&format!("  | {l}\n"));
-            }
-            if let Some(log) = &e.log {
-                out.push_str(&format!("  log: {log}\n"));
-            }
+        out.push_str(&format!(
+            "\nerror: {} {} {}: {}\n",
+            match n.kind {
+                NodeKind::Stage => "stage",
+                NodeKind::Crawler => "crawler",
+            },
+            n.name,
+            n.state.word(),
+            e.message
+        ));
+        for l in &e.traceback_tail {
+            out.push_str(&format!("  | {l}\n"));
+        }
+        if let Some(log) = &e.log {
+            out.push_str(&format!("  log: {log}\n"));
         }
     }
     out
+}
+
+/// A schema difference as a sentence.
+fn drift_text(d: &super::status::Drift) -> String {
+    use super::status::Drift;
+    match d {
+        Drift::Appeared { column, found } => format!("column {column} ({found}) appeared"),
+        Drift::Vanished { column, declared } => {
+            format!("declared column {column} ({declared}) is missing")
+        }
+        Drift::ChangedType {
+            column,
+            declared,
+            found,
+        } => format!("column {column} is {found}, declared {declared}"),
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,20 @@ pub fn parse(driver: &str, line: &str) -> Option<Message> {
     }
 }
 
+/// How to start a driver.
+pub struct Launch<'a> {
+    /// The driver's key (its pyspark version), in its messages.
+    pub key: &'a str,
+    pub python: &'a Path,
+    /// Where the driver script is written.
+    pub script: &'a Path,
+    /// The folder of the run's scripts (put on sys.path).
+    pub scripts_dir: &'a Path,
+    /// The driver's stderr: the JVM's output.
+    pub log: &'a Path,
+    pub env: &'a [(String, String)],
+}
+
 /// A running driver.
 pub struct Driver {
     child: Child,
@@ -83,19 +97,21 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Writes the driver script to `script` and starts it with `python`,
-    /// its stderr (the JVM's output) in `log`. Messages go to `tx`, each
+    /// Writes the driver script and starts it, its stderr in the log. Messages go to `tx`, each
     /// wrapped by `wrap`.
     pub fn start<T: Send + 'static>(
-        key: &str,
-        python: &Path,
-        script: &Path,
-        scripts_dir: &Path,
-        log: &Path,
-        env: &[(String, String)],
+        l: &Launch,
         tx: Sender<T>,
         wrap: fn(Message) -> T,
     ) -> Result<Driver, String> {
+        let Launch {
+            key,
+            python,
+            script,
+            scripts_dir,
+            log,
+            env,
+        } = *l;
         if let Some(dir) = script.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -53,6 +53,9 @@ struct Running {
     arguments: Vec<(String, String)>,
 }
 
+/// A node waiting for a free slot: its index, timeout and arguments.
+type Queued = (usize, Option<Duration>, Vec<(String, String)>);
+
 /// Runs the plan to its end with at most `jobs` nodes at a time.
 pub fn run(plan: &Plan, exec: &mut dyn Executor, jobs: usize) -> Vec<NodeStatus> {
     let jobs = jobs.max(1);
@@ -71,7 +74,7 @@ pub fn run(plan: &Plan, exec: &mut dyn Executor, jobs: usize) -> Vec<NodeStatus>
     let mut running: Vec<Option<Running>> = vec![None; nodes.len()];
     let mut fired = vec![false; plan.triggers.len()];
     // Nodes started by a trigger and waiting for a free slot.
-    let mut queue: VecDeque<(usize, Option<Duration>, Vec<(String, String)>)> = VecDeque::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
     let timeout_of = |s: &StartNode| {
         s.timeout_minutes
             .or(plan.nodes[s.node].timeout_minutes)

@@ -31,6 +31,8 @@ pub struct Options {
     pub inputs: Vec<(String, PathBuf)>,
     /// `--python PATH`.
     pub python: Option<PathBuf>,
+    /// `--jdbc CONNECTION=URL`: the database a connection's tables are in.
+    pub jdbc: Vec<(String, String)>,
     /// The `.pipec/` folder (venvs, the driver script).
     pub pipec_dir: PathBuf,
     /// Environment for every Python process (Spark's quiet settings).
@@ -157,6 +159,41 @@ impl<'a> LocalExecutor<'a> {
         if let Some(d) = &s.download {
             push(crate::names::output_arg(&d.to), &d.to);
         }
+        // JDBC connections: the URL given with --jdbc; the runtime takes the
+        // credentials from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD.
+        let mut connections: Vec<&str> = Vec::new();
+        let tables = s
+            .inputs
+            .iter()
+            .map(|i| i.table())
+            .chain(s.outputs.iter().map(|o| o.table.as_str()));
+        for t in tables {
+            if let Some(c) = p.schemas.get(t).and_then(|t| t.connection.as_deref())
+                && !connections.contains(&c)
+            {
+                connections.push(c);
+            }
+        }
+        for c in connections {
+            let url = self
+                .opts
+                .jdbc
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default();
+            let secret = p
+                .connections
+                .get(c)
+                .map(|k| k.secret.clone())
+                .unwrap_or_default();
+            argv.push(format!("--{}", crate::names::connection_arg(c)));
+            argv.push(crate::names::glue_connection(&p.pipeline, c));
+            argv.push(format!("--{}", crate::names::secret_arg(c)));
+            argv.push(secret);
+            argv.push(format!("--{}", crate::names::jdbc_url_arg(c)));
+            argv.push(url);
+        }
         for (k, v) in s
             .arguments
             .iter()
@@ -213,6 +250,11 @@ impl<'a> LocalExecutor<'a> {
                 error: None,
             }));
         }
+        if let Some(c) = self.missing_jdbc(s) {
+            return Err(format!(
+                "stage {name} uses JDBC connection {c}: a local run needs its database, given as --jdbc {c}=URL (user and password from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD)"
+            ));
+        }
         let st = settings(p, s);
         let script = self.scripts.join(format!("{name}.py"));
         let argv = self.argv(&name, extra);
@@ -256,30 +298,75 @@ impl<'a> LocalExecutor<'a> {
             });
             return Ok(None);
         }
-        let pins = super::venv::pins(&st.glue_version);
-        let key = pins
-            .map(|p| p.pyspark.to_string())
-            .unwrap_or_else(|| st.glue_version.clone());
-        if !self.drivers.contains_key(&key) {
-            let python = self.python(&st.glue_version)?;
-            let driver = Driver::start(
-                &key,
-                &python,
-                &self.opts.pipec_dir.join("driver").join("driver.py"),
-                &self.scripts,
-                &self.logs.join(format!("driver-{key}.log")),
-                &self.opts.env,
-                self.tx.clone(),
-                wrap,
-            )?;
-            self.drivers.insert(key.clone(), driver);
-        }
+        let key = self.driver_for(&st.glue_version)?;
         let Some(driver) = self.drivers.get_mut(&key) else {
             return Err("the Spark driver did not start".into());
         };
         driver.run(&name, &script, &argv, &log)?;
         self.on_driver.insert(node, key);
         Ok(None)
+    }
+
+    /// A JDBC connection of the stage that `--jdbc` does not give.
+    fn missing_jdbc(&self, s: &crate::model::Stage) -> Option<String> {
+        let p = self.v.pipeline();
+        s.inputs
+            .iter()
+            .map(|i| i.table())
+            .chain(s.outputs.iter().map(|o| o.table.as_str()))
+            .filter_map(|t| p.schemas.get(t).and_then(|t| t.connection.clone()))
+            .find(|c| !self.opts.jdbc.iter().any(|(k, _)| k == c))
+    }
+
+    /// The key of the driver of a Glue version, started if it is not yet.
+    fn driver_for(&mut self, glue_version: &str) -> Result<String, String> {
+        let key = super::venv::pins(glue_version)
+            .map(|p| p.pyspark.to_string())
+            .unwrap_or_else(|| glue_version.to_string());
+        if !self.drivers.contains_key(&key) {
+            let python = self.python(glue_version)?;
+            let launch = super::driver::Launch {
+                key: &key,
+                python: &python,
+                script: &self.opts.pipec_dir.join("driver").join("driver.py"),
+                scripts_dir: &self.scripts,
+                log: &self.logs.join(format!("driver-{key}.log")),
+                env: &self.opts.env,
+            };
+            let driver = Driver::start(&launch, self.tx.clone(), wrap)?;
+            self.drivers.insert(key.clone(), driver);
+        }
+        Ok(key)
+    }
+
+    /// Starts the drivers the run's Spark stages need before the first of
+    /// them is due, so the JVM starts while earlier stages (downloads) run.
+    /// A driver that cannot start now fails its first stage later, with the
+    /// reason.
+    pub fn warm(&mut self) {
+        let p = self.v.pipeline();
+        let mut versions: Vec<String> = Vec::new();
+        // With --only, just that stage can run; else any stage may.
+        let may_run: Vec<usize> = if self.plan.follow_triggers {
+            (0..self.plan.nodes.len()).collect()
+        } else {
+            self.plan.first.iter().map(|s| s.node).collect()
+        };
+        for n in may_run.iter().map(|&i| &self.plan.nodes[i]) {
+            if n.kind == NodeKind::Stage
+                && let Some(s) = p.stages.get(&n.name)
+                && s.kind == StageKind::Spark
+                && s.script.is_none()
+            {
+                let v = settings(p, s).glue_version;
+                if !versions.contains(&v) {
+                    versions.push(v);
+                }
+            }
+        }
+        for v in versions {
+            let _ = self.driver_for(&v);
+        }
     }
 
     /// The files given for a table: `--input`, else its `samples:`.
@@ -535,15 +622,12 @@ impl Executor for LocalExecutor<'_> {
         loop {
             let event = if first {
                 first = false;
-                match deadline {
-                    Some(d) => match self.rx.recv_timeout(d.saturating_sub(self.now())) {
-                        Ok(e) => e,
-                        Err(_) => return out,
-                    },
-                    None => match self.rx.recv() {
-                        Ok(e) => e,
-                        Err(_) => return out,
-                    },
+                // At least once a second, so the live status shows time passing.
+                let tick = self.now() + Duration::from_secs(1);
+                let until = deadline.map_or(tick, |d| d.min(tick));
+                match self.rx.recv_timeout(until.saturating_sub(self.now())) {
+                    Ok(e) => e,
+                    Err(_) => return out,
                 }
             } else {
                 match self.rx.try_recv() {
@@ -652,6 +736,7 @@ pub fn run(
     }
     let mut exec = LocalExecutor::new(v, plan, layout, opts, scripts, logs.clone(), display);
     exec.seed_inputs()?;
+    exec.warm();
     let nodes = super::engine::run(plan, &mut exec, jobs);
     let (stages, crawls, notes) = exec.finish();
     Ok(Outcome {

@@ -19,8 +19,9 @@ def pipec():
     return path
 
 
-def run_local(pipeline, local_dir, *extra, ok=True):
-    """Runs `pipec run --local` with this venv's Python; returns the process."""
+def run_local(pipeline, local_dir, *extra, ok=True, extra_submit=""):
+    """Runs `pipec run --local` with this venv's Python; returns the process.
+    `extra_submit` adds spark-submit options (the JDBC driver's jar)."""
     argv = [
         str(pipec()),
         "run",
@@ -35,7 +36,7 @@ def run_local(pipeline, local_dir, *extra, ok=True):
     proc = subprocess.run(
         argv,
         check=False,
-        env=spark_env(),
+        env=spark_env({"SUBMIT_EXTRA": extra_submit}),
         capture_output=True,
         text=True,
         timeout=900,

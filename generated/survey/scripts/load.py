@@ -119,6 +119,7 @@ respondent_languages_pg_out = conform(
 # Write the outputs.
 # respondents_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+respondents_pg_out = observed(respondents_pg_out, "respondents_pg", "rows_written")
 respondents_pg_out.write.save(
     format="jdbc",
     mode="overwrite",
@@ -129,6 +130,7 @@ respondents_pg_out.write.save(
 
 # languages_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+languages_pg_out = observed(languages_pg_out, "languages_pg", "rows_written")
 languages_pg_out.write.save(
     format="jdbc",
     mode="overwrite",
@@ -139,6 +141,11 @@ languages_pg_out.write.save(
 
 # respondent_languages_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+respondent_languages_pg_out = observed(
+    respondent_languages_pg_out,
+    "respondent_languages_pg",
+    "rows_written",
+)
 respondent_languages_pg_out.write.save(
     format="jdbc",
     mode="overwrite",

@@ -222,11 +222,20 @@ def publish_cast_metrics(pipeline, stage, frame, counts):
 
 
 def jdbc_options(url, secret_id, driver):
-    """JDBC options: the URL, and the user and password from Secrets Manager."""
-    import boto3
+    """JDBC options: the URL, and the user and password from Secrets Manager
+    (in a local run: from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD)."""
+    if getattr(LOCAL, "argv", None) is not None:
+        import os
 
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
-    credentials = json.loads(secret["SecretString"])
+        credentials = {
+            "username": os.environ.get("PIPEC_JDBC_USER", ""),
+            "password": os.environ.get("PIPEC_JDBC_PASSWORD", ""),
+        }
+    else:
+        import boto3
+
+        secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+        credentials = json.loads(secret["SecretString"])
     return {
         "url": url,
         "user": credentials["username"],

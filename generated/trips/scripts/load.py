@@ -69,6 +69,11 @@ daily_zone_stats_rs_out = conform(daily_zone_stats, DAILY_ZONE_STATS_RS_COLUMNS)
 
 # Write the outputs.
 # daily_zone_stats_rs: JDBC table through connection warehouse, append.
+daily_zone_stats_rs_out = observed(
+    daily_zone_stats_rs_out,
+    "daily_zone_stats_rs",
+    "rows_written",
+)
 daily_zone_stats_rs_out.write.save(
     format="jdbc",
     mode="append",

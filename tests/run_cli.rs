@@ -147,3 +147,49 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
     }
     let _ = std::fs::remove_dir_all(&local);
 }
+
+#[test]
+fn with_no_file_the_one_pipeline_in_generated_runs() {
+    let dir = std::env::temp_dir().join(format!("pipec-run-gen-{}", std::process::id()));
+    let generated = dir.join("generated");
+    let pipec = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pipec"))
+            .args(args)
+            .current_dir(root())
+            .env_remove("PIPEC_PYTHON")
+            .output()
+            .unwrap()
+    };
+    let out = pipec(&[
+        "build",
+        "pipelines/etl.yaml",
+        "--out",
+        &generated.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    // The run finds etl.yaml through the manifest, then fails to start the
+    // (missing) Python: the plan it ran is the etl pipeline's.
+    let out = pipec(&[
+        "run",
+        "--local",
+        "--generated",
+        &generated.to_string_lossy(),
+        "--python",
+        "/nonexistent/python",
+        "--local-dir",
+        &dir.join("local").to_string_lossy(),
+    ]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("running pipeline etl locally"), "{all}");
+    // extract, or clean once etl ships samples that extract copies.
+    assert!(
+        all.contains("failed: cannot start /nonexistent/python"),
+        "{all}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

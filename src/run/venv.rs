@@ -26,36 +26,37 @@ pub struct Pins {
 /// Glue version -> the Spark it runs, from AWS's release notes
 /// (https://docs.aws.amazon.com/glue/latest/dg/release-notes.html). The one
 /// place these versions live. 5.1 and 6.0 are ready for when they validate.
+/// pyarrow and duckdb for 5.0 are the ones `tests/requirements.txt` pins.
 pub const TABLE: &[Pins] = &[
     Pins {
         glue_version: "3.0",
         pyspark: "3.1.1",
         pyarrow: "12.0.1",
-        duckdb: "1.1.3",
+        duckdb: "2.0.0",
     },
     Pins {
         glue_version: "4.0",
         pyspark: "3.3.0",
         pyarrow: "14.0.2",
-        duckdb: "1.1.3",
+        duckdb: "2.0.0",
     },
     Pins {
         glue_version: "5.0",
         pyspark: "3.5.4",
-        pyarrow: "18.1.0",
-        duckdb: "1.1.3",
+        pyarrow: "26.0.1",
+        duckdb: "2.0.0",
     },
     Pins {
         glue_version: "5.1",
         pyspark: "3.5.6",
-        pyarrow: "18.1.0",
-        duckdb: "1.1.3",
+        pyarrow: "26.0.1",
+        duckdb: "2.0.0",
     },
     Pins {
         glue_version: "6.0",
         pyspark: "4.1.1",
-        pyarrow: "20.0.0",
-        duckdb: "1.3.2",
+        pyarrow: "26.0.1",
+        duckdb: "2.0.0",
     },
 ];
 

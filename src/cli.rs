@@ -124,6 +124,43 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the pipeline's workflow: stages and crawlers, as its triggers start them.
+    ///
+    /// With --local, on this machine with local PySpark (one JVM per Glue
+    /// version) over local directories, with no AWS account. With no FILE,
+    /// runs the pipeline in `generated/`. Exit codes: 0 every node that ran
+    /// succeeded, 1 one failed (or the file is invalid), 2 usage.
+    Run {
+        /// The pipeline file (default: the one pipeline in `generated/`).
+        file: Option<PathBuf>,
+        /// Run on this machine (required in this build).
+        #[arg(long)]
+        local: bool,
+        /// Start at this stage, then follow the triggers.
+        #[arg(long, value_name = "STAGE", conflicts_with = "only")]
+        from: Option<String>,
+        /// Run this stage alone.
+        #[arg(long, value_name = "STAGE")]
+        only: Option<String>,
+        /// Files for a table (copied into its local location first), instead of its samples; repeatable.
+        #[arg(long = "input", value_name = "TABLE=PATH")]
+        inputs: Vec<String>,
+        /// Root of the local zones (default: $PIPEC_LOCAL_DIR, else .pipec/local).
+        #[arg(long, value_name = "DIR")]
+        local_dir: Option<PathBuf>,
+        /// The Python to run stages with (default: $PIPEC_PYTHON, else .pipec/venv/pyspark-<version>).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// The database of a JDBC connection, as a JDBC URL; repeatable. User and password come from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD.
+        #[arg(long = "jdbc", value_name = "CONNECTION=URL")]
+        jdbc: Vec<String>,
+        /// Nodes run at the same time (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// The committed output folder read when no FILE is given.
+        #[arg(long, default_value = "generated", conflicts_with = "file")]
+        generated: PathBuf,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -285,6 +322,36 @@ pub fn run(cli: Cli) -> Exit {
                 endpoint_url,
             };
             check_live(&file, live, &connect, format)
+        }
+        Command::Run {
+            file,
+            local,
+            from,
+            only,
+            inputs,
+            local_dir,
+            python,
+            jdbc,
+            jobs,
+            generated,
+        } => {
+            let start = match (from, only) {
+                (Some(s), _) => crate::run::plan::Start::From(s),
+                (None, Some(s)) => crate::run::plan::Start::Only(s),
+                (None, None) => crate::run::plan::Start::Triggers,
+            };
+            let args = RunArgs {
+                file,
+                local,
+                start,
+                inputs,
+                local_dir,
+                python,
+                jdbc,
+                jobs,
+                generated,
+            };
+            run_local(&args)
         }
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
@@ -501,6 +568,167 @@ fn check_live(
             }
         }
     })
+}
+
+struct RunArgs {
+    file: Option<PathBuf>,
+    local: bool,
+    start: crate::run::plan::Start,
+    inputs: Vec<String>,
+    local_dir: Option<PathBuf>,
+    python: Option<PathBuf>,
+    jdbc: Vec<String>,
+    jobs: Option<usize>,
+    generated: PathBuf,
+}
+
+/// `pipec run --local`: loads the pipeline, plans the run, runs it and
+/// prints the summary.
+fn run_local(a: &RunArgs) -> Exit {
+    use crate::run::{display, layout, local, plan};
+    if !a.local {
+        eprintln!(
+            "error: `pipec run` without --local runs on AWS: not in this build; use `pipec run --local`"
+        );
+        return Exit::Usage;
+    }
+    let file = match &a.file {
+        Some(f) => f.clone(),
+        None => match crate::run::local::generated_source(&a.generated) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        },
+    };
+    let loaded = match crate::load_path(&file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Exit::Usage;
+        }
+    };
+    let mut err = std::io::stderr().lock();
+    for d in &loaded.diagnostics {
+        let _ = write!(err, "{}", d.render_text(&loaded.file));
+    }
+    let Some(valid) = &loaded.pipeline else {
+        let _ = writeln!(
+            err,
+            "{}: {} errors; nothing run",
+            loaded.file.name,
+            loaded.errors()
+        );
+        return Exit::Invalid;
+    };
+    drop(err);
+    let mut inputs = Vec::new();
+    for i in &a.inputs {
+        let Some((table, path)) = i.split_once('=') else {
+            eprintln!("error: --input {i}: expected TABLE=PATH");
+            return Exit::Usage;
+        };
+        if !valid.pipeline().schemas.contains_key(table) {
+            let hint = crate::suggest::did_you_mean(
+                table,
+                valid.pipeline().schemas.keys().map(String::as_str),
+            )
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+            eprintln!(
+                "error: --input {i}: pipeline `{}` has no table `{table}`{hint}",
+                valid.pipeline().pipeline
+            );
+            return Exit::Usage;
+        }
+        let path = PathBuf::from(path);
+        if !path.exists() {
+            eprintln!("error: --input {i}: {} does not exist", path.display());
+            return Exit::Usage;
+        }
+        inputs.push((
+            table.to_string(),
+            std::path::absolute(&path).unwrap_or(path),
+        ));
+    }
+    let mut jdbc = Vec::new();
+    for j in &a.jdbc {
+        let Some((conn, url)) = j.split_once('=') else {
+            eprintln!("error: --jdbc {j}: expected CONNECTION=URL");
+            return Exit::Usage;
+        };
+        let known = &valid.pipeline().connections;
+        if !known.contains_key(conn) {
+            let hint = crate::suggest::did_you_mean(conn, known.keys().map(String::as_str))
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            eprintln!(
+                "error: --jdbc {j}: pipeline `{}` has no connection `{conn}`{hint}",
+                valid.pipeline().pipeline
+            );
+            return Exit::Usage;
+        }
+        jdbc.push((conn.to_string(), url.to_string()));
+    }
+    let plan = match plan::plan(valid, &a.start) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    if let Err(e) = crate::run::venv::check_java() {
+        eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // Absolute paths: the driver and the stages' processes get them as arguments.
+    let root = a
+        .local_dir
+        .clone()
+        .or_else(|| std::env::var_os(layout::ROOT_ENV).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(layout::DEFAULT_ROOT));
+    let layout = layout::LocalLayout::new(&valid.pipeline().pipeline, Some(&cwd.join(root)));
+    let opts = local::Options {
+        inputs,
+        python: a.python.clone(),
+        jdbc,
+        pipec_dir: cwd.join(".pipec"),
+        env: local::spark_env(),
+    };
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    use std::io::IsTerminal;
+    let mut live = display::Live::new(std::io::stderr().is_terminal());
+    eprintln!(
+        "pipec: running pipeline {} locally in {}",
+        valid.pipeline().pipeline,
+        layout.dir().display()
+    );
+    let outcome = match local::run(valid, &plan, &layout, &opts, jobs, &mut |n| live.show(n)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    print!(
+        "{}",
+        display::summary(&outcome.nodes, &outcome.stages, &outcome.crawls)
+    );
+    for n in &outcome.notes {
+        println!("note: {n}");
+    }
+    println!("logs: {}", outcome.logs.display());
+    if crate::run::engine::all_succeeded(&outcome.nodes) {
+        Exit::Ok
+    } else {
+        Exit::Invalid
+    }
 }
 
 fn worse(a: Exit, b: Exit) -> Exit {

@@ -90,6 +90,7 @@ fn runtime(
         "col",
         "schema_of",
         "conform",
+        "observed",
     ];
     for (used, name) in [
         (uses.casts, "check_casts"),

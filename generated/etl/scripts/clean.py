@@ -8,7 +8,16 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python clean.py --JOB_NAME clean --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, check_casts, check_quality, col, conform, schema_of, start
+from pipec_runtime import (
+    F,
+    check_casts,
+    check_quality,
+    col,
+    conform,
+    observed,
+    schema_of,
+    start,
+)
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_orders_raw", "pipec_output_orders_clean"]
 PIPELINE = "etl"
@@ -54,15 +63,19 @@ spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 
 # Read the inputs.
 # orders_raw: CSV with a header line, columns by position.
-orders_raw = spark.read.load(
-    args["pipec_input_orders_raw"],
-    format="csv",
-    schema=schema_of(ORDERS_RAW_COLUMNS),
-    header=True,
-    sep=",",
-    quote='"',
-    escape="\\",
-    nullValue="",
+orders_raw = observed(
+    spark.read.load(
+        args["pipec_input_orders_raw"],
+        format="csv",
+        schema=schema_of(ORDERS_RAW_COLUMNS),
+        header=True,
+        sep=",",
+        quote='"',
+        escape="\\",
+        nullValue="",
+    ),
+    "orders_raw",
+    "rows_read",
 )
 
 # Frame main, from orders_raw.
@@ -126,6 +139,7 @@ orders_clean_out = check_quality(
 
 # Write the outputs.
 # orders_clean: Parquet (snappy), overwrite.
+orders_clean_out = observed(orders_clean_out, "orders_clean", "rows_written")
 orders_clean_out.write.save(
     args["pipec_output_orders_clean"],
     format="parquet",

@@ -11,6 +11,7 @@ sys.path.
 import argparse
 import re
 import sys
+import threading
 
 from pyspark import SparkContext
 from pyspark.sql import SparkSession, Window
@@ -33,9 +34,46 @@ __all__ = [
     "col",
     "schema_of",
     "conform",
+    "observed",
     "check_casts",
     "check_quality",
 ]
+
+
+# A local run (`pipec run --local`) runs several stages in one process, one
+# thread each; its driver sets the thread's arguments, SparkSession and
+# report function here. On AWS Glue and in a plain run they stay unset.
+LOCAL = threading.local()
+
+
+def report(kind, **fields):
+    """Tells a local run what the stage did (rows, quality outcomes, values
+    casts lost); does nothing unless a local run's driver listens."""
+    listener = getattr(LOCAL, "report", None)
+    if listener is not None:
+        listener(kind, fields)
+
+
+def observed(df, table, kind):
+    """`df`, counting its rows as a side effect of the next action (an
+    Observation, no extra pass) when a local run listens; else `df` itself."""
+    if getattr(LOCAL, "report", None) is None:
+        return df
+    from pyspark.sql import Observation
+
+    observation = Observation(f"pipec_{kind}_{table}")
+    pending = getattr(LOCAL, "observations", None)
+    if pending is None:
+        pending = LOCAL.observations = []
+    pending.append((kind, table, observation))
+    return df.observe(observation, F.count(F.lit(1)).alias("rows"))
+
+
+def flush_reports():
+    """Reports the rows counted by `observed` once the stage is done."""
+    for kind, table, observation in getattr(LOCAL, "observations", None) or []:
+        report(kind, table=table, rows=observation.get.get("rows", 0))
+    LOCAL.observations = []
 
 
 class Run:
@@ -56,19 +94,23 @@ class Run:
 
 def parse_arguments(arguments):
     """The job arguments: Glue resolves them on AWS, argparse parses them locally."""
-    if GlueContext is not None:
+    argv = getattr(LOCAL, "argv", None)
+    if GlueContext is not None and argv is None:
         return getResolvedOptions(sys.argv, arguments)
     parser = argparse.ArgumentParser(allow_abbrev=False)
     for name in arguments:
         parser.add_argument(f"--{name}", required=True)
-    return vars(parser.parse_known_args()[0])
+    return vars(parser.parse_known_args(argv)[0])
 
 
 def start(arguments):
     """Parses the job arguments and starts Spark: through GlueContext and Job on
     AWS Glue, as a plain SparkSession elsewhere."""
     args = parse_arguments(arguments)
-    if GlueContext is not None:
+    local = getattr(LOCAL, "spark", None)
+    if local is not None:
+        glue_context, job, spark = None, None, local
+    elif GlueContext is not None:
         glue_context = GlueContext(SparkContext.getOrCreate())
         spark = glue_context.spark_session
         job = Job(glue_context)
@@ -123,6 +165,9 @@ def check_casts(pipeline, stage, df, frame, casts, policies):
         ]
     row = df.agg(*exprs).first()
     counts = {name: row[f"lost_{i}"] for i, name in enumerate(names)}
+    for name, count in counts.items():
+        if count:
+            report("cast_nulls", frame=frame, column=name, count=count)
     failed = []
     for i, name in enumerate(names):
         if not counts[name]:
@@ -191,6 +236,13 @@ def check_quality(run, df, table, rules, on_failure):
         results = [(rule, *evaluate_locally(df, rule)) for rule in rules]
     for rule, outcome, detail in results:
         print(f"data quality of {table}: {outcome}: {rule} {detail}".rstrip())
+        report(
+            "quality",
+            table=table,
+            rule=rule,
+            passed=outcome != "FAILED",
+            reason=detail or None,
+        )
     failed = [rule for rule, outcome, _ in results if outcome == "FAILED"]
     if failed and on_failure == "fail":
         raise RuntimeError(f"data quality of {table}: rules failed: {failed}")

@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python repartition.py --JOB_NAME repartition --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, col, conform, schema_of, start
+from pipec_runtime import F, col, conform, observed, schema_of, start
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_orders_clean", "pipec_output_orders_by_country"]
 
@@ -43,10 +43,14 @@ args, spark = run.args, run.spark
 
 # Read the inputs.
 # orders_clean: Parquet files.
-orders_clean = spark.read.load(
-    args["pipec_input_orders_clean"],
-    format="parquet",
-    schema=schema_of(ORDERS_CLEAN_COLUMNS),
+orders_clean = observed(
+    spark.read.load(
+        args["pipec_input_orders_clean"],
+        format="parquet",
+        schema=schema_of(ORDERS_CLEAN_COLUMNS),
+    ),
+    "orders_clean",
+    "rows_read",
 )
 
 # Frame main, from orders_clean.
@@ -66,6 +70,11 @@ orders_by_country_out = conform(main, ORDERS_BY_COUNTRY_COLUMNS)
 # Write the outputs.
 # orders_by_country: Parquet (snappy), overwrite (only the partitions written are
 # replaced).
+orders_by_country_out = observed(
+    orders_by_country_out,
+    "orders_by_country",
+    "rows_written",
+)
 orders_by_country_out.write.save(
     args["pipec_output_orders_by_country"],
     format="parquet",

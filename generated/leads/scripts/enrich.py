@@ -8,7 +8,16 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python enrich.py --JOB_NAME enrich --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, check_casts, check_quality, col, conform, schema_of, start
+from pipec_runtime import (
+    F,
+    check_casts,
+    check_quality,
+    col,
+    conform,
+    observed,
+    schema_of,
+    start,
+)
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -67,39 +76,51 @@ args, spark = run.args, run.spark
 
 # Read the inputs.
 # leads: CSV without a header line, columns by position.
-leads = spark.read.load(
-    args["pipec_input_leads"],
-    format="csv",
-    schema=schema_of(LEADS_COLUMNS),
-    header=False,
-    sep=",",
-    quote='"',
-    escape='"',
-    nullValue="",
+leads = observed(
+    spark.read.load(
+        args["pipec_input_leads"],
+        format="csv",
+        schema=schema_of(LEADS_COLUMNS),
+        header=False,
+        sep=",",
+        quote='"',
+        escape='"',
+        nullValue="",
+    ),
+    "leads",
+    "rows_read",
 )
 
 # article_hits: CSV without a header line, columns by position.
-article_hits = spark.read.load(
-    args["pipec_input_article_hits"],
-    format="csv",
-    schema=schema_of(ARTICLE_HITS_COLUMNS),
-    header=False,
-    sep=",",
-    quote='"',
-    escape="\\",
-    nullValue="",
+article_hits = observed(
+    spark.read.load(
+        args["pipec_input_article_hits"],
+        format="csv",
+        schema=schema_of(ARTICLE_HITS_COLUMNS),
+        header=False,
+        sep=",",
+        quote='"',
+        escape="\\",
+        nullValue="",
+    ),
+    "article_hits",
+    "rows_read",
 )
 
 # users: CSV without a header line, columns by position.
-users = spark.read.load(
-    args["pipec_input_users"],
-    format="csv",
-    schema=schema_of(USERS_COLUMNS),
-    header=False,
-    sep=",",
-    quote='"',
-    escape="\\",
-    nullValue="",
+users = observed(
+    spark.read.load(
+        args["pipec_input_users"],
+        format="csv",
+        schema=schema_of(USERS_COLUMNS),
+        header=False,
+        sep=",",
+        quote='"',
+        escape="\\",
+        nullValue="",
+    ),
+    "users",
+    "rows_read",
 )
 
 # Frame main, from leads.
@@ -140,6 +161,7 @@ leads_enriched_out = check_quality(
 
 # Write the outputs.
 # leads_enriched: Parquet (snappy), overwrite.
+leads_enriched_out = observed(leads_enriched_out, "leads_enriched", "rows_written")
 leads_enriched_out.write.save(
     args["pipec_output_leads_enriched"],
     format="parquet",

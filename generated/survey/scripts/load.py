@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python load.py --JOB_NAME load --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import conform, jdbc_options, schema_of, start
+from pipec_runtime import conform, jdbc_options, observed, schema_of, start
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -71,24 +71,36 @@ survey_db_jdbc = jdbc_options(
 
 # Read the inputs.
 # respondents: Parquet files.
-respondents = spark.read.load(
-    args["pipec_input_respondents"],
-    format="parquet",
-    schema=schema_of(RESPONDENTS_COLUMNS),
+respondents = observed(
+    spark.read.load(
+        args["pipec_input_respondents"],
+        format="parquet",
+        schema=schema_of(RESPONDENTS_COLUMNS),
+    ),
+    "respondents",
+    "rows_read",
 )
 
 # languages: Parquet files.
-languages = spark.read.load(
-    args["pipec_input_languages"],
-    format="parquet",
-    schema=schema_of(LANGUAGES_COLUMNS),
+languages = observed(
+    spark.read.load(
+        args["pipec_input_languages"],
+        format="parquet",
+        schema=schema_of(LANGUAGES_COLUMNS),
+    ),
+    "languages",
+    "rows_read",
 )
 
 # respondent_languages: Parquet files.
-respondent_languages = spark.read.load(
-    args["pipec_input_respondent_languages"],
-    format="parquet",
-    schema=schema_of(RESPONDENT_LANGUAGES_COLUMNS),
+respondent_languages = observed(
+    spark.read.load(
+        args["pipec_input_respondent_languages"],
+        format="parquet",
+        schema=schema_of(RESPONDENT_LANGUAGES_COLUMNS),
+    ),
+    "respondent_languages",
+    "rows_read",
 )
 
 # Prepare the outputs.
@@ -107,6 +119,7 @@ respondent_languages_pg_out = conform(
 # Write the outputs.
 # respondents_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+respondents_pg_out = observed(respondents_pg_out, "respondents_pg", "rows_written")
 respondents_pg_out.write.save(
     format="jdbc",
     mode="overwrite",
@@ -117,6 +130,7 @@ respondents_pg_out.write.save(
 
 # languages_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+languages_pg_out = observed(languages_pg_out, "languages_pg", "rows_written")
 languages_pg_out.write.save(
     format="jdbc",
     mode="overwrite",
@@ -127,6 +141,11 @@ languages_pg_out.write.save(
 
 # respondent_languages_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
+respondent_languages_pg_out = observed(
+    respondent_languages_pg_out,
+    "respondent_languages_pg",
+    "rows_written",
+)
 respondent_languages_pg_out.write.save(
     format="jdbc",
     mode="overwrite",

@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python normalize.py --JOB_NAME normalize --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, col, conform, schema_of, start
+from pipec_runtime import F, col, conform, observed, schema_of, start
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -54,10 +54,14 @@ args, spark = run.args, run.spark
 
 # Read the inputs.
 # responses: Parquet files.
-responses = spark.read.load(
-    args["pipec_input_responses"],
-    format="parquet",
-    schema=schema_of(RESPONSES_COLUMNS),
+responses = observed(
+    spark.read.load(
+        args["pipec_input_responses"],
+        format="parquet",
+        schema=schema_of(RESPONSES_COLUMNS),
+    ),
+    "responses",
+    "rows_read",
 )
 
 # Frame respondent_rows, from responses.
@@ -106,6 +110,7 @@ respondent_languages_out = conform(bridge, RESPONDENT_LANGUAGES_COLUMNS)
 
 # Write the outputs.
 # respondents: Parquet (snappy), overwrite.
+respondents_out = observed(respondents_out, "respondents", "rows_written")
 respondents_out.write.save(
     args["pipec_output_respondents"],
     format="parquet",
@@ -114,6 +119,7 @@ respondents_out.write.save(
 )
 
 # languages: Parquet (snappy), overwrite.
+languages_out = observed(languages_out, "languages", "rows_written")
 languages_out.write.save(
     args["pipec_output_languages"],
     format="parquet",
@@ -122,6 +128,11 @@ languages_out.write.save(
 )
 
 # respondent_languages: Parquet (snappy), overwrite.
+respondent_languages_out = observed(
+    respondent_languages_out,
+    "respondent_languages",
+    "rows_written",
+)
 respondent_languages_out.write.save(
     args["pipec_output_respondent_languages"],
     format="parquet",

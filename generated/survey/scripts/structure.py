@@ -15,6 +15,7 @@ from pipec_runtime import (
     check_quality,
     col,
     conform,
+    observed,
     schema_of,
     start,
 )
@@ -57,15 +58,19 @@ args, spark = run.args, run.spark
 
 # Read the inputs.
 # responses_raw: CSV with a header line, columns by position.
-responses_raw = spark.read.load(
-    args["pipec_input_responses_raw"],
-    format="csv",
-    schema=schema_of(RESPONSES_RAW_COLUMNS),
-    header=True,
-    sep=",",
-    quote='"',
-    escape="\\",
-    nullValue="NA",
+responses_raw = observed(
+    spark.read.load(
+        args["pipec_input_responses_raw"],
+        format="csv",
+        schema=schema_of(RESPONSES_RAW_COLUMNS),
+        header=True,
+        sep=",",
+        quote='"',
+        escape="\\",
+        nullValue="NA",
+    ),
+    "responses_raw",
+    "rows_read",
 )
 
 # Frame main, from responses_raw.
@@ -125,6 +130,7 @@ responses_out = check_quality(
 
 # Write the outputs.
 # responses: Parquet (snappy), overwrite.
+responses_out = observed(responses_out, "responses", "rows_written")
 responses_out.write.save(
     args["pipec_output_responses"],
     format="parquet",

@@ -8,7 +8,16 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python aggregate.py --JOB_NAME aggregate --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, Window, check_quality, col, conform, schema_of, start
+from pipec_runtime import (
+    F,
+    Window,
+    check_quality,
+    col,
+    conform,
+    observed,
+    schema_of,
+    start,
+)
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_trips", "pipec_output_daily_zone_stats"]
 
@@ -52,10 +61,14 @@ args, spark = run.args, run.spark
 
 # Read the inputs.
 # trips: Parquet files.
-trips = spark.read.load(
-    args["pipec_input_trips"],
-    format="parquet",
-    schema=schema_of(TRIPS_COLUMNS),
+trips = observed(
+    spark.read.load(
+        args["pipec_input_trips"],
+        format="parquet",
+        schema=schema_of(TRIPS_COLUMNS),
+    ),
+    "trips",
+    "rows_read",
 )
 
 # Frame main, from trips.
@@ -90,6 +103,11 @@ daily_zone_stats_out = check_quality(
 # Write the outputs.
 # daily_zone_stats: Parquet (snappy), overwrite (only the partitions written are
 # replaced).
+daily_zone_stats_out = observed(
+    daily_zone_stats_out,
+    "daily_zone_stats",
+    "rows_written",
+)
 daily_zone_stats_out.write.save(
     args["pipec_output_daily_zone_stats"],
     format="parquet",

@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python load.py --JOB_NAME load --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import conform, jdbc_options, schema_of, start
+from pipec_runtime import conform, jdbc_options, observed, schema_of, start
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -53,10 +53,14 @@ warehouse_jdbc = jdbc_options(
 
 # Read the inputs.
 # daily_zone_stats: Parquet files.
-daily_zone_stats = spark.read.load(
-    args["pipec_input_daily_zone_stats"],
-    format="parquet",
-    schema=schema_of(DAILY_ZONE_STATS_COLUMNS),
+daily_zone_stats = observed(
+    spark.read.load(
+        args["pipec_input_daily_zone_stats"],
+        format="parquet",
+        schema=schema_of(DAILY_ZONE_STATS_COLUMNS),
+    ),
+    "daily_zone_stats",
+    "rows_read",
 )
 
 # Prepare the outputs.
@@ -65,6 +69,11 @@ daily_zone_stats_rs_out = conform(daily_zone_stats, DAILY_ZONE_STATS_RS_COLUMNS)
 
 # Write the outputs.
 # daily_zone_stats_rs: JDBC table through connection warehouse, append.
+daily_zone_stats_rs_out = observed(
+    daily_zone_stats_rs_out,
+    "daily_zone_stats_rs",
+    "rows_written",
+)
 daily_zone_stats_rs_out.write.save(
     format="jdbc",
     mode="append",

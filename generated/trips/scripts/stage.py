@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python stage.py --JOB_NAME stage --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import F, check_casts, col, conform, schema_of, start
+from pipec_runtime import F, check_casts, col, conform, observed, schema_of, start
 
 ARGUMENTS = ["JOB_NAME", "pipec_input_trips_raw", "pipec_output_trips"]
 PIPELINE = "trips"
@@ -54,15 +54,19 @@ spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
 
 # Read the inputs.
 # trips_raw: CSV with a header line, columns by position.
-trips_raw = spark.read.load(
-    args["pipec_input_trips_raw"],
-    format="csv",
-    schema=schema_of(TRIPS_RAW_COLUMNS),
-    header=True,
-    sep=",",
-    quote='"',
-    escape="\\",
-    nullValue="",
+trips_raw = observed(
+    spark.read.load(
+        args["pipec_input_trips_raw"],
+        format="csv",
+        schema=schema_of(TRIPS_RAW_COLUMNS),
+        header=True,
+        sep=",",
+        quote='"',
+        escape="\\",
+        nullValue="",
+    ),
+    "trips_raw",
+    "rows_read",
 )
 
 # Frame main, from trips_raw.
@@ -133,6 +137,7 @@ trips_out = conform(main, TRIPS_COLUMNS)
 
 # Write the outputs.
 # trips: Parquet (snappy), overwrite (only the partitions written are replaced).
+trips_out = observed(trips_out, "trips", "rows_written")
 trips_out.write.save(
     args["pipec_output_trips"],
     format="parquet",

@@ -27,6 +27,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "col",
     "conform",
     "jdbc_options",
+    "observed",
     "quote",
     "schema_of",
     "start",

@@ -15,16 +15,17 @@ impl Builder<'_> {
     ) -> (String, Expr) {
         if let Some(c) = &t.connection {
             let table = t.jdbc_table.clone().unwrap_or_else(|| name.to_string());
+            let load = call(
+                "spark.read.load",
+                vec![
+                    kw("format", s("jdbc")),
+                    kw("dbtable", s(table)),
+                    Expr::Splat(Box::new(code(conn_vars[c].clone()))),
+                ],
+            );
             return (
                 format!("{name}: JDBC table through connection {c}."),
-                call(
-                    "spark.read.load",
-                    vec![
-                        kw("format", s("jdbc")),
-                        kw("dbtable", s(table)),
-                        Expr::Splat(Box::new(code(conn_vars[c].clone()))),
-                    ],
-                ),
+                call("observed", vec![load, s(name.to_string()), s("rows_read")]),
             );
         }
         let format = t.format.unwrap_or(Format::Parquet);
@@ -47,7 +48,12 @@ impl Builder<'_> {
             }
             f => format!("{name}: {} files.", format_title(f)),
         };
-        (comment, call("spark.read.load", args))
+        // `observed` counts the rows read in a local run, and is the frame itself elsewhere.
+        let load = call("spark.read.load", args);
+        (
+            comment,
+            call("observed", vec![load, s(name.to_string()), s("rows_read")]),
+        )
     }
 
     pub(super) fn write(
@@ -82,7 +88,7 @@ impl Builder<'_> {
             let e = call(format!("{var}.write.save"), args);
             return Block {
                 comments: comments.iter().map(|c| format!("# {c}")).collect(),
-                code: e.fmt(0, 0, 0),
+                code: format!("{}\n{}", counted(var, &o.table), e.fmt(0, 0, 0)),
             };
         }
         let format = t.format.unwrap_or(Format::Parquet);
@@ -127,9 +133,25 @@ impl Builder<'_> {
         let e = call(format!("{var}.write.save"), args);
         Block {
             comments: py::comment_lines(&comment, 0),
-            code: e.fmt(0, 0, 0),
+            code: format!("{}\n{}", counted(var, &o.table), e.fmt(0, 0, 0)),
         }
     }
+}
+
+/// `var = observed(var, "table", "rows_written")`: counts the rows written
+/// in a local run, and is the frame itself elsewhere (see the runtime).
+fn counted(var: &str, table: &str) -> String {
+    assign(
+        var,
+        &call(
+            "observed",
+            vec![
+                code(var.to_string()),
+                s(table.to_string()),
+                s("rows_written"),
+            ],
+        ),
+    )
 }
 
 /// The CSV options of a read or a write. Under RFC 4180 the quote escapes

@@ -189,6 +189,7 @@ const PY_RESERVED: &[&str] = &[
     "schema_of",
     "conform",
     "jdbc_options",
+    "observed",
     "check_quality",
     "evaluate_locally",
     "evaluate_on_glue",

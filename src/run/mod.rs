@@ -6,5 +6,8 @@
 //! run; `status` holds the states and reports that local and AWS runs share,
 //! and how they are printed.
 
+pub mod catalog;
+pub mod crawl;
 pub mod layout;
+pub mod query;
 pub mod status;

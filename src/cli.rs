@@ -131,10 +131,10 @@ pub enum Command {
     /// every table by name and by `database.table`, partition keys as columns.
     /// Exit codes: 0 done, 1 the query or the file failed, 2 usage.
     Query {
-        /// The pipeline file (default: the one `generated/` was built from).
-        file: Option<PathBuf>,
-        /// The SQL to run.
-        sql: String,
+        /// `[FILE] SQL`: the pipeline file (default: the one `generated/` was
+        /// built from), then the SQL to run.
+        #[arg(required = true, num_args = 1..=2, value_names = ["FILE", "SQL"])]
+        args: Vec<String>,
         /// Query the local catalog (required in this build).
         #[arg(long)]
         local: bool,
@@ -148,10 +148,10 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
         /// The pipeline, when FILE is not given and `generated/` holds several.
-        #[arg(long, value_name = "NAME", conflicts_with = "file")]
+        #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
         /// The committed output folder read when no FILE is given.
-        #[arg(long, default_value = "generated", conflicts_with = "file")]
+        #[arg(long, default_value = "generated")]
         generated: PathBuf,
     },
     /// Print the JSON Schema of pipeline files.
@@ -324,8 +324,7 @@ pub fn run(cli: Cli) -> Exit {
             check_live(&file, live, &connect, format)
         }
         Command::Query {
-            file,
-            sql,
+            args,
             local,
             format,
             local_dir,
@@ -333,6 +332,14 @@ pub fn run(cli: Cli) -> Exit {
             pipeline,
             generated,
         } => {
+            let (file, sql) = match args.as_slice() {
+                [sql] => (None, sql.clone()),
+                [file, sql] => (Some(PathBuf::from(file)), sql.clone()),
+                _ => {
+                    eprintln!("error: `pipec query` takes [FILE] SQL");
+                    return Exit::Usage;
+                }
+            };
             let file = match file {
                 Some(f) => f,
                 None => match crate::run::query::resolve_source(&generated, pipeline.as_deref()) {

@@ -185,7 +185,7 @@ def main():
             select = source(con, name, table)
             con.execute(f"CREATE VIEW {q(db)}.{q(name)} AS {select}")
             con.execute(f"CREATE VIEW main.{q(name)} AS SELECT * FROM {q(db)}.{q(name)}")
-    except duckdb.Error as e:
+    except Exception as e:  # a file DuckDB or pyarrow cannot read names its table
         json.dump({"error": f"cannot open table `{name}`: {e}"}, sys.stdout)
         return
     try:

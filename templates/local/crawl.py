@@ -50,7 +50,11 @@ def hive_type(t):
         return f"decimal({t.precision},{t.scale})"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return "string"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+    if (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+    ):
         return "binary"
     if pa.types.is_date(t):
         return "date"
@@ -153,7 +157,10 @@ def csv_schema(path, opts):
             names.append(header[j].strip().lower())
         else:
             names.append(f"col{j}")
-    return [(n, (types[j] if j < len(types) else None) or "string") for j, n in enumerate(names)]
+    return [
+        (n, (types[j] if j < len(types) else None) or "string")
+        for j, n in enumerate(names)
+    ]
 
 
 def file_schema(path, fmt, opts):
@@ -221,7 +228,9 @@ def crawl_table(req):
         try:
             merge(columns, file_schema(path, fmt, opts))
         except Exception as e:  # one unreadable file names itself, not the table
-            result["error"] = f"{os.path.relpath(path, location)}: cannot read as {fmt}: {e}"
+            result["error"] = (
+                f"{os.path.relpath(path, location)}: cannot read as {fmt}: {e}"
+            )
             return result
         result["files"] += 1
     part_names = set(keys) | set(declared_keys)

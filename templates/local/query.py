@@ -3,9 +3,9 @@
 In: a JSON request on stdin, {"catalog": <the catalog file's object>,
 "sql": "..."}. Out: a JSON result on stdout, {"columns": [...], "types":
 [...], "rows": [[...]]}, or {"error": "..."} when DuckDB refuses the
-query (exit status 0 either way: a non-zero status is a crash). Each table is a view by its name and by
-`database.table`, with its partition keys as columns, read the way Athena
-reads it through the table's SerDe.
+query (exit status 0 either way: a non-zero status is a crash). Each table
+is a view by its name and by `database.table`, with its partition keys as
+columns, read the way Athena reads it through the table's SerDe.
 """
 
 import datetime
@@ -15,6 +15,7 @@ import os
 import sys
 
 import duckdb
+import pyarrow as pa
 import pyarrow.orc as paorc
 
 HIDDEN = ("_", ".")
@@ -68,7 +69,9 @@ def files_of(table):
     for r in roots:
         for base, dirs, names in os.walk(r):
             dirs[:] = sorted(d for d in dirs if not d.startswith(HIDDEN))
-            out.extend(os.path.join(base, n) for n in sorted(names) if not n.startswith(HIDDEN))
+            out.extend(
+                os.path.join(base, n) for n in sorted(names) if not n.startswith(HIDDEN)
+            )
     return out
 
 
@@ -89,8 +92,10 @@ def source(con, name, table):
     cols = table["columns"]
     keys = table["partition_keys"]
     if not files:
-        parts = [f"CAST(NULL AS {duck_type(c['type']) or 'VARCHAR'}) AS {q(c['name'])}"
-                 for c in cols + keys]
+        parts = [
+            f"CAST(NULL AS {duck_type(c['type']) or 'VARCHAR'}) AS {q(c['name'])}"
+            for c in cols + keys
+        ]
         return "SELECT " + ", ".join(parts) + " WHERE false"
     fmt = table["format"]
     hive_types = "{" + ", ".join(f"{lit(k['name'])}: 'VARCHAR'" for k in keys) + "}"
@@ -104,10 +109,15 @@ def source(con, name, table):
         # that do not parse NULL:
         # https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
         # https://docs.aws.amazon.com/athena/latest/ug/lazy-simple-serde.html
-        columns = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(cols))) + "}"
+        columns = (
+            "{"
+            + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(cols)))
+            + "}"
+        )
         escape = c["quote"] if c["escape"] == c["quote"] else c["escape"]
         reader = (
-            f"read_csv({file_list}, delim = {lit(c['delimiter'])}, quote = {lit(c['quote'])}, "
+            f"read_csv({file_list}, delim = {lit(c['delimiter'])}, "
+            f"quote = {lit(c['quote'])}, "
             f"escape = {lit(escape)}, header = {'true' if c['header'] else 'false'}, "
             f"columns = {columns}, nullstr = {lit(chr(0))}, auto_detect = false, "
             f"null_padding = true, strict_mode = false{hive})"
@@ -120,16 +130,18 @@ def source(con, name, table):
                 expr = raw
             else:
                 null = lit(c["null_value"])
-                expr = f"CASE WHEN {raw} = {null} THEN NULL ELSE TRY_CAST({raw} AS {ty}) END"
+                cast = f"TRY_CAST({raw} AS {ty})"
+                expr = f"CASE WHEN {raw} = {null} THEN NULL ELSE {cast} END"
             parts.append(f"{expr} AS {q(col['name'])}")
     else:
         if fmt == "parquet":
             reader = f"read_parquet({file_list}, union_by_name = true{hive})"
         elif fmt == "json":
-            reader = f"read_json_auto({file_list}, union_by_name = true, format = 'newline_delimited'{hive})"
+            reader = (
+                f"read_json_auto({file_list}, union_by_name = true, "
+                f"format = 'newline_delimited'{hive})"
+            )
         else:
-            import pyarrow as pa
-
             pieces = []
             for f in files:
                 t = paorc.ORCFile(f).read()
@@ -139,7 +151,10 @@ def source(con, name, table):
             view = f"__orc_{len(con.execute('SHOW TABLES').fetchall())}"
             con.register(view, pa.concat_tables(pieces, promote_options="default"))
             reader = q(view)
-        present = {r[0].lower(): r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        present = {
+            r[0].lower(): r[0]
+            for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        }
         parts = []
         for col in cols:
             ty = duck_type(col["type"])
@@ -164,7 +179,9 @@ def plain(v):
     if isinstance(v, decimal.Decimal):
         return str(v)
     if isinstance(v, (datetime.datetime, datetime.date, datetime.time)):
-        return v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v.isoformat()
+        return (
+            v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v.isoformat()
+        )
     if isinstance(v, bytes):
         return v.hex()
     if isinstance(v, (list, tuple)):
@@ -184,7 +201,9 @@ def main():
         for name, table in sorted(catalog["tables"].items()):
             select = source(con, name, table)
             con.execute(f"CREATE VIEW {q(db)}.{q(name)} AS {select}")
-            con.execute(f"CREATE VIEW main.{q(name)} AS SELECT * FROM {q(db)}.{q(name)}")
+            con.execute(
+                f"CREATE VIEW main.{q(name)} AS SELECT * FROM {q(db)}.{q(name)}"
+            )
     except Exception as e:  # a file DuckDB or pyarrow cannot read names its table
         json.dump({"error": f"cannot open table `{name}`: {e}"}, sys.stdout)
         return

@@ -256,7 +256,7 @@ mod tests {
     fn text_aligns_numbers_right_and_counts_rows() {
         assert_eq!(
             render(&result(), OutFormat::Text),
-            "country  |    n\n---------+-----\nFrance   |   12\na, \"b\"   | NULL\n(2 rows)\n"
+            "country |    n\n--------+-----\nFrance  |   12\na, \"b\"  | NULL\n(2 rows)\n"
         );
     }
 

@@ -160,18 +160,33 @@ pub fn read(path: &Path) -> Result<Option<Catalog>, String> {
         .map_err(|e| format!("{} is not a pipec catalog: {e}", path.display()))
 }
 
-/// The catalog to work on: the file's, with every declared table it lacks
-/// added as declared, and tables no longer declared dropped (a deploy of
-/// the `glue-catalog` stack does both).
+/// The catalog to work on: every declared table as declared now (a deploy
+/// of the `glue-catalog` stack adds, updates and drops tables), keeping
+/// from the file what crawlers added: partitions, and the crawled schema
+/// where the crawler that wrote it has `on_schema_change: update-table`.
 pub fn open(p: &Pipeline, layout: &LocalLayout) -> Result<Catalog, String> {
     let mut fresh = declared(p, layout);
     if let Some(old) = read(&layout.catalog())? {
         for (name, t) in fresh.tables.iter_mut() {
-            if let Some(prev) = old.tables.get(name)
-                && prev.location == t.location
-                && prev.format == t.format
-            {
-                *t = prev.clone();
+            let Some(prev) = old.tables.get(name) else {
+                continue;
+            };
+            if prev.location != t.location || prev.format != t.format {
+                continue;
+            }
+            t.partitions = prev.partitions.clone();
+            t.crawled_by = prev.crawled_by.clone();
+            let updates = prev
+                .crawled_by
+                .as_ref()
+                .and_then(|c| p.crawlers.get(c))
+                .is_some_and(|c| {
+                    c.on_schema_change == crate::model::SchemaChange::UpdateTable
+                        && c.tables.contains(name)
+                });
+            if updates {
+                t.columns = prev.columns.clone();
+                t.partition_keys = prev.partition_keys.clone();
             }
         }
     }

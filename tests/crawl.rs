@@ -169,6 +169,9 @@ fn drift_names_appeared_vanished_and_changed_columns() {
     );
     let keys: Vec<&str> = t.partition_keys.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(keys, ["country", "region"]);
+    // Reopened (as the next run or query does), the crawled schema stays.
+    let reopened = catalog::open(valid.pipeline(), &layout).unwrap();
+    assert_eq!(&reopened.tables["orders"], t);
 }
 
 #[test]
@@ -189,6 +192,9 @@ fn log_policy_keeps_the_declared_schema_and_adds_partitions() {
             "country=UK/year=2024"
         ]
     );
+    // Reopened: the partitions stay, the columns are the declaration's.
+    let reopened = catalog::open(valid.pipeline(), &layout).unwrap();
+    assert_eq!(reopened.tables["sales"], after.tables["sales"]);
 }
 
 #[test]

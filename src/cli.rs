@@ -161,6 +161,36 @@ pub enum Command {
         #[arg(long, default_value = "generated", conflicts_with = "file")]
         generated: PathBuf,
     },
+    /// Run Athena-style SQL over the pipeline's tables and print the result.
+    ///
+    /// With --local: DuckDB over the local Glue Data Catalog that
+    /// `pipec run --local` and its crawlers keep (`.pipec/local/<pipeline>/`),
+    /// every table by name and by `database.table`, partition keys as columns.
+    /// Exit codes: 0 done, 1 the query or the file failed, 2 usage.
+    Query {
+        /// `[FILE] SQL`: the pipeline file (default: the one `generated/` was
+        /// built from), then the SQL to run.
+        #[arg(required = true, num_args = 1..=2, value_names = ["FILE", "SQL"])]
+        args: Vec<String>,
+        /// Query the local catalog (required in this build).
+        #[arg(long)]
+        local: bool,
+        /// The result as an aligned table, CSV or one JSON object per row.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+        format: QueryFormat,
+        /// The root of local data (default: $PIPEC_LOCAL_DIR, else .pipec/local).
+        #[arg(long, value_name = "DIR")]
+        local_dir: Option<PathBuf>,
+        /// The Python with duckdb and pyarrow (default: $PIPEC_PYTHON, else python3).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// The pipeline, when FILE is not given and `generated/` holds several.
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+        /// The committed output folder read when no FILE is given.
+        #[arg(long, default_value = "generated")]
+        generated: PathBuf,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -195,6 +225,13 @@ pub enum DiffFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Text,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -322,6 +359,41 @@ pub fn run(cli: Cli) -> Exit {
                 endpoint_url,
             };
             check_live(&file, live, &connect, format)
+        }
+        Command::Query {
+            args,
+            local,
+            format,
+            local_dir,
+            python,
+            pipeline,
+            generated,
+        } => {
+            let (file, sql) = match args.as_slice() {
+                [sql] => (None, sql.clone()),
+                [file, sql] => (Some(PathBuf::from(file)), sql.clone()),
+                _ => {
+                    eprintln!("error: `pipec query` takes [FILE] SQL");
+                    return Exit::Usage;
+                }
+            };
+            let file = match file {
+                Some(f) => f,
+                None => match crate::run::query::resolve_source(&generated, pipeline.as_deref()) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Exit::Usage;
+                    }
+                },
+            };
+            if !local {
+                eprintln!(
+                    "error: `pipec query` without --local goes through Athena: not in this build; use --local"
+                );
+                return Exit::Usage;
+            }
+            query_local(&file, &sql, format, local_dir.as_deref(), python.as_deref())
         }
         Command::Run {
             file,
@@ -728,6 +800,67 @@ fn run_local(a: &RunArgs) -> Exit {
         Exit::Ok
     } else {
         Exit::Invalid
+    }
+}
+
+/// `pipec query --local`: validates the file, opens the local catalog (as
+/// declared where nothing was crawled yet) and runs the SQL with DuckDB.
+fn query_local(
+    file: &std::path::Path,
+    sql: &str,
+    format: QueryFormat,
+    local_dir: Option<&std::path::Path>,
+    python: Option<&std::path::Path>,
+) -> Exit {
+    use crate::run::{catalog, layout::LocalLayout, query};
+    let loaded = match crate::load_path(file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Exit::Usage;
+        }
+    };
+    let Some(valid) = &loaded.pipeline else {
+        let mut err = std::io::stderr().lock();
+        for d in &loaded.diagnostics {
+            let _ = write!(err, "{}", d.render_text(&loaded.file));
+        }
+        let _ = writeln!(
+            err,
+            "{}: {} errors; nothing queried",
+            loaded.file.name,
+            loaded.errors()
+        );
+        return Exit::Invalid;
+    };
+    let p = valid.pipeline();
+    let layout = LocalLayout::new(&p.pipeline, local_dir);
+    let cat = match catalog::open(p, &layout) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let python = query::python(python);
+    match query::run(&cat, sql, &layout, &python) {
+        Ok(r) => {
+            let f = match format {
+                QueryFormat::Text => query::OutFormat::Text,
+                QueryFormat::Csv => query::OutFormat::Csv,
+                QueryFormat::Json => query::OutFormat::Json,
+            };
+            print!("{}", query::render(&r, f));
+            Exit::Ok
+        }
+        Err(query::QueryError::Sql(e)) => {
+            eprintln!("error: {}", e.trim_end());
+            Exit::Invalid
+        }
+        Err(query::QueryError::Setup(e)) => {
+            eprintln!("error: {}", e.trim_end());
+            Exit::Usage
+        }
     }
 }
 

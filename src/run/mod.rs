@@ -9,6 +9,7 @@
 //! through `driver` (one JVM per Glue version) and `venv` (the Python), and
 //! `display` shows the run.
 
+pub mod catalog;
 pub mod crawl;
 pub mod display;
 pub mod driver;
@@ -16,5 +17,6 @@ pub mod engine;
 pub mod layout;
 pub mod local;
 pub mod plan;
+pub mod query;
 pub mod status;
 pub mod venv;

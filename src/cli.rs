@@ -842,7 +842,22 @@ fn query_local(
             return Exit::Invalid;
         }
     };
-    let python = query::python(python);
+    // The same Python as a local run's (it has duckdb and pyarrow).
+    let glue_version = p
+        .stages
+        .values()
+        .filter(|s| s.kind == crate::model::StageKind::Spark)
+        .next()
+        .map(|s| crate::validate::settings(p, s).glue_version)
+        .unwrap_or_else(|| "5.0".to_string());
+    let pipec_dir = std::env::current_dir().unwrap_or_default().join(".pipec");
+    let python = match crate::run::venv::ensure(python, &pipec_dir, &glue_version) {
+        Ok(py) => py,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     match query::run(&cat, sql, &layout, &python) {
         Ok(r) => {
             let f = match format {

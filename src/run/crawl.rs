@@ -177,12 +177,12 @@ pub fn drift(t: &TableSchema, found: &Found) -> Vec<Drift> {
         .filter(|(c, _)| !t.partition_keys.contains(c))
         .map(|(c, col)| (c.clone(), col.ty()))
         .collect();
-    let key = |n: &str| -> String {
-        if csv.is_some() {
-            names::athena_column(n)
-        } else {
-            n.to_lowercase()
-        }
+    // A crawler lower-cases a CSV header (`InvoiceNo` -> `invoiceno`), while
+    // the catalog stack registers the Athena-safe name (`invoice_no`): either
+    // is the declared column.
+    let same = |found: &str, declared: &str| -> bool {
+        found.to_lowercase() == declared.to_lowercase()
+            || (csv.is_some() && names::athena_column(found) == names::athena_column(declared))
     };
     let mut out = Vec::new();
     if found.files == 0 {
@@ -212,7 +212,7 @@ pub fn drift(t: &TableSchema, found: &Found) -> Vec<Drift> {
         }
     } else {
         for (name, ty) in &declared {
-            match found.columns.iter().find(|(n, _)| key(n) == key(name)) {
+            match found.columns.iter().find(|(n, _)| same(n, name)) {
                 None => out.push(Drift::Vanished {
                     column: name.clone(),
                     declared: ty.to_string(),
@@ -226,7 +226,7 @@ pub fn drift(t: &TableSchema, found: &Found) -> Vec<Drift> {
             }
         }
         for (n, f) in &found.columns {
-            if !declared.iter().any(|(d, _)| key(d) == key(n)) {
+            if !declared.iter().any(|(d, _)| same(n, d)) {
                 out.push(Drift::Appeared {
                     column: n.clone(),
                     found: f.clone(),

@@ -136,7 +136,11 @@ pub fn summary(
                     t.partitions.len()
                 ));
                 for d in &t.drift {
-                    out.push_str(&format!("      drift   {}: {}\n", t.table, drift_text(d)));
+                    out.push_str(&format!(
+                        "      drift   {}: {}\n",
+                        t.table,
+                        super::crawl::drift_line(d)
+                    ));
                 }
             }
         }
@@ -164,22 +168,6 @@ pub fn summary(
         }
     }
     out
-}
-
-/// A schema difference as a sentence.
-fn drift_text(d: &super::status::Drift) -> String {
-    use super::status::Drift;
-    match d {
-        Drift::Appeared { column, found } => format!("column {column} ({found}) appeared"),
-        Drift::Vanished { column, declared } => {
-            format!("declared column {column} ({declared}) is missing")
-        }
-        Drift::ChangedType {
-            column,
-            declared,
-            found,
-        } => format!("column {column} is {found}, declared {declared}"),
-    }
 }
 
 #[cfg(test)]

@@ -126,6 +126,17 @@ impl<'a> LocalExecutor<'a> {
             .join(format!("{}.{attempt}.log", self.plan.nodes[node].name))
     }
 
+    /// The Glue version whose environment crawlers use: the first Spark stage's.
+    fn crawler_glue_version(&self) -> String {
+        let p = self.v.pipeline();
+        p.stages
+            .values()
+            .filter(|s| s.kind == crate::model::StageKind::Spark)
+            .next()
+            .map(|s| settings(p, s).glue_version)
+            .unwrap_or_else(|| "5.0".to_string())
+    }
+
     fn python(&self, glue_version: &str) -> Result<PathBuf, String> {
         super::venv::ensure(
             self.opts.python.as_deref(),
@@ -560,12 +571,9 @@ impl Executor for LocalExecutor<'_> {
         let n = &self.plan.nodes[node];
         let result = match n.kind {
             NodeKind::Crawler => {
-                let python = self
-                    .opts
-                    .python
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("python3"));
-                match super::crawl::crawl(self.v, &n.name, self.layout, &python) {
+                // Crawlers need pyarrow, which the Spark environment has.
+                let python = self.python(&self.crawler_glue_version());
+                match python.and_then(|py| super::crawl::crawl(self.v, &n.name, self.layout, &py)) {
                     Ok(r) => {
                         self.crawls.insert(n.name.clone(), r);
                         Ok(Some(Finished {
@@ -734,6 +742,9 @@ pub fn run(
         std::fs::write(scripts.join(name), text)
             .map_err(|e| format!("cannot write {name}: {e}"))?;
     }
+    // The catalog holds every declared table before anything runs, as the
+    // glue-catalog stack does on AWS; crawlers then add partitions.
+    super::catalog::seed(v.pipeline(), layout)?;
     let mut exec = LocalExecutor::new(v, plan, layout, opts, scripts, logs.clone(), display);
     exec.seed_inputs()?;
     exec.warm();

@@ -124,6 +124,51 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the deployed pipeline on AWS: start its Glue workflow and watch it.
+    ///
+    /// Shows one line per node change, then a summary; a failed job shows its
+    /// ErrorMessage and CloudWatch log group and stream. Exit codes: 0 every
+    /// node succeeded, 1 anything failed, timed out or stopped (or --timeout
+    /// passed), 2 usage, credentials or a refused call.
+    Run {
+        /// A pipeline file (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        on: OnAws,
+        /// Start this stage's job alone, with its default arguments.
+        #[arg(long, value_name = "STAGE")]
+        stage: Option<String>,
+        /// Print the run id and return without watching.
+        #[arg(long)]
+        no_wait: bool,
+        /// Stop watching after this many seconds (exit 1); the run goes on in Glue.
+        #[arg(long, value_name = "SECONDS", conflicts_with = "no_wait")]
+        timeout: Option<u64>,
+    },
+    /// Show the last runs of the deployed pipeline's Glue workflow.
+    Status {
+        /// A pipeline file (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        on: OnAws,
+        /// How many runs to show, newest first.
+        #[arg(long, short = 'n', default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=1000))]
+        last: i32,
+    },
+    /// Run one SQL statement through Athena in the pipeline's workgroup and Glue database.
+    ///
+    /// The workgroup enforces the pipeline's scan limit. Exit codes: 0 done, 1
+    /// the query failed (Athena's reason is shown), 2 usage or credentials.
+    Query {
+        /// The SQL, or a pipeline file followed by the SQL.
+        #[arg(required = true, num_args = 1..=2, value_names = ["FILE", "SQL"])]
+        args: Vec<String>,
+        #[command(flatten)]
+        on: OnAws,
+        /// Output: an aligned table, CSV, or one JSON object per row.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+        format: QueryFormat,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -151,6 +196,33 @@ pub struct Target {
     /// AWS region (default: AWS_REGION or the profile's region).
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// Which deployed pipeline `run`, `status` and `query` act on, and where.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OnAws {
+    /// Act on this pipeline (when `generated/` holds several).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// The committed output folder read when no FILE is given.
+    #[arg(long, default_value = "generated")]
+    pub generated: PathBuf,
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// One endpoint for every AWS call (default: AWS_ENDPOINT_URL, else AWS's own).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Text,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -285,6 +357,39 @@ pub fn run(cli: Cli) -> Exit {
                 endpoint_url,
             };
             check_live(&file, live, &connect, format)
+        }
+        Command::Run {
+            file,
+            on,
+            stage,
+            no_wait,
+            timeout,
+        } => on_aws(file, &on, |aws, r| async move {
+            let opts = crate::deploy::run::Options {
+                stage,
+                no_wait,
+                timeout: timeout.map(std::time::Duration::from_secs),
+                poll: crate::deploy::run::Poll::default(),
+            };
+            crate::deploy::run::run(&aws.glue, &r, &opts).await
+        }),
+        Command::Status { file, on, last } => on_aws(file, &on, |aws, r| async move {
+            crate::deploy::runs::status(&aws.glue, &r, last).await
+        }),
+        Command::Query { args, on, format } => {
+            let (file, sql) = match args.as_slice() {
+                [sql] => (None, sql.clone()),
+                [file, sql] => (Some(PathBuf::from(file)), sql.clone()),
+                _ => return Exit::Usage,
+            };
+            let format = match format {
+                QueryFormat::Text => crate::deploy::athena::Format::Text,
+                QueryFormat::Csv => crate::deploy::athena::Format::Csv,
+                QueryFormat::Json => crate::deploy::athena::Format::Json,
+            };
+            on_aws(file, &on, |aws, r| async move {
+                crate::deploy::athena::query(&aws.athena, &r, &sql, format).await
+            })
         }
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
@@ -422,6 +527,58 @@ where
         };
         match crate::deploy::identity::connect(&connect).await {
             Ok((aws, who)) => body(aws, pipelines, who).await.into(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        }
+    })
+}
+
+/// Loads exactly one pipeline (no AWS), names its resources, connects, then
+/// runs one of `run`, `status`, `query`.
+fn on_aws<F, Fut>(file: Option<PathBuf>, on: &OnAws, body: F) -> Exit
+where
+    F: FnOnce(crate::deploy::Aws, crate::deploy::resources::Resources) -> Fut,
+    Fut: std::future::Future<Output = crate::deploy::Outcome>,
+{
+    use crate::deploy::plan;
+    let source = match &file {
+        Some(f) => plan::Source::File(f.clone()),
+        None => plan::Source::Generated(on.generated.clone()),
+    };
+    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return plan_exit(&e);
+        }
+    };
+    let pipeline = match pipelines.as_slice() {
+        [p] => p,
+        ps => {
+            let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
+            eprintln!(
+                "error: {} pipelines ({}); name one with --pipeline NAME or give its FILE",
+                names.len(),
+                names.join(", ")
+            );
+            return Exit::Usage;
+        }
+    };
+    let resources = crate::deploy::resources::Resources::of(pipeline);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e,
+    };
+    rt.block_on(async {
+        let connect = crate::deploy::Connect {
+            profile: on.profile.clone(),
+            region: on.region.clone(),
+            endpoint_url: on.endpoint_url.clone(),
+        };
+        match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => body(aws, resources).await.into(),
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage

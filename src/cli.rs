@@ -127,69 +127,89 @@ pub enum Command {
     /// Run the pipeline's workflow: stages and crawlers, as its triggers start them.
     ///
     /// With --local, on this machine with local PySpark (one JVM per Glue
-    /// version) over local directories, with no AWS account. With no FILE,
-    /// runs the pipeline in `generated/`. Exit codes: 0 every node that ran
-    /// succeeded, 1 one failed (or the file is invalid), 2 usage.
+    /// version) over local directories, with no AWS account. Without it, on
+    /// AWS: starts the deployed Glue workflow (or one stage's job, --stage)
+    /// and watches it; a failed job shows its ErrorMessage and CloudWatch log
+    /// group and stream. With no FILE, the pipeline in `generated/`. Exit
+    /// codes: 0 every node that ran succeeded, 1 one failed, timed out or
+    /// stopped (or the file is invalid), 2 usage, credentials or a refused call.
     Run {
         /// The pipeline file (default: the one pipeline in `generated/`).
         file: Option<PathBuf>,
-        /// Run on this machine (required in this build).
+        /// Run on this machine instead of AWS.
         #[arg(long)]
         local: bool,
-        /// Start at this stage, then follow the triggers.
-        #[arg(long, value_name = "STAGE", conflicts_with = "only")]
+        /// Start at this stage, then follow the triggers (local runs).
+        #[arg(long, value_name = "STAGE", conflicts_with = "only", requires = "local")]
         from: Option<String>,
-        /// Run this stage alone.
-        #[arg(long, value_name = "STAGE")]
+        /// Run this stage alone (local runs).
+        #[arg(long, value_name = "STAGE", requires = "local")]
         only: Option<String>,
         /// Files for a table (copied into its local location first), instead of its samples; repeatable.
-        #[arg(long = "input", value_name = "TABLE=PATH")]
+        #[arg(long = "input", value_name = "TABLE=PATH", requires = "local")]
         inputs: Vec<String>,
         /// Root of the local zones (default: $PIPEC_LOCAL_DIR, else .pipec/local).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", requires = "local")]
         local_dir: Option<PathBuf>,
         /// The Python to run stages with (default: $PIPEC_PYTHON, else .pipec/venv/pyspark-<version>).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", requires = "local")]
         python: Option<PathBuf>,
         /// The database of a JDBC connection, as a JDBC URL; repeatable. User and password come from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD.
-        #[arg(long = "jdbc", value_name = "CONNECTION=URL")]
+        #[arg(long = "jdbc", value_name = "CONNECTION=URL", requires = "local")]
         jdbc: Vec<String>,
-        /// Nodes run at the same time (default: the number of cores).
-        #[arg(long, value_name = "N")]
+        /// Nodes run at the same time (default: the number of cores; local runs).
+        #[arg(long, value_name = "N", requires = "local")]
         jobs: Option<usize>,
-        /// The committed output folder read when no FILE is given.
-        #[arg(long, default_value = "generated", conflicts_with = "file")]
-        generated: PathBuf,
+        #[command(flatten)]
+        on: OnAws,
+        /// Start this stage's job alone on AWS, with its default arguments.
+        #[arg(long, value_name = "STAGE", conflicts_with = "local")]
+        stage: Option<String>,
+        /// Print the run id and return without watching (AWS).
+        #[arg(long, conflicts_with = "local")]
+        no_wait: bool,
+        /// Stop watching after this many seconds (exit 1); the run goes on in Glue.
+        #[arg(long, value_name = "SECONDS", conflicts_with_all = ["no_wait", "local"])]
+        timeout: Option<u64>,
+    },
+    /// Show the last runs of the deployed pipeline's Glue workflow.
+    Status {
+        /// A pipeline file (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        on: OnAws,
+        /// How many runs to show, newest first.
+        #[arg(long, short = 'n', default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=1000))]
+        last: i32,
     },
     /// Run Athena-style SQL over the pipeline's tables and print the result.
     ///
-    /// With --local: DuckDB over the local Glue Data Catalog that
-    /// `pipec run --local` and its crawlers keep (`.pipec/local/<pipeline>/`),
-    /// every table by name and by `database.table`, partition keys as columns.
-    /// Exit codes: 0 done, 1 the query or the file failed, 2 usage.
+    /// Without --local, through Athena in the pipeline's workgroup (which
+    /// enforces its scan limit) and Glue database. With --local: DuckDB over
+    /// the local Glue Data Catalog that `pipec run --local` and its crawlers
+    /// keep (`.pipec/local/<pipeline>/`), every table by name and by
+    /// `database.table`, partition keys as columns. Exit codes: 0 done, 1 the
+    /// query or the file failed (Athena's reason is shown), 2 usage or
+    /// credentials.
     Query {
         /// `[FILE] SQL`: the pipeline file (default: the one `generated/` was
         /// built from), then the SQL to run.
         #[arg(required = true, num_args = 1..=2, value_names = ["FILE", "SQL"])]
         args: Vec<String>,
-        /// Query the local catalog (required in this build).
+        /// Query the local catalog instead of Athena.
         #[arg(long)]
         local: bool,
         /// The result as an aligned table, CSV or one JSON object per row.
         #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
         format: QueryFormat,
         /// The root of local data (default: $PIPEC_LOCAL_DIR, else .pipec/local).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", requires = "local")]
         local_dir: Option<PathBuf>,
-        /// The Python with duckdb and pyarrow (default: $PIPEC_PYTHON, else python3).
-        #[arg(long, value_name = "PATH")]
+        /// The Python with duckdb and pyarrow (default: the local run's).
+        #[arg(long, value_name = "PATH", requires = "local")]
         python: Option<PathBuf>,
-        /// The pipeline, when FILE is not given and `generated/` holds several.
-        #[arg(long, value_name = "NAME")]
-        pipeline: Option<String>,
-        /// The committed output folder read when no FILE is given.
-        #[arg(long, default_value = "generated")]
-        generated: PathBuf,
+        #[command(flatten)]
+        on: OnAws,
     },
     /// Print the JSON Schema of pipeline files.
     Schema,
@@ -218,6 +238,26 @@ pub struct Target {
     /// AWS region (default: AWS_REGION or the profile's region).
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// Which deployed pipeline `run`, `status` and `query` act on, and where.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OnAws {
+    /// Act on this pipeline (when `generated/` holds several).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// The committed output folder read when no FILE is given.
+    #[arg(long, default_value = "generated")]
+    pub generated: PathBuf,
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// One endpoint for every AWS call (default: AWS_ENDPOINT_URL, else AWS's own).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -360,14 +400,62 @@ pub fn run(cli: Cli) -> Exit {
             };
             check_live(&file, live, &connect, format)
         }
+        Command::Run {
+            file,
+            local: true,
+            from,
+            only,
+            inputs,
+            local_dir,
+            python,
+            jdbc,
+            jobs,
+            on,
+            ..
+        } => {
+            let start = match (from, only) {
+                (Some(s), _) => crate::run::plan::Start::From(s),
+                (None, Some(s)) => crate::run::plan::Start::Only(s),
+                (None, None) => crate::run::plan::Start::Triggers,
+            };
+            let args = RunArgs {
+                file,
+                start,
+                inputs,
+                local_dir,
+                python,
+                jdbc,
+                jobs,
+                generated: on.generated,
+            };
+            run_local(&args)
+        }
+        Command::Run {
+            file,
+            on,
+            stage,
+            no_wait,
+            timeout,
+            ..
+        } => on_aws(file, &on, |aws, r| async move {
+            let opts = crate::deploy::run::Options {
+                stage,
+                no_wait,
+                timeout: timeout.map(std::time::Duration::from_secs),
+                poll: crate::deploy::run::Poll::default(),
+            };
+            crate::deploy::run::run(&aws.glue, &r, &opts).await
+        }),
+        Command::Status { file, on, last } => on_aws(file, &on, |aws, r| async move {
+            crate::deploy::runs::status(&aws.glue, &r, last).await
+        }),
         Command::Query {
             args,
             local,
             format,
             local_dir,
             python,
-            pipeline,
-            generated,
+            on,
         } => {
             let (file, sql) = match args.as_slice() {
                 [sql] => (None, sql.clone()),
@@ -377,9 +465,19 @@ pub fn run(cli: Cli) -> Exit {
                     return Exit::Usage;
                 }
             };
+            if !local {
+                let format = match format {
+                    QueryFormat::Text => crate::deploy::athena::Format::Text,
+                    QueryFormat::Csv => crate::deploy::athena::Format::Csv,
+                    QueryFormat::Json => crate::deploy::athena::Format::Json,
+                };
+                return on_aws(file, &on, |aws, r| async move {
+                    crate::deploy::athena::query(&aws.athena, &r, &sql, format).await
+                });
+            }
             let file = match file {
                 Some(f) => f,
-                None => match crate::run::query::resolve_source(&generated, pipeline.as_deref()) {
+                None => match crate::run::query::resolve_source(&on.generated, on.pipeline.as_deref()) {
                     Ok(f) => f,
                     Err(e) => {
                         eprintln!("error: {e}");
@@ -387,43 +485,7 @@ pub fn run(cli: Cli) -> Exit {
                     }
                 },
             };
-            if !local {
-                eprintln!(
-                    "error: `pipec query` without --local goes through Athena: not in this build; use --local"
-                );
-                return Exit::Usage;
-            }
             query_local(&file, &sql, format, local_dir.as_deref(), python.as_deref())
-        }
-        Command::Run {
-            file,
-            local,
-            from,
-            only,
-            inputs,
-            local_dir,
-            python,
-            jdbc,
-            jobs,
-            generated,
-        } => {
-            let start = match (from, only) {
-                (Some(s), _) => crate::run::plan::Start::From(s),
-                (None, Some(s)) => crate::run::plan::Start::Only(s),
-                (None, None) => crate::run::plan::Start::Triggers,
-            };
-            let args = RunArgs {
-                file,
-                local,
-                start,
-                inputs,
-                local_dir,
-                python,
-                jdbc,
-                jobs,
-                generated,
-            };
-            run_local(&args)
         }
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
@@ -569,6 +631,58 @@ where
     })
 }
 
+/// Loads exactly one pipeline (no AWS), names its resources, connects, then
+/// runs one of `run`, `status`, `query`.
+fn on_aws<F, Fut>(file: Option<PathBuf>, on: &OnAws, body: F) -> Exit
+where
+    F: FnOnce(crate::deploy::Aws, crate::deploy::resources::Resources) -> Fut,
+    Fut: std::future::Future<Output = crate::deploy::Outcome>,
+{
+    use crate::deploy::plan;
+    let source = match &file {
+        Some(f) => plan::Source::File(f.clone()),
+        None => plan::Source::Generated(on.generated.clone()),
+    };
+    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return plan_exit(&e);
+        }
+    };
+    let pipeline = match pipelines.as_slice() {
+        [p] => p,
+        ps => {
+            let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
+            eprintln!(
+                "error: {} pipelines ({}); name one with --pipeline NAME or give its FILE",
+                names.len(),
+                names.join(", ")
+            );
+            return Exit::Usage;
+        }
+    };
+    let resources = crate::deploy::resources::Resources::of(pipeline);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e,
+    };
+    rt.block_on(async {
+        let connect = crate::deploy::Connect {
+            profile: on.profile.clone(),
+            region: on.region.clone(),
+            endpoint_url: on.endpoint_url.clone(),
+        };
+        match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => body(aws, resources).await.into(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        }
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -644,7 +758,6 @@ fn check_live(
 
 struct RunArgs {
     file: Option<PathBuf>,
-    local: bool,
     start: crate::run::plan::Start,
     inputs: Vec<String>,
     local_dir: Option<PathBuf>,
@@ -658,12 +771,6 @@ struct RunArgs {
 /// prints the summary.
 fn run_local(a: &RunArgs) -> Exit {
     use crate::run::{display, layout, local, plan};
-    if !a.local {
-        eprintln!(
-            "error: `pipec run` without --local runs on AWS: not in this build; use `pipec run --local`"
-        );
-        return Exit::Usage;
-    }
     let file = match &a.file {
         Some(f) => f.clone(),
         None => match crate::run::local::generated_source(&a.generated) {

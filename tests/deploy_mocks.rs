@@ -81,6 +81,20 @@ fn aws(rules: &[&Rule]) -> Aws {
         ec2: aws_sdk_ec2::Client::from_conf(ec2),
         s3: aws_sdk_s3::Client::from_conf(s3),
         sts: aws_sdk_sts::Client::from_conf(sts),
+        glue: aws_sdk_glue::Client::from_conf(
+            aws_sdk_glue::Config::builder()
+                .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
+                .region(aws_sdk_glue::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .build(),
+        ),
+        athena: aws_sdk_athena::Client::from_conf(
+            aws_sdk_athena::Config::builder()
+                .behavior_version(aws_sdk_athena::config::BehaviorVersion::latest())
+                .region(aws_sdk_athena::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .build(),
+        ),
         region: "us-east-1".into(),
         endpoint: None,
         profile: None,

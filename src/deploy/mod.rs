@@ -12,14 +12,20 @@
 //! `plan` (no AWS: what to act on, `PlanError`), `diff` (read only,
 //! `DiffError`), `apply` (`deploy`: change sets, `DeployError`) and
 //! `destroy` (`DestroyError`); `preflight` (`check --live`: EC2 read only,
-//! `GatherError`).
+//! `GatherError`). Running: `run` (`pipec run`: a workflow or one job, watched),
+//! `runs` (`pipec status`), `athena` (`pipec query`), all naming what they
+//! call from the stacks (`resources`).
 
 pub mod apply;
+pub mod athena;
 pub mod destroy;
 pub mod diff;
 pub mod identity;
 pub mod plan;
 pub mod preflight;
+pub mod resources;
+pub mod run;
+pub mod runs;
 pub mod verify;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
@@ -46,6 +52,10 @@ pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Runs workflows and jobs (`pipec run`, `pipec status`).
+    pub glue: aws_sdk_glue::Client,
+    /// Runs queries (`pipec query`).
+    pub athena: aws_sdk_athena::Client,
     pub region: String,
     /// `--endpoint-url` or `AWS_ENDPOINT_URL` when set (LocalStack, moto);
     /// `None`: AWS itself.
@@ -146,6 +156,8 @@ impl Aws {
             ec2: aws_sdk_ec2::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            glue: aws_sdk_glue::Client::new(&conf),
+            athena: aws_sdk_athena::Client::new(&conf),
             region,
             endpoint: conf.endpoint_url().map(str::to_string),
             profile: c.profile.clone(),

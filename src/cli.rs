@@ -140,7 +140,12 @@ pub enum Command {
         #[arg(long)]
         local: bool,
         /// Start at this stage, then follow the triggers (local runs).
-        #[arg(long, value_name = "STAGE", conflicts_with = "only", requires = "local")]
+        #[arg(
+            long,
+            value_name = "STAGE",
+            conflicts_with = "only",
+            requires = "local"
+        )]
         from: Option<String>,
         /// Run this stage alone (local runs).
         #[arg(long, value_name = "STAGE", requires = "local")]
@@ -477,13 +482,15 @@ pub fn run(cli: Cli) -> Exit {
             }
             let file = match file {
                 Some(f) => f,
-                None => match crate::run::query::resolve_source(&on.generated, on.pipeline.as_deref()) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return Exit::Usage;
+                None => {
+                    match crate::run::query::resolve_source(&on.generated, on.pipeline.as_deref()) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return Exit::Usage;
+                        }
                     }
-                },
+                }
             };
             query_local(&file, &sql, format, local_dir.as_deref(), python.as_deref())
         }

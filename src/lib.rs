@@ -15,6 +15,7 @@ pub mod cli;
 pub mod contracts;
 pub mod deploy;
 pub mod diagnostic;
+pub mod glue;
 pub mod model;
 pub mod names;
 pub mod prune;

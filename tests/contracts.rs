@@ -225,7 +225,30 @@ fn each_job_rule_catches_a_violation() {
     w["WorkerType"] = json!("Standard");
     assert_caught("job-worker-types", j, w.clone(), none());
     w["WorkerType"] = json!("G.025X");
-    assert_caught("job-worker-types", j, w, none());
+    assert_caught("job-worker-types", j, w.clone(), none());
+    // Memory-optimized and the largest general workers: Glue 4.0 and later.
+    w["WorkerType"] = json!("R.4X");
+    w["GlueVersion"] = json!("3.0");
+    assert_caught("job-worker-types", j, w.clone(), none());
+    w["GlueVersion"] = json!("6.0");
+    assert!(broken(j, w.clone(), none()).is_empty());
+    // FLEX: glueetl on Glue 3.0+ with G.1X or G.2X only.
+    w["ExecutionClass"] = json!("FLEX");
+    assert_caught("job-execution-class", j, w.clone(), none());
+    w["WorkerType"] = json!("G.2X");
+    assert!(broken(j, w.clone(), none()).is_empty());
+    w["Command"]["Name"] = json!("gluestreaming");
+    assert_caught("job-execution-class", j, w.clone(), none());
+    w["Command"]["Name"] = json!("glueetl");
+    w["JobRunQueuingEnabled"] = json!("yes");
+    assert_caught("job-run-queuing", j, w.clone(), none());
+    // Job run insights are documented up to Glue 5.0.
+    assert_caught(
+        "job-arguments-per-version",
+        j,
+        job("6.0", "glueetl", json!({"--enable-job-insights": "true"})),
+        none(),
+    );
     let mut s = job("4.0", "pythonshell", json!({"library-set": "analytics"}));
     s["MaxCapacity"] = json!(2.0);
     assert_caught("python-shell-settings", j, s, none());
@@ -242,6 +265,50 @@ fn each_job_rule_catches_a_violation() {
         job("3.0", "pythonshell", json!({"library-set": "none"})),
         none(),
     );
+}
+
+/// The Glue job settings of the Glue 6.0 fixture: version, workers, FLEX,
+/// auto-scaling and run queuing as rendered.
+#[test]
+fn glue_cost_levers_render_as_job_properties() {
+    let path = root().join("tests/cases/good/glue-6-cost-levers.yaml");
+    let v = pipec::load_path(&path).unwrap().pipeline.unwrap();
+    let files = pipec::render::render(&v).unwrap().files;
+    let body = files
+        .into_iter()
+        .find(|(n, _)| n == "stacks/glue-jobs.yaml")
+        .map(|(_, b)| b)
+        .unwrap();
+    let t = parse("glue-jobs", body);
+    let mut out = String::new();
+    for (id, r) in t["Resources"].as_object().unwrap() {
+        if r["Type"] != "AWS::Glue::Job" {
+            continue;
+        }
+        let p = &r["Properties"];
+        let keys = [
+            "GlueVersion",
+            "WorkerType",
+            "NumberOfWorkers",
+            "MaxCapacity",
+            "ExecutionClass",
+            "JobRunQueuingEnabled",
+        ];
+        out.push_str(&format!("{id}:\n"));
+        for k in keys {
+            if let Some(x) = p.get(k) {
+                out.push_str(&format!("  {k}: {x}\n"));
+            }
+        }
+        let glue_args: Vec<&String> = p["DefaultArguments"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| contracts::ARGUMENTS.iter().any(|a| a.key == k.as_str()))
+            .collect();
+        out.push_str(&format!("  Glue arguments: {glue_args:?}\n"));
+    }
+    insta::assert_snapshot!(out);
 }
 
 #[test]

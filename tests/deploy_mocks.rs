@@ -509,3 +509,129 @@ async fn edited_files_stop_the_deploy_before_any_call_unless_allowed() {
     assert_eq!(o, Outcome::Done);
     assert_eq!(rules[2].num_calls(), 1, "deployed with --allow-edited");
 }
+
+fn stack_named(name: &'static str, status: StackStatus) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(
+            Stack::builder()
+                .stack_name(name)
+                .stack_status(status)
+                .build(),
+        )
+        .build()
+}
+
+fn is_arn(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with("arn:aws:cloudformation:us-east-1:123456789012:changeSet/"))
+}
+
+#[tokio::test]
+async fn change_sets_get_distinct_names_and_are_followed_by_their_arn() {
+    // Two stacks created at once: each change set gets its own name, and
+    // Describe/Execute name it by the ARN CreateChangeSet returned. The
+    // Describe and Execute rules answer ARNs only, so a call by name fails.
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = names.clone();
+    let create = mock!(Client::create_change_set).then_compute_output(move |r| {
+        let n = r.change_set_name().unwrap_or_default().to_string();
+        seen.lock().unwrap().push(n.clone());
+        CreateChangeSetOutput::builder()
+            .id(format!(
+                "arn:aws:cloudformation:us-east-1:123456789012:changeSet/{n}/{}",
+                r.stack_name().unwrap_or_default()
+            ))
+            .build()
+    });
+    let describe = mock!(Client::describe_change_set)
+        .match_requests(|r| is_arn(r.change_set_name()))
+        .then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .build()
+        });
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(|r| is_arn(r.change_set_name()))
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let stacks = ["demo-alerts", "demo-topics"].map(|s| {
+        mock!(Client::describe_stacks)
+            .match_requests(move |r| r.stack_name() == Some(s))
+            .sequence()
+            .error(missing)
+            .output(move || stack_named(s, StackStatus::CreateComplete))
+            .repeatedly()
+            .build()
+    });
+    let a = aws(&[
+        &create, &describe, &execute, &events, &stacks[0], &stacks[1],
+    ]);
+    let mut p = pipeline(false);
+    let mut second = p.stacks[0].clone();
+    second.name = "topics".into();
+    second.stack_name = "demo-topics".into();
+    p.stacks.push(second);
+    let log = Log::new(Style::Json);
+    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, "123456789012").await;
+    assert_eq!(o, Outcome::Done, "{results:?}");
+    assert!(
+        results.values().all(|r| r == &Ok(Done::Created)),
+        "{results:?}"
+    );
+    let names = names.lock().unwrap().clone();
+    assert_eq!(names.len(), 2);
+    assert_ne!(names[0], names[1], "two stacks shared a change-set name");
+    assert!(
+        names.iter().all(|n| pipec::deploy::changeset::is_valid(n)),
+        "{names:?}"
+    );
+    assert_eq!(
+        execute.num_calls(),
+        2,
+        "each change set executed by its ARN"
+    );
+    assert!(describe.num_calls() >= 2);
+}
+
+#[tokio::test]
+async fn an_endpoint_without_termination_protection_is_asked_once_per_run() {
+    // moto answers UpdateTerminationProtection with a body that is not XML.
+    // pipec notes that once and does not ask again for the next stack.
+    use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionError;
+    let tp = mock!(Client::update_termination_protection).then_error(|| {
+        UpdateTerminationProtectionError::generic(
+            ErrorMetadata::builder()
+                .message("unhandled error: error parsing XML: no root element")
+                .build(),
+        )
+    });
+    let stacks = ["demo-alerts", "demo-topics"].map(|s| {
+        mock!(Client::describe_stacks)
+            .match_requests(move |r| r.stack_name() == Some(s))
+            .sequence()
+            .error(missing)
+            .output(move || stack_named(s, StackStatus::CreateComplete))
+            .repeatedly()
+            .build()
+    });
+    let rules = create_rules();
+    let mut all: Vec<&Rule> = vec![&tp, &stacks[0], &stacks[1]];
+    all.extend(rules.iter());
+    let a = aws(&all);
+    let mut p = pipeline(true);
+    let mut second = p.stacks[0].clone();
+    second.name = "topics".into();
+    second.stack_name = "demo-topics".into();
+    second.depends_on = vec!["alerts".into()];
+    p.stacks.push(second);
+    let log = Log::new(Style::Json);
+    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, "123456789012").await;
+    assert_eq!(o, Outcome::Done, "{results:?}");
+    assert_eq!(tp.num_calls(), 1, "asked again after the endpoint said no");
+    assert!(pipec::deploy::apply::protection_unsupported(
+        "service error: unhandled error: error parsing XML: no root element"
+    ));
+    assert!(!pipec::deploy::apply::protection_unsupported(
+        "AccessDenied: not authorized to perform cloudformation:UpdateTerminationProtection"
+    ));
+}

@@ -204,6 +204,74 @@ fn output_is_byte_identical_across_runs_and_working_directories() {
     }
 }
 
+/// Every file under `dir`, by its path relative to `dir`.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_renamed_pipeline_file_changes_no_template_and_no_script() {
+    // The deployed identity is the pipeline's, not the file's: a copy of
+    // etl.yaml under another name and folder renders the same stacks and
+    // scripts byte for byte. Only the manifest's `source:` (not deployed)
+    // names the file.
+    let base = root().join("target/test-renamed");
+    let _ = std::fs::remove_dir_all(&base);
+    let copy = base.join("elsewhere/orders-copy-v2.yaml");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(root().join("pipelines/etl.yaml"), &copy).unwrap();
+    let (a, b) = (base.join("a"), base.join("b"));
+    for (out, file) in [(&a, root().join("pipelines/etl.yaml")), (&b, copy)] {
+        let o = pipec(
+            &[
+                "build",
+                "--out",
+                &out.display().to_string(),
+                &file.display().to_string(),
+            ],
+            &root(),
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let (fa, fb) = (files_under(&a.join("etl")), files_under(&b.join("etl")));
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    let deployed: Vec<&String> = fa
+        .keys()
+        .filter(|k| k.starts_with("stacks/") || k.starts_with("scripts/"))
+        .collect();
+    assert!(deployed.len() > 8, "{deployed:?}");
+    for k in deployed {
+        assert!(fa[k] == fb[k], "{k} depends on the pipeline file's name");
+        assert!(
+            !text(&fa[k]).contains("etl.yaml"),
+            "{k} names the pipeline file"
+        );
+    }
+    let differing: Vec<String> = text(&fa["manifest.yaml"])
+        .lines()
+        .zip(text(&fb["manifest.yaml"]).lines())
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.to_string())
+        .collect();
+    assert!(
+        differing.iter().all(|l| l.starts_with("source:")),
+        "{differing:?}"
+    );
+}
+
 #[test]
 fn generated_files_carry_the_header_and_no_timestamps() {
     for t in templates_under(&root().join("generated")) {

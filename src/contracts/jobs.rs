@@ -72,11 +72,12 @@ pub const ARGUMENTS: &[Argument] = &[
         versions: ("0.9", "99.0"),
         doc: PARAMS,
     },
+    // Job run insights are documented for Glue 2.0 to 5.0.
     Argument {
         key: "--enable-job-insights",
         kind: JobKind::Spark,
-        versions: ("2.0", "99.0"),
-        doc: PARAMS,
+        versions: crate::glue::JOB_INSIGHTS,
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/monitor-job-insights.html",
     },
     Argument {
         key: "--enable-observability-metrics",
@@ -231,6 +232,9 @@ fn worker_types(r: &Resource) -> Vec<String> {
         "Standard" => v < (2, 0),
         "G.1X" | "G.2X" => v >= (2, 0),
         "G.4X" | "G.8X" => v >= (3, 0) && !streaming,
+        // R (memory-optimized), G.12X and G.16X workers: Glue 4.0 and later,
+        // https://docs.aws.amazon.com/glue/latest/dg/worker-types.html
+        "G.12X" | "G.16X" | "R.1X" | "R.2X" | "R.4X" | "R.8X" => v >= (4, 0) && !streaming,
         "G.025X" => v >= (3, 0) && streaming,
         _ => false,
     };
@@ -273,7 +277,54 @@ fn python_shell_boto3(r: &Resource) -> Vec<String> {
     }
 }
 
-pub(super) static RULES: [Rule; 5] = [
+fn execution_class(r: &Resource) -> Vec<String> {
+    // FLEX: glueetl jobs on Glue 3.0 or later with G.1X or G.2X workers.
+    if r.str("ExecutionClass") != Some("FLEX") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if r.str("Command/Name") != Some("glueetl") {
+        out.push("the FLEX execution class is for Spark ETL (glueetl) jobs only".into());
+    }
+    if !r
+        .str("GlueVersion")
+        .is_some_and(|v| crate::glue::at_least(v, crate::glue::FLEX_SINCE))
+    {
+        out.push("the FLEX execution class needs Glue 3.0 or later".into());
+    }
+    if !matches!(r.str("WorkerType"), Some("G.1X" | "G.2X")) {
+        out.push("the FLEX execution class runs G.1X and G.2X workers only".into());
+    }
+    out
+}
+
+fn run_queuing(r: &Resource) -> Vec<String> {
+    match r.get("JobRunQueuingEnabled") {
+        None | Some(Value::Bool(_)) => Vec::new(),
+        Some(other) => vec![format!("JobRunQueuingEnabled is a boolean, not {other}")],
+    }
+}
+
+pub(super) static RULES: [Rule; 7] = [
+    Rule {
+        id: "job-execution-class",
+        resource_type: "AWS::Glue::Job",
+        covers: &[
+            "ExecutionClass",
+            "Command/Name",
+            "GlueVersion",
+            "WorkerType",
+        ],
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-job.html",
+        check: execution_class,
+    },
+    Rule {
+        id: "job-run-queuing",
+        resource_type: "AWS::Glue::Job",
+        covers: &["JobRunQueuingEnabled"],
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-job.html",
+        check: run_queuing,
+    },
     Rule {
         id: "job-arguments-per-version",
         resource_type: "AWS::Glue::Job",

@@ -490,14 +490,8 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack) -> Result<Done, DeployError> {
         "start",
         if creating { "create" } else { "update" },
     );
-    // The change set.
-    let cs_name = format!(
-        "pipec-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
+    // The change set: a name of its own, then its ARN for every later call.
+    let cs_name = super::changeset::name(name);
     let mut req = ctx
         .aws
         .cfn
@@ -520,16 +514,21 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack) -> Result<Done, DeployError> {
     } else {
         req = req.template_body(&stack.template);
     }
-    if let Err(e) = req.send().await {
-        let detail = describe(&e);
-        if detail.contains("_IN_PROGRESS") {
-            return Err(DeployError::Busy {
-                stack: name.to_string(),
-                status: detail,
-            });
+    let cs_name = match req.send().await {
+        // The ARN names this change set alone, whatever other change sets
+        // the endpoint holds under the same name.
+        Ok(out) => out.id().map_or(cs_name, str::to_string),
+        Err(e) => {
+            let detail = describe(&e);
+            if detail.contains("_IN_PROGRESS") {
+                return Err(DeployError::Busy {
+                    stack: name.to_string(),
+                    status: detail,
+                });
+            }
+            return Err(api("CreateChangeSet")(detail));
         }
-        return Err(api("CreateChangeSet")(detail));
-    }
+    };
     // Wait for it, then read every change.
     let mut backoff = Backoff::default();
     let mut changes = Vec::new();
@@ -728,9 +727,21 @@ async fn up_to_date(
     Ok(body.is_some_and(|b| super::plan::normalize(&b) == super::plan::normalize(&stack.template)))
 }
 
+/// The `Log::first_time` key of an endpoint without termination protection.
+const NO_PROTECTION: &str = "termination-protection-unsupported";
+
+/// Whether an UpdateTerminationProtection error means the endpoint lacks the
+/// call (moto answers 500 with a body that is not XML) rather than a refusal.
+pub fn protection_unsupported(detail: &str) -> bool {
+    ["error parsing XML", "not yet implemented", "NotImplemented"]
+        .iter()
+        .any(|m| detail.contains(m))
+}
+
 /// Turns termination protection on when the stack wants it and lacks it.
+/// An endpoint without the call is reported once per run, not per stack.
 async fn protect(ctx: &Ctx, stack: &Stack, already: bool) -> Result<(), DeployError> {
-    if !stack.termination_protection || already {
+    if !stack.termination_protection || already || ctx.log.said(NO_PROTECTION) {
         return Ok(());
     }
     if let Ok(Some(s)) = ctx.aws.stack(&stack.stack_name).await
@@ -760,12 +771,23 @@ async fn protect(ctx: &Ctx, stack: &Stack, already: bool) -> Result<(), DeployEr
             "protected",
             "termination protection on",
         ),
-        Err(e) => ctx.log.event(
-            &ctx.pipeline,
-            &stack.stack_name,
-            "warning",
-            &format!("could not turn termination protection on: {}", describe(&e)),
-        ),
+        Err(e) => {
+            let detail = describe(&e);
+            if protection_unsupported(&detail) {
+                if ctx.log.first_time(NO_PROTECTION) {
+                    ctx.log.note(
+                        "note: this endpoint does not support termination protection (moto does not); the stacks are deployed without it",
+                    );
+                }
+            } else {
+                ctx.log.event(
+                    &ctx.pipeline,
+                    &stack.stack_name,
+                    "warning",
+                    &format!("could not turn termination protection on: {detail}"),
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod athena;
+pub mod changeset;
 pub mod destroy;
 pub mod diff;
 pub mod identity;
@@ -348,6 +349,8 @@ pub struct Log {
     pub color: bool,
     /// Stacks expected and stacks finished, for the `[k/n]` progress in text.
     progress: std::sync::Arc<std::sync::Mutex<(usize, std::collections::BTreeSet<String>)>>,
+    /// Notes already given in this run, so each is said once.
+    said: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<&'static str>>>,
 }
 
 impl Log {
@@ -358,7 +361,19 @@ impl Log {
             start: Instant::now(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             progress: Default::default(),
+            said: Default::default(),
         }
+    }
+
+    /// True the first time `key` is asked in this run, false after: for a
+    /// fact about the endpoint that holds for every stack.
+    pub fn first_time(&self, key: &'static str) -> bool {
+        self.said.lock().map(|mut s| s.insert(key)).unwrap_or(true)
+    }
+
+    /// Whether `first_time(key)` has been asked.
+    pub fn said(&self, key: &'static str) -> bool {
+        self.said.lock().map(|s| s.contains(key)).unwrap_or(false)
     }
 
     /// Starts counting progress over `total` stacks.

@@ -289,10 +289,11 @@ pub enum OnFailure {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageDefaults {
-    /// Glue version. Spark: `3.0`, `4.0`, `5.0` (default). Python shell: `3.0`.
+    /// Glue version. Spark: `3.0`, `4.0`, `5.0` (default), `5.1`, `6.0`. Python shell: `3.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub glue_version: Option<String>,
-    /// Spark worker type. Default `G.1X`.
+    /// Spark worker type. Default `G.1X`. G.12X, G.16X and R.1X to R.8X
+    /// (memory-optimized) need Glue 4.0 or later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_type: Option<WorkerType>,
     /// Number of Spark workers. Default 2.
@@ -319,6 +320,18 @@ pub struct StageDefaults {
     /// Days CloudWatch keeps the job logs. Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_retention_days: Option<u32>,
+    /// Spark stages: `flex` runs on spare capacity at a lower price, for jobs
+    /// that may start late (Glue 3.0+, G.1X or G.2X workers). Default `standard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_class: Option<ExecutionClass>,
+    /// Spark stages: Glue adds and removes workers as the job needs, up to
+    /// `workers` (Glue 3.0+). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<bool>,
+    /// Queue a run that would exceed the account's limits instead of failing
+    /// it (the job's `JobRunQueuingEnabled`). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_run_queuing: Option<bool>,
     /// Spark stages: what a `cast` does with values that were not null and do
     /// not convert, unless the cast sets `on_invalid`. Default `warn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,8 +350,39 @@ pub enum WorkerType {
     G4X,
     #[serde(rename = "G.8X")]
     G8X,
+    #[serde(rename = "G.12X")]
+    G12X,
+    #[serde(rename = "G.16X")]
+    G16X,
+    #[serde(rename = "R.1X")]
+    R1X,
+    #[serde(rename = "R.2X")]
+    R2X,
+    #[serde(rename = "R.4X")]
+    R4X,
+    #[serde(rename = "R.8X")]
+    R8X,
     #[serde(rename = "Standard")]
     Standard,
+}
+
+/// How Glue schedules a job's runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionClass {
+    #[default]
+    Standard,
+    Flex,
+}
+
+impl ExecutionClass {
+    /// The value of `ExecutionClass` on `AWS::Glue::Job`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionClass::Standard => "STANDARD",
+            ExecutionClass::Flex => "FLEX",
+        }
+    }
 }
 
 impl WorkerType {
@@ -349,6 +393,12 @@ impl WorkerType {
             WorkerType::G2X => "G.2X",
             WorkerType::G4X => "G.4X",
             WorkerType::G8X => "G.8X",
+            WorkerType::G12X => "G.12X",
+            WorkerType::G16X => "G.16X",
+            WorkerType::R1X => "R.1X",
+            WorkerType::R2X => "R.2X",
+            WorkerType::R4X => "R.4X",
+            WorkerType::R8X => "R.8X",
             WorkerType::Standard => "Standard",
         }
     }

@@ -93,6 +93,16 @@ pub enum SemanticError {
     },
     /// A stage overwrites a table it also reads.
     ReadsAndOverwrites { table: String },
+    /// A worker type the stage's Glue version does not offer.
+    WorkerTypeVersion {
+        worker_type: &'static str,
+        glue_version: String,
+        since: &'static str,
+    },
+    /// `execution_class: flex` where Glue does not run FLEX.
+    FlexUnsupported { what: String },
+    /// A Spark-only job setting on a Python shell stage.
+    SparkOnlySetting { key: &'static str },
     /// A Glue setting outside what Glue accepts.
     Glue {
         reason: String,
@@ -217,6 +227,9 @@ impl SemanticError {
             SemanticError::FilterNotBoolean { .. } => "filter-not-boolean",
             SemanticError::SqlColumnsDiffer { .. } => "sql-columns-differ",
             SemanticError::Glue { .. } => "glue",
+            SemanticError::WorkerTypeVersion { .. } => "worker-type-version",
+            SemanticError::FlexUnsupported { .. } => "flex-unsupported",
+            SemanticError::SparkOnlySetting { .. } => "spark-only-setting",
             SemanticError::Nondeterministic { .. } => "nondeterministic",
             SemanticError::SharedLocation { .. } => "shared-location",
             SemanticError::DynamicReference { .. } => "dynamic-reference",
@@ -353,6 +366,21 @@ impl SemanticError {
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
             SemanticError::Glue { reason, .. } => reason.clone(),
+            SemanticError::WorkerTypeVersion {
+                worker_type,
+                glue_version,
+                since,
+            } => format!(
+                "{worker_type} workers need Glue {since} or later, and this stage runs on Glue {glue_version}"
+            ),
+            SemanticError::FlexUnsupported { what } => {
+                format!("the FLEX execution class does not run {what}")
+            }
+            SemanticError::SparkOnlySetting { key } => {
+                format!(
+                    "`{key}` applies to Spark stages; a Python shell stage runs on one fixed capacity"
+                )
+            }
             SemanticError::Sql { place, message, .. } => format!("{message} (in {place})"),
             SemanticError::AggregateInRowStep { place } => {
                 format!("{place} calls an aggregate function, but it is computed row by row")
@@ -523,6 +551,13 @@ impl SemanticError {
                 Some("a Glue workflow is a graph without cycles; remove one of these conditions".into())
             }
             SemanticError::ColumnClash { hint, .. } | SemanticError::Glue { hint, .. } => hint.clone(),
+            SemanticError::WorkerTypeVersion { since, .. } => {
+                Some(format!("set `glue_version` to {since} or later, or use G.1X to G.8X workers"))
+            }
+            SemanticError::FlexUnsupported { .. } => Some(
+                "FLEX runs Spark stages on Glue 3.0 or later with G.1X or G.2X workers; remove `execution_class` or change those".into(),
+            ),
+            SemanticError::SparkOnlySetting { .. } => Some("remove it from this stage".into()),
             SemanticError::Nondeterministic { hint, .. } => Some((*hint).to_string()),
             SemanticError::Sql { hint, .. } => hint.clone(),
             SemanticError::AggregateInRowStep { .. } => Some(

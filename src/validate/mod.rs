@@ -115,7 +115,7 @@ pub(crate) fn ptr(parts: &[&str]) -> String {
 }
 
 /// Glue versions pipec accepts for Spark stages (older ones are past end of support).
-pub const SPARK_GLUE_VERSIONS: [&str; 3] = ["3.0", "4.0", "5.0"];
+pub use crate::glue::SPARK_GLUE_VERSIONS;
 pub const DEFAULT_SPARK_GLUE_VERSION: &str = "5.0";
 /// Python shell jobs run Python 3.9 on Glue version 3.0.
 pub const PYTHON_SHELL_GLUE_VERSION: &str = "3.0";
@@ -277,7 +277,7 @@ pub fn validate(
     graph::check(&mut cx);
     check_alerts(&mut cx);
     check_misc(&mut cx);
-    limits::check(&mut cx, file_name);
+    limits::check(&mut cx);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
     let frames = cx.frames;

@@ -19,6 +19,11 @@ pub struct Settings {
     pub log_retention_days: u32,
     /// What a cast does with values it loses, unless the cast says.
     pub cast_on_invalid: OnInvalid,
+    /// Spark stages only; Python shell stages are always `Standard`.
+    pub execution_class: ExecutionClass,
+    /// Spark stages only: `workers` is then the most Glue scales to.
+    pub auto_scaling: bool,
+    pub job_run_queuing: bool,
 }
 
 /// Resolves a stage's settings: the stage's own, then `defaults`, then pipec's.
@@ -65,6 +70,19 @@ pub fn settings(p: &Pipeline, s: &Stage) -> Settings {
         metrics: o.metrics.or(d.metrics).unwrap_or(true),
         log_retention_days: o.log_retention_days.or(d.log_retention_days).unwrap_or(30),
         cast_on_invalid: o.cast_on_invalid.or(d.cast_on_invalid).unwrap_or_default(),
+        // A Python shell stage ignores the Spark-only defaults; its own
+        // setting is an error, reported by check_settings.
+        execution_class: if shell {
+            o.execution_class.unwrap_or_default()
+        } else {
+            o.execution_class.or(d.execution_class).unwrap_or_default()
+        },
+        auto_scaling: if shell {
+            o.auto_scaling.unwrap_or(false)
+        } else {
+            o.auto_scaling.or(d.auto_scaling).unwrap_or(false)
+        },
+        job_run_queuing: o.job_run_queuing.or(d.job_run_queuing).unwrap_or(false),
     }
 }
 
@@ -122,6 +140,17 @@ pub(super) fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                 },
             );
         }
+        for (key, set) in [
+            (
+                "execution_class",
+                own.execution_class == Some(ExecutionClass::Flex),
+            ),
+            ("auto_scaling", own.auto_scaling == Some(true)),
+        ] {
+            if set {
+                cx.at_key(&at(key, true), SemanticError::SparkOnlySetting { key });
+            }
+        }
         if own.cast_on_invalid.is_some() {
             cx.at_key(
                 &at("cast_on_invalid", true),
@@ -139,7 +168,10 @@ pub(super) fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                     st.glue_version
                 ))
             } else {
-                Some(format!("{DEFAULT_SPARK_GLUE_VERSION} is the newest"))
+                Some(format!(
+                    "{} is the newest",
+                    crate::glue::NEWEST_GLUE_VERSION
+                ))
             };
             cx.at_value(
                 &at("glue_version", own.glue_version.is_some()),
@@ -153,6 +185,8 @@ pub(super) fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                 },
             );
         }
+        // Every Glue version pipec accepts (3.0 and later) runs FLEX and
+        // auto-scaling, so only the worker type can rule them out.
         if own.max_capacity.is_some() {
             cx.at_key(&at("max_capacity", true), SemanticError::Glue { reason: "Spark stages on Glue 2.0 and later take `worker_type` and `workers`, not `max_capacity`".into(), hint: Some("remove `max_capacity` and set `workers`".into()) });
         }
@@ -177,14 +211,32 @@ pub(super) fn check_settings(cx: &mut Ctx, base: &str, s: &Stage) {
                         hint: Some("use G.1X".into()),
                     },
                 ),
-                _ => {}
+                _ => {
+                    if let Some(since) = crate::glue::batch_worker_since(wt)
+                        && SPARK_GLUE_VERSIONS.contains(&st.glue_version.as_str())
+                        && !crate::glue::batch_worker_available(wt, &st.glue_version)
+                    {
+                        cx.at_value(
+                            &wt_at,
+                            SemanticError::WorkerTypeVersion {
+                                worker_type: wt.as_str(),
+                                glue_version: st.glue_version.clone(),
+                                since,
+                            },
+                        );
+                    }
+                }
+            }
+            if st.execution_class == ExecutionClass::Flex && !crate::glue::flex_worker(wt) {
+                cx.at_value(
+                    &at("execution_class", own.execution_class.is_some()),
+                    SemanticError::FlexUnsupported {
+                        what: format!("{} workers", wt.as_str()),
+                    },
+                );
             }
             if let Some(n) = st.workers {
-                let max = match wt {
-                    WorkerType::G1X => 299,
-                    WorkerType::G2X => 149,
-                    _ => u32::MAX,
-                };
+                let max = crate::glue::max_workers(wt).unwrap_or(u32::MAX);
                 let w_at = at("workers", own.workers.is_some());
                 if n < 2 {
                     cx.at_value(&w_at, SemanticError::Glue { reason: format!("a Spark stage needs at least 2 workers (a driver and an executor), not {n}"), hint: None });

@@ -9,7 +9,7 @@
 
 use super::{Ctx, GroupList, Groups, iam, resource, table_prefix};
 use crate::contracts::iam as contract;
-use crate::model::{Bookmarks, Stage, StageKind};
+use crate::model::{Bookmarks, ExecutionClass, Stage, StageKind};
 use crate::names::{self, Kind};
 use crate::render::cfn::{get_att, sub};
 use crate::validate::settings;
@@ -254,7 +254,14 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             for (k, v) in &logs.arguments {
                 args.insert((*k).into(), json!(v));
             }
-            args.insert("--enable-job-insights".into(), json!("true"));
+            if crate::glue::job_insights(&st.glue_version) {
+                args.insert("--enable-job-insights".into(), json!("true"));
+            }
+            if st.auto_scaling {
+                // NumberOfWorkers is then the most Glue scales to:
+                // https://docs.aws.amazon.com/glue/latest/dg/auto-scaling.html
+                args.insert("--enable-auto-scaling".into(), json!("true"));
+            }
             if let Some(runtime) = &runtime {
                 // A .py file in --extra-py-files is put on the Python path
                 // under its own name, as with Spark's --py-files:
@@ -321,6 +328,14 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 props["NumberOfWorkers"] = json!(n);
             }
             _ => {}
+        }
+        if st.execution_class == ExecutionClass::Flex {
+            // ExecutionClass and JobRunQueuingEnabled are properties of AWS::Glue::Job:
+            // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-job.html
+            props["ExecutionClass"] = json!(st.execution_class.as_str());
+        }
+        if st.job_run_queuing {
+            props["JobRunQueuingEnabled"] = json!(true);
         }
         if !glue_connections.is_empty() {
             props["Connections"] = json!({"Connections": glue_connections});

@@ -233,6 +233,14 @@ fn a_renamed_pipeline_file_changes_no_template_and_no_script() {
     let copy = base.join("elsewhere/orders-copy-v2.yaml");
     std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
     std::fs::copy(root().join("pipelines/etl.yaml"), &copy).unwrap();
+    // The copy's samples, which validation reads, come along.
+    let samples = base.join("elsewhere/samples/etl");
+    std::fs::create_dir_all(&samples).unwrap();
+    std::fs::copy(
+        root().join("pipelines/samples/etl/online_retail.csv"),
+        samples.join("online_retail.csv"),
+    )
+    .unwrap();
     let (a, b) = (base.join("a"), base.join("b"));
     for (out, file) in [(&a, root().join("pipelines/etl.yaml")), (&b, copy)] {
         let o = pipec(

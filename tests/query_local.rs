@@ -260,7 +260,8 @@ fn errors_are_clean_with_their_exit_codes() {
             1,
             "no_such_column",
         ),
-        (&[PIPELINE, "SELECT 1"], 2, "Athena: not in this build"),
+        // Local-only flags (the helper passes --local-dir and --python) need --local.
+        (&[PIPELINE, "SELECT 1"], 2, "--local"),
         (
             &["--local", PIPELINE, "SELECT 1", "--format", "xml"],
             2,

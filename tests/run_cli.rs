@@ -24,10 +24,16 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
     );
     // (arguments after `run`, exit code, text the output must hold)
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        // Without --local the run is on AWS: here a dead local endpoint, so
+        // that nothing leaves this machine.
         (
-            vec!["pipelines/etl.yaml"],
+            vec![
+                "pipelines/etl.yaml",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
             2,
-            "runs on AWS: not in this build",
+            "no answer from the AWS endpoint",
         ),
         (
             vec!["--local", "pipelines/etl.yaml", "--from", "claen"],
@@ -135,6 +141,14 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
             .args(&args)
             .current_dir(root())
             .env_remove("PIPEC_PYTHON")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
             .output()
             .unwrap();
         let all = format!(

@@ -76,9 +76,7 @@ def read_back(spark, root, stem, table):
 
 
 @pytest.mark.parametrize("stem", STEMS)
-def test_every_example_runs_locally_on_its_samples_as_computed(
-    spark, tmp_path, stem
-):
+def test_every_example_runs_locally_on_its_samples_as_computed(spark, tmp_path, stem):
     assert declared_samples(stem), f"{stem}.yaml declares no samples"
     proc = run_local(ROOT / "pipelines" / f"{stem}.yaml", tmp_path)
     assert proc.returncode == 0

@@ -64,3 +64,19 @@ def test_without_jdbc_the_tables_are_parquet_stand_ins(tmp_path):
             [str(folder / "*.parquet")],
         ).fetchall()
         assert got == WANT, folder
+
+
+def test_reading_a_stand_in_no_stage_wrote_fails_clearly(tmp_path):
+    """`--only report` without --jdbc: nothing wrote public.items's
+    stand-in, so the stage fails and says why."""
+    proc = run_local(
+        ROOT / "tests" / "run" / "jdbc.yaml",
+        tmp_path / "local",
+        "--only",
+        "report",
+        ok=False,
+    )
+    assert proc.returncode == 1
+    assert "JDBC table public.items of connection db: no stand-in" in (
+        proc.stdout + proc.stderr
+    )

@@ -263,6 +263,14 @@ def read_jdbc(spark, connection, options, dbtable):
     """A JDBC table through its connection, or its local stand-in."""
     standin = jdbc_standin(connection, dbtable)
     if standin is not None:
+        import os
+
+        if not os.path.isdir(standin):
+            raise RuntimeError(
+                f"JDBC table {dbtable} of connection {connection}: no stand-in "
+                f"at {standin}; without --jdbc {connection}=URL a local run "
+                "reads only what an earlier stage wrote"
+            )
         return spark.read.load(standin, format="parquet")
     return spark.read.load(format="jdbc", dbtable=dbtable, **options)
 

@@ -95,6 +95,8 @@ fn runtime(
     for (used, name) in [
         (uses.casts, "check_casts"),
         (uses.jdbc, "jdbc_options"),
+        (uses.jdbc, "read_jdbc"),
+        (uses.jdbc, "write_jdbc"),
         (uses.quality, "check_quality"),
     ] {
         if used {

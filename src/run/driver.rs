@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::Sender;
 
@@ -155,20 +155,27 @@ impl Driver {
             .map_err(|e| format!("the Spark driver stopped: {e}"))
     }
 
-    /// Runs a generated script in a thread of the driver.
+    /// Runs a generated script in a thread of the driver; `jdbc_standins`
+    /// maps each connection given no database to its stand-in folder.
     pub fn run(
         &mut self,
         stage: &str,
         script: &Path,
         argv: &[String],
         log: &Path,
+        jdbc_standins: &[(String, PathBuf)],
     ) -> Result<(), String> {
+        let standins: serde_json::Map<String, serde_json::Value> = jdbc_standins
+            .iter()
+            .map(|(c, d)| (c.clone(), json!(d.to_string_lossy())))
+            .collect();
         self.send(json!({
             "op": "run",
             "id": stage,
             "script": script.to_string_lossy(),
             "argv": argv,
             "log": log.to_string_lossy(),
+            "jdbc_standins": standins,
         }))
     }
 

@@ -59,7 +59,14 @@ impl LocalLayout {
     /// database is given for its connection:
     /// `<root>/<pipeline>/jdbc/<connection>/<jdbc_table>/`.
     pub fn jdbc_standin(&self, connection: &str, jdbc_table: &str) -> PathBuf {
-        self.dir.join("jdbc").join(connection).join(jdbc_table)
+        self.jdbc_connection(connection).join(jdbc_table)
+    }
+
+    /// The folder of one connection's stand-ins,
+    /// `<root>/<pipeline>/jdbc/<connection>/`: the runtime joins the JDBC
+    /// table's name to it, as `jdbc_standin` does.
+    pub fn jdbc_connection(&self, connection: &str) -> PathBuf {
+        self.dir.join("jdbc").join(connection)
     }
 
     /// The local Glue Data Catalog that local crawlers write and

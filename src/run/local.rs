@@ -261,15 +261,23 @@ impl<'a> LocalExecutor<'a> {
                 error: None,
             }));
         }
-        if let Some(c) = self.missing_jdbc(s) {
-            return Err(format!(
-                "stage {name} uses JDBC connection {c}: a local run needs its database, given as --jdbc {c}=URL (user and password from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD)"
-            ));
-        }
         let st = settings(p, s);
         let script = self.scripts.join(format!("{name}.py"));
         let argv = self.argv(&name, extra);
         let own_process = s.kind == StageKind::PythonShell || s.script.is_some();
+        let missing = self.missing_jdbc(s);
+        if own_process && let Some(c) = missing.first() {
+            // Only the driver's runtime knows stand-ins; a script of the
+            // user's own talks to the database itself.
+            return Err(format!(
+                "stage {name} uses JDBC connection {c}: a local run of a stage with its own script needs its database, given as --jdbc {c}=URL (user and password from $PIPEC_JDBC_USER and $PIPEC_JDBC_PASSWORD)"
+            ));
+        }
+        let standins: Vec<(String, PathBuf)> = missing
+            .iter()
+            .map(|c| (c.clone(), self.layout.jdbc_connection(c)))
+            .collect();
+        self.note_standins(&name, s, &missing);
         if own_process {
             let python = self.python(if s.kind == StageKind::PythonShell {
                 crate::validate::DEFAULT_SPARK_GLUE_VERSION
@@ -313,20 +321,65 @@ impl<'a> LocalExecutor<'a> {
         let Some(driver) = self.drivers.get_mut(&key) else {
             return Err("the Spark driver did not start".into());
         };
-        driver.run(&name, &script, &argv, &log)?;
+        driver.run(&name, &script, &argv, &log, &standins)?;
         self.on_driver.insert(node, key);
         Ok(None)
     }
 
-    /// A JDBC connection of the stage that `--jdbc` does not give.
-    fn missing_jdbc(&self, s: &crate::model::Stage) -> Option<String> {
+    /// The JDBC connections of the stage that `--jdbc` does not give, each once.
+    fn missing_jdbc(&self, s: &crate::model::Stage) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, t, _) in self.jdbc_tables(s) {
+            if let Some(c) = &t.connection
+                && !self.opts.jdbc.iter().any(|(k, _)| k == c)
+                && !out.contains(c)
+            {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
+
+    /// The stage's JDBC tables: name, schema, and whether the stage writes it.
+    fn jdbc_tables<'s>(
+        &'s self,
+        s: &'s crate::model::Stage,
+    ) -> Vec<(&'s str, &'s crate::model::TableSchema, bool)> {
         let p = self.v.pipeline();
         s.inputs
             .iter()
-            .map(|i| i.table())
-            .chain(s.outputs.iter().map(|o| o.table.as_str()))
-            .filter_map(|t| p.schemas.get(t).and_then(|t| t.connection.clone()))
-            .find(|c| !self.opts.jdbc.iter().any(|(k, _)| k == c))
+            .map(|i| (i.table(), false))
+            .chain(s.outputs.iter().map(|o| (o.table.as_str(), true)))
+            .filter_map(|(name, writes)| {
+                p.schemas
+                    .get(name)
+                    .filter(|t| t.connection.is_some())
+                    .map(|t| (name, t, writes))
+            })
+            .collect()
+    }
+
+    /// One note per JDBC table the stage reads or writes as a Parquet
+    /// stand-in, so the summary says no database was touched.
+    fn note_standins(&mut self, stage: &str, s: &crate::model::Stage, missing: &[String]) {
+        let mut notes = Vec::new();
+        for (name, t, writes) in self.jdbc_tables(s) {
+            let Some(c) = t
+                .connection
+                .as_deref()
+                .filter(|c| missing.iter().any(|m| m == c))
+            else {
+                continue;
+            };
+            let jdbc_table = t.jdbc_table.as_deref().unwrap_or(name);
+            notes.push(format!(
+                "stage {stage}: {} JDBC table {jdbc_table} ({name}) {} a Parquet stand-in at {}, as no --jdbc {c}=URL was given",
+                if writes { "wrote" } else { "read" },
+                if writes { "as" } else { "from" },
+                self.layout.jdbc_standin(c, jdbc_table).display()
+            ));
+        }
+        self.notes.extend(notes);
     }
 
     /// The key of the driver of a Glue version, started if it is not yet.

@@ -5,7 +5,8 @@ pipec (src/run/driver.rs) writes this file under .pipec/ and starts it with
 the run's scripts folder as its only argument. It speaks JSON lines: pipec
 writes commands on stdin, the driver answers on its original stdout.
 
-    {"op": "run", "id": "clean", "script": PATH, "argv": [...], "log": PATH}
+    {"op": "run", "id": "clean", "script": PATH, "argv": [...], "log": PATH,
+     "jdbc_standins": {"CONNECTION": DIR}}
     {"op": "cancel", "id": "clean"}
     {"op": "quit"}
 
@@ -97,6 +98,8 @@ def main():
         pipec_runtime.LOCAL.argv = command["argv"]
         pipec_runtime.LOCAL.spark = session
         pipec_runtime.LOCAL.report = report
+        # Connections given no --jdbc: their tables are Parquet folders here.
+        pipec_runtime.LOCAL.jdbc_standins = command.get("jdbc_standins") or {}
         try:
             runpy.run_path(command["script"], run_name="__main__")
             pipec_runtime.flush_reports()

@@ -38,3 +38,45 @@ def test_jdbc_tables_go_to_the_given_database(postgres, tmp_path, monkeypatch): 
         [str(tmp_path / "local" / "runjdbc" / "gold" / "report" / "*.parquet")],
     ).fetchall()
     assert report == WANT
+
+
+def test_without_jdbc_the_tables_are_parquet_stand_ins(tmp_path):
+    """No --jdbc: `load` writes public.items as Parquet under
+    jdbc/db/public.items, and `report` reads it back from there."""
+    sample = tmp_path / "items.csv"
+    sample.write_text(CSV)
+    local = tmp_path / "local"
+    proc = run_local(
+        ROOT / "tests" / "run" / "jdbc.yaml", local, "--input", f"items_raw={sample}"
+    )
+    assert "wrote   items: 3 rows" in proc.stdout
+    assert "read    items: 3 rows" in proc.stdout
+    standin = local / "runjdbc" / "jdbc" / "db" / "public.items"
+    for verb, prep in [("wrote", "as"), ("read", "from")]:
+        note = (
+            f"stage {'load' if verb == 'wrote' else 'report'}: {verb} JDBC table "
+            f"public.items (items) {prep} a Parquet stand-in at {standin}"
+        )
+        assert note in proc.stdout, note
+    for folder in [standin, local / "runjdbc" / "gold" / "report"]:
+        got = duckdb.execute(
+            "SELECT id, price FROM read_parquet(?) ORDER BY id",
+            [str(folder / "*.parquet")],
+        ).fetchall()
+        assert got == WANT, folder
+
+
+def test_reading_a_stand_in_no_stage_wrote_fails_clearly(tmp_path):
+    """`--only report` without --jdbc: nothing wrote public.items's
+    stand-in, so the stage fails and says why."""
+    proc = run_local(
+        ROOT / "tests" / "run" / "jdbc.yaml",
+        tmp_path / "local",
+        "--only",
+        "report",
+        ok=False,
+    )
+    assert proc.returncode == 1
+    assert "JDBC table public.items of connection db: no stand-in" in (
+        proc.stdout + proc.stderr
+    )

@@ -41,8 +41,9 @@ __all__ = [
 
 
 # A local run (`pipec run --local`) runs several stages in one process, one
-# thread each; its driver sets the thread's arguments, SparkSession and
-# report function here. On AWS Glue and in a plain run they stay unset.
+# thread each; its driver sets the thread's arguments, SparkSession, report
+# function and JDBC stand-in folders here. On AWS Glue and in a plain run
+# they stay unset.
 LOCAL = threading.local()
 
 

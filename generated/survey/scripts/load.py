@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python load.py --JOB_NAME load --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import conform, jdbc_options, observed, schema_of, start
+from pipec_runtime import conform, jdbc_options, observed, schema_of, start, write_jdbc
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -120,23 +120,25 @@ respondent_languages_pg_out = conform(
 # respondents_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
 respondents_pg_out = observed(respondents_pg_out, "respondents_pg", "rows_written")
-respondents_pg_out.write.save(
-    format="jdbc",
+write_jdbc(
+    respondents_pg_out,
+    "survey-db",
+    survey_db_jdbc,
+    "public.respondents",
     mode="overwrite",
-    dbtable="public.respondents",
-    truncate="true",
-    **survey_db_jdbc,
+    truncate=True,
 )
 
 # languages_pg: JDBC table through connection survey-db, overwrite.
 # Overwrite empties the table but keeps its definition.
 languages_pg_out = observed(languages_pg_out, "languages_pg", "rows_written")
-languages_pg_out.write.save(
-    format="jdbc",
+write_jdbc(
+    languages_pg_out,
+    "survey-db",
+    survey_db_jdbc,
+    "public.languages",
     mode="overwrite",
-    dbtable="public.languages",
-    truncate="true",
-    **survey_db_jdbc,
+    truncate=True,
 )
 
 # respondent_languages_pg: JDBC table through connection survey-db, overwrite.
@@ -146,12 +148,13 @@ respondent_languages_pg_out = observed(
     "respondent_languages_pg",
     "rows_written",
 )
-respondent_languages_pg_out.write.save(
-    format="jdbc",
+write_jdbc(
+    respondent_languages_pg_out,
+    "survey-db",
+    survey_db_jdbc,
+    "public.respondent_languages",
     mode="overwrite",
-    dbtable="public.respondent_languages",
-    truncate="true",
-    **survey_db_jdbc,
+    truncate=True,
 )
 
 run.commit()

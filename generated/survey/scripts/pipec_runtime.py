@@ -38,13 +38,16 @@ __all__ = [
     "observed",
     "check_casts",
     "jdbc_options",
+    "read_jdbc",
+    "write_jdbc",
     "check_quality",
 ]
 
 
 # A local run (`pipec run --local`) runs several stages in one process, one
-# thread each; its driver sets the thread's arguments, SparkSession and
-# report function here. On AWS Glue and in a plain run they stay unset.
+# thread each; its driver sets the thread's arguments, SparkSession, report
+# function and JDBC stand-in folders here. On AWS Glue and in a plain run
+# they stay unset.
 LOCAL = threading.local()
 
 
@@ -242,6 +245,45 @@ def jdbc_options(url, secret_id, driver):
         "password": credentials["password"],
         "driver": driver,
     }
+
+
+def jdbc_standin(connection, dbtable):
+    """The Parquet folder that stands in for a JDBC table in a local run
+    given no database for its connection; None on AWS Glue and elsewhere."""
+    folders = getattr(LOCAL, "jdbc_standins", None) or {}
+    folder = folders.get(connection)
+    if folder is None:
+        return None
+    import os
+
+    return os.path.join(folder, dbtable)
+
+
+def read_jdbc(spark, connection, options, dbtable):
+    """A JDBC table through its connection, or its local stand-in."""
+    standin = jdbc_standin(connection, dbtable)
+    if standin is not None:
+        import os
+
+        if not os.path.isdir(standin):
+            raise RuntimeError(
+                f"JDBC table {dbtable} of connection {connection}: no stand-in "
+                f"at {standin}; without --jdbc {connection}=URL a local run "
+                "reads only what an earlier stage wrote"
+            )
+        return spark.read.load(standin, format="parquet")
+    return spark.read.load(format="jdbc", dbtable=dbtable, **options)
+
+
+def write_jdbc(df, connection, options, dbtable, mode, truncate=False):
+    """Writes a JDBC table through its connection (`truncate`: overwrite
+    empties the table instead of dropping it), or its local stand-in."""
+    standin = jdbc_standin(connection, dbtable)
+    if standin is not None:
+        df.write.save(standin, format="parquet", mode=mode)
+        return
+    extra = {"truncate": "true"} if truncate else {}
+    df.write.save(format="jdbc", mode=mode, dbtable=dbtable, **extra, **options)
 
 
 def check_quality(run, df, table, rules, on_failure):

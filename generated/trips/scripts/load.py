@@ -8,7 +8,7 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python load.py --JOB_NAME load --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import conform, jdbc_options, observed, schema_of, start
+from pipec_runtime import conform, jdbc_options, observed, schema_of, start, write_jdbc
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -74,11 +74,12 @@ daily_zone_stats_rs_out = observed(
     "daily_zone_stats_rs",
     "rows_written",
 )
-daily_zone_stats_rs_out.write.save(
-    format="jdbc",
+write_jdbc(
+    daily_zone_stats_rs_out,
+    "warehouse",
+    warehouse_jdbc,
+    "mobility.daily_zone_stats",
     mode="append",
-    dbtable="mobility.daily_zone_stats",
-    **warehouse_jdbc,
 )
 
 run.commit()

@@ -29,8 +29,10 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "jdbc_options",
     "observed",
     "quote",
+    "read_jdbc",
     "schema_of",
     "start",
+    "write_jdbc",
 ];
 
 /// The runtime names used as identifiers in `code`.

@@ -120,8 +120,6 @@ pub enum Expr {
     Call(String, Vec<Expr>),
     /// `name=value` inside a call.
     Kw(String, Box<Expr>),
-    /// `**value` inside a call.
-    Splat(Box<Expr>),
     List(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
     /// `base.method(args)`: one method called on an expression.
@@ -158,7 +156,6 @@ impl Expr {
             Expr::Str(t) => literal(t),
             Expr::Call(f, args) => format!("{f}({})", join_flat(args)),
             Expr::Kw(n, v) => format!("{n}={}", v.flat()),
-            Expr::Splat(v) => format!("**{}", v.flat()),
             Expr::List(items) => format!("[{}]", join_flat(items)),
             Expr::Dict(items) => format!(
                 "{{{}}}",
@@ -189,7 +186,6 @@ impl Expr {
             }
             Expr::Call(..) => flat,
             Expr::Kw(n, v) => format!("{n}={}", v.fmt(indent, head + n.len() + 1, tail)),
-            Expr::Splat(v) => format!("**{}", v.fmt(indent, head + 2, tail)),
             Expr::List(items) if !items.is_empty() => format!("[{}]", expanded(items, indent)),
             Expr::Dict(items) if !items.is_empty() => {
                 let mut out = String::from("{\n");

@@ -15,12 +15,14 @@ impl Builder<'_> {
     ) -> (String, Expr) {
         if let Some(c) = &t.connection {
             let table = t.jdbc_table.clone().unwrap_or_else(|| name.to_string());
+            // `read_jdbc` reads through the connection, or a local run's stand-in.
             let load = call(
-                "spark.read.load",
+                "read_jdbc",
                 vec![
-                    kw("format", s("jdbc")),
-                    kw("dbtable", s(table)),
-                    Expr::Splat(Box::new(code(conn_vars[c].clone()))),
+                    code("spark".to_string()),
+                    s(c.clone()),
+                    code(conn_vars[c].clone()),
+                    s(table),
                 ],
             );
             return (
@@ -71,9 +73,11 @@ impl Builder<'_> {
         if let Some(c) = &t.connection {
             let table = t.jdbc_table.clone().unwrap_or_else(|| o.table.clone());
             let mut args = vec![
-                kw("format", s("jdbc")),
+                code(var.to_string()),
+                s(c.clone()),
+                code(conn_vars[c].clone()),
+                s(table),
                 kw("mode", s(mode)),
-                kw("dbtable", s(table)),
             ];
             let mut comments = vec![format!(
                 "{}: JDBC table through connection {c}, {mode}.",
@@ -81,11 +85,10 @@ impl Builder<'_> {
             )];
             if o.mode == WriteMode::Overwrite {
                 // Keep the table's definition (grants, types): empty it instead of dropping it.
-                args.push(kw("truncate", s("true")));
+                args.push(kw("truncate", code("True".to_string())));
                 comments.push("Overwrite empties the table but keeps its definition.".into());
             }
-            args.push(Expr::Splat(Box::new(code(conn_vars[c].clone()))));
-            let e = call(format!("{var}.write.save"), args);
+            let e = call("write_jdbc", args);
             return Block {
                 comments: comments.iter().map(|c| format!("# {c}")).collect(),
                 code: format!("{}\n{}", counted(var, &o.table), e.fmt(0, 0, 0)),

@@ -189,6 +189,8 @@ const PY_RESERVED: &[&str] = &[
     "schema_of",
     "conform",
     "jdbc_options",
+    "read_jdbc",
+    "write_jdbc",
     "observed",
     "check_quality",
     "evaluate_locally",

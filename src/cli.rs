@@ -960,8 +960,7 @@ fn query_local(
     let glue_version = p
         .stages
         .values()
-        .filter(|s| s.kind == crate::model::StageKind::Spark)
-        .next()
+        .find(|s| s.kind == crate::model::StageKind::Spark)
         .map(|s| crate::validate::settings(p, s).glue_version)
         .unwrap_or_else(|| "5.0".to_string());
     let pipec_dir = std::env::current_dir().unwrap_or_default().join(".pipec");

@@ -27,11 +27,7 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
         // Without --local the run is on AWS: here a dead local endpoint, so
         // that nothing leaves this machine.
         (
-            vec![
-                "pipelines/etl.yaml",
-                "--endpoint-url",
-                "http://127.0.0.1:9",
-            ],
+            vec!["pipelines/etl.yaml", "--endpoint-url", "http://127.0.0.1:9"],
             2,
             "no answer from the AWS endpoint",
         ),
@@ -147,7 +143,10 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            )
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
             .output()

@@ -131,8 +131,7 @@ impl<'a> LocalExecutor<'a> {
         let p = self.v.pipeline();
         p.stages
             .values()
-            .filter(|s| s.kind == crate::model::StageKind::Spark)
-            .next()
+            .find(|s| s.kind == crate::model::StageKind::Spark)
             .map(|s| settings(p, s).glue_version)
             .unwrap_or_else(|| "5.0".to_string())
     }
@@ -385,7 +384,7 @@ impl<'a> LocalExecutor<'a> {
     /// The key of the driver of a Glue version, started if it is not yet.
     fn driver_for(&mut self, glue_version: &str) -> Result<String, String> {
         let key = super::venv::pins(glue_version)
-            .map(|p| p.pyspark.to_string())
+            .map(|p| p.pyspark().to_string())
             .unwrap_or_else(|| glue_version.to_string());
         if !self.drivers.contains_key(&key) {
             let python = self.python(glue_version)?;

@@ -18,43 +18,37 @@ pub const PYTHON_ENV: &str = "PIPEC_PYTHON";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pins {
     pub glue_version: &'static str,
-    pub pyspark: &'static str,
     pub pyarrow: &'static str,
     pub duckdb: &'static str,
 }
 
-/// Glue version -> the Spark it runs, from AWS's release notes
-/// (https://docs.aws.amazon.com/glue/latest/dg/release-notes.html). The one
-/// place these versions live. 5.1 and 6.0 are ready for when they validate.
-/// pyarrow and duckdb for 5.0 are the ones `tests/requirements.txt` pins.
+/// Glue version -> the pyarrow and duckdb installed beside its pyspark. The
+/// pyspark itself comes from `crate::glue::local_pyspark_version`, the one
+/// place Glue's Spark versions live. The pins are the ones
+/// `tests/requirements.txt` and `tests/requirements-spark4.txt` test.
 pub const TABLE: &[Pins] = &[
     Pins {
         glue_version: "3.0",
-        pyspark: "3.1.1",
-        pyarrow: "12.0.1",
+        pyarrow: "26.0.1",
         duckdb: "2.0.0",
     },
     Pins {
         glue_version: "4.0",
-        pyspark: "3.3.0",
-        pyarrow: "14.0.2",
+        pyarrow: "26.0.1",
         duckdb: "2.0.0",
     },
     Pins {
         glue_version: "5.0",
-        pyspark: "3.5.4",
         pyarrow: "26.0.1",
         duckdb: "2.0.0",
     },
     Pins {
         glue_version: "5.1",
-        pyspark: "3.5.6",
         pyarrow: "26.0.1",
         duckdb: "2.0.0",
     },
     Pins {
         glue_version: "6.0",
-        pyspark: "4.1.1",
         pyarrow: "26.0.1",
         duckdb: "2.0.0",
     },
@@ -67,10 +61,15 @@ pub fn pins(glue_version: &str) -> Option<&'static Pins> {
 }
 
 impl Pins {
+    /// The pyspark of this Glue version (see `crate::glue`).
+    pub fn pyspark(&self) -> &'static str {
+        crate::glue::local_pyspark_version(self.glue_version).unwrap_or("3.5.4")
+    }
+
     /// The pip requirements, one per line.
     pub fn requirements(&self) -> Vec<String> {
         vec![
-            format!("pyspark=={}", self.pyspark),
+            format!("pyspark=={}", self.pyspark()),
             format!("pyarrow=={}", self.pyarrow),
             format!("duckdb=={}", self.duckdb),
         ]
@@ -102,7 +101,7 @@ pub enum Choice {
 pub fn env_dir(pipec_dir: &Path, pins: &Pins) -> PathBuf {
     pipec_dir
         .join("venv")
-        .join(format!("pyspark-{}", pins.pyspark))
+        .join(format!("pyspark-{}", pins.pyspark()))
 }
 
 /// The marker file of an installed environment.
@@ -161,7 +160,7 @@ pub fn ensure(
         Choice::Install { dir, pins } => {
             eprintln!(
                 "pipec: installing pyspark {} into {} (once)",
-                pins.pyspark,
+                pins.pyspark(),
                 dir.display()
             );
             let status = Command::new("python3")
@@ -230,7 +229,7 @@ mod tests {
             Ok(Choice::Given("/e/python".into()))
         );
         let pins = pins("5.0").unwrap();
-        assert_eq!(pins.pyspark, "3.5.4");
+        assert_eq!(pins.pyspark(), "3.5.4");
         assert_eq!(
             decide(None, Some(""), root, "5.0", none),
             Ok(Choice::Install {
@@ -255,12 +254,15 @@ mod tests {
 
     #[test]
     fn each_glue_version_has_its_spark() {
-        let spark: Vec<(&str, &str)> = TABLE.iter().map(|p| (p.glue_version, p.pyspark)).collect();
+        let spark: Vec<(&str, &str)> = TABLE
+            .iter()
+            .map(|p| (p.glue_version, p.pyspark()))
+            .collect();
         assert_eq!(
             spark,
             [
-                ("3.0", "3.1.1"),
-                ("4.0", "3.3.0"),
+                ("3.0", "3.5.4"),
+                ("4.0", "3.5.4"),
                 ("5.0", "3.5.4"),
                 ("5.1", "3.5.6"),
                 ("6.0", "4.1.1")

@@ -2,7 +2,7 @@
 # The etl example run end to end with `pipec run --local` (one JVM for its
 # Spark stages), against the same Spark stages run as separate processes
 # (`python clean.py ...`, `python repartition.py ...`, one JVM each) in the
-# same invocation, on the same small Online Retail sample. Prints both
+# same invocation, on the example's bundled Online Retail sample. Prints both
 # times and their ratio; the goal is a ratio under 0.5.
 #
 #   benches/run_local.sh            # uses $PIPEC_BIN or target/debug/pipec
@@ -14,15 +14,8 @@ python=${PIPEC_PYTHON:-$root/.venv/bin/python}
 export SPARK_LOCAL_IP=127.0.0.1 AWS_EC2_METADATA_DISABLED=true TZ=UTC
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cat > "$tmp/online_retail.csv" <<'CSV'
-Invoice No,Stock Code,Description,Quantity,Invoice Date,Unit Price,Customer ID,Country
-536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
-536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom
-536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047,United Kingdom
-536370,22728,ALARM CLOCK BAKELIKE PINK,24,12/1/2010 8:45,3.75,12583,France
-536389,22941,CHRISTMAS LIGHTS 10 REINDEER,6,12/1/2010 10:03,8.50,12431,Australia
-C536391,21980,PACK OF 12 RED RETROSPOT TISSUES,-24,12/1/2010 10:24,0.29,17548,United Kingdom
-CSV
+# The etl example's bundled sample (Online Retail format, 66 rows).
+cp "$root/pipelines/samples/etl/online_retail.csv" "$tmp/online_retail.csv"
 
 now() { date +%s.%N; }
 

@@ -1,30 +1,50 @@
 //! `build` and `build --check`: the only code that writes generated files.
 //!
-//! In: rendered files of one pipeline and the output folder. Out: the files
-//! written (only those whose contents changed, and stale ones removed), or,
-//! with `--check`, a unified diff of what is out of date, writing nothing.
-//! Also `source_path`: where the manifest says the pipeline file is.
+//! In: the files of one pipeline, one at a time as the renderer hands them
+//! over (`Output::file`), and the output folder. Out: the files written
+//! (only those whose contents changed, and stale ones removed), or, with
+//! `--check`, a unified diff of what is out of date, writing nothing. Each
+//! file is compared and written as it comes and then dropped, so a large
+//! pipeline is never held whole. Also `source_path`: where the manifest says
+//! the pipeline file is.
 
-use crate::render::Rendered;
 use similar::TextDiff;
 use std::collections::BTreeSet;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Sub-folders of a pipeline's output folder that pipec owns entirely.
 const OWNED: [&str; 2] = ["stacks", "scripts"];
 
-/// What differs between rendered files and a folder. New contents are
-/// borrowed from the rendered files, so a large pipeline is not held twice.
-#[derive(Debug, Default)]
-pub struct Changes<'a> {
-    /// Relative paths with their old (if any) and new (if any) contents. The
-    /// old text is kept only when `compare` is asked to (for `--check`'s
-    /// diff); otherwise an existing file's old text is left empty.
-    pub changed: Vec<(String, Option<String>, Option<&'a str>)>,
+/// What `build` does with each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write what changed and remove what is no longer rendered.
+    Write,
+    /// Write nothing; keep old and new text of what changed, for a diff.
+    Check,
 }
 
-impl Changes<'_> {
+/// Why a build stopped: reading the folder, or writing to it.
+#[derive(Debug)]
+pub enum Failure {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// What differs between rendered files and a folder.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Relative paths with their old (if any) and new (if any) contents,
+    /// sorted by path. Texts are kept only by `--check` (for its diff); a
+    /// written change keeps empty texts, and `None` still says which side
+    /// is missing.
+    pub changed: Vec<(String, Option<String>, Option<String>)>,
+    /// How many files were rendered.
+    pub rendered: usize,
+}
+
+impl Changes {
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty()
     }
@@ -35,7 +55,7 @@ impl Changes<'_> {
         for (path, old, new) in &self.changed {
             let shown = dir.join(path).display().to_string();
             let old_s = old.as_deref().unwrap_or("");
-            let new_s = new.unwrap_or("");
+            let new_s = new.as_deref().unwrap_or("");
             let diff = TextDiff::from_lines(old_s, new_s);
             let a = if old.is_some() {
                 format!("a/{shown}")
@@ -59,37 +79,134 @@ impl Changes<'_> {
     }
 }
 
-/// Compares rendered files with the pipeline's folder; `keep_old` keeps the
-/// old text of changed files, for a diff.
-pub fn compare<'a>(rendered: &'a Rendered, dir: &Path, keep_old: bool) -> io::Result<Changes<'a>> {
-    let mut changes = Changes::default();
-    let kept = |old: String| if keep_old { old } else { String::new() };
-    for (path, new) in &rendered.files {
-        match std::fs::read_to_string(dir.join(path)) {
-            Ok(old) if &old == new => {}
-            Ok(old) => changes
-                .changed
-                .push((path.clone(), Some(kept(old)), Some(new.as_str()))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                changes
-                    .changed
-                    .push((path.clone(), None, Some(new.as_str())))
+/// One pipeline's output folder, taking rendered files one at a time.
+pub struct Output {
+    dir: PathBuf,
+    mode: Mode,
+    /// Paths rendered so far: what is not among them at the end is stale.
+    seen: BTreeSet<String>,
+    changes: Changes,
+    /// Folders known to exist, so each is made once.
+    made: BTreeSet<PathBuf>,
+    /// The old file's bytes, read into one buffer reused for every file.
+    buf: Vec<u8>,
+    /// The first failure; later files are then ignored.
+    failed: Option<Failure>,
+}
+
+impl Output {
+    pub fn new(dir: &Path, mode: Mode) -> Output {
+        Output {
+            dir: dir.to_path_buf(),
+            mode,
+            seen: BTreeSet::new(),
+            changes: Changes::default(),
+            made: BTreeSet::new(),
+            buf: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Compares one rendered file with the folder's, and writes it when it
+    /// differs (unless checking). The text is dropped afterwards.
+    pub fn file(&mut self, path: String, new: String) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.changes.rendered += 1;
+        let full = self.dir.join(&path);
+        let old = match self.read_if_differs(&full, &new) {
+            Ok(Same::Yes) => {
+                self.seen.insert(path);
+                return;
             }
+            Ok(Same::No(old)) => old,
+            Err(e) => {
+                self.failed = Some(Failure::Read(e));
+                return;
+            }
+        };
+        match self.mode {
+            Mode::Check => {
+                self.changes.changed.push((path.clone(), old, Some(new)));
+            }
+            Mode::Write => {
+                if let Err(e) = self.write(&full, &new) {
+                    self.failed = Some(Failure::Write(e));
+                    return;
+                }
+                let old = old.map(|_| String::new());
+                self.changes
+                    .changed
+                    .push((path.clone(), old, Some(String::new())));
+            }
+        }
+        self.seen.insert(path);
+    }
+
+    /// Whether the file on disk already holds `new`; when not, its old text
+    /// (`None` when missing), read only by `--check`, which shows it.
+    fn read_if_differs(&mut self, full: &Path, new: &str) -> io::Result<Same> {
+        let mut f = match std::fs::File::open(full) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Same::No(None)),
             Err(e) => return Err(e),
+        };
+        let len = f.metadata()?.len();
+        if len != new.len() as u64 && self.mode == Mode::Write {
+            // A different size is a different file: no need to read it.
+            return Ok(Same::No(Some(String::new())));
         }
+        self.buf.clear();
+        f.read_to_end(&mut self.buf)?;
+        if self.buf == new.as_bytes() {
+            return Ok(Same::Yes);
+        }
+        let old = match self.mode {
+            Mode::Check => String::from_utf8_lossy(&self.buf).into_owned(),
+            Mode::Write => String::new(),
+        };
+        Ok(Same::No(Some(old)))
     }
-    for path in existing(dir)? {
-        if !rendered.files.contains_key(&path) {
-            let old = if keep_old {
-                std::fs::read_to_string(dir.join(&path)).unwrap_or_default()
-            } else {
-                String::new()
+
+    fn write(&mut self, full: &Path, text: &str) -> io::Result<()> {
+        if let Some(parent) = full.parent()
+            && !self.made.contains(parent)
+        {
+            std::fs::create_dir_all(parent)?;
+            self.made.insert(parent.to_path_buf());
+        }
+        std::fs::write(full, text)
+    }
+
+    /// Finds the stale files (owned by pipec, no longer rendered), removes
+    /// them unless checking, and returns every change sorted by path.
+    pub fn finish(mut self) -> Result<Changes, Failure> {
+        if let Some(f) = self.failed {
+            return Err(f);
+        }
+        for path in existing(&self.dir).map_err(Failure::Read)? {
+            if self.seen.contains(&path) {
+                continue;
+            }
+            let full = self.dir.join(&path);
+            let old = match self.mode {
+                Mode::Check => std::fs::read_to_string(&full).unwrap_or_default(),
+                Mode::Write => {
+                    std::fs::remove_file(&full).map_err(Failure::Write)?;
+                    String::new()
+                }
             };
-            changes.changed.push((path, Some(old), None));
+            self.changes.changed.push((path, Some(old), None));
         }
+        self.changes.changed.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(self.changes)
     }
-    changes.changed.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(changes)
+}
+
+enum Same {
+    Yes,
+    No(Option<String>),
 }
 
 /// Files pipec owns in a pipeline folder: the manifest and everything under
@@ -112,25 +229,6 @@ fn existing(dir: &Path) -> io::Result<BTreeSet<String>> {
         }
     }
     Ok(found)
-}
-
-/// Writes what changed and removes what is no longer rendered.
-pub fn write(changes: &Changes, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut touched = Vec::new();
-    for (path, _, new) in &changes.changed {
-        let full = dir.join(path);
-        match new {
-            Some(text) => {
-                if let Some(parent) = full.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::write(&full, text)?;
-            }
-            None => std::fs::remove_file(&full)?,
-        }
-        touched.push(full);
-    }
-    Ok(touched)
 }
 
 /// The pipeline file as seen from its output folder (`../../pipelines/etl.yaml`

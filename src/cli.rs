@@ -1052,18 +1052,29 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
         }
         let dir = out.join(&valid.pipeline().pipeline);
         let source = crate::build::source_path(path, &dir);
-        let rendered = match crate::render::render_with_source(valid, source.as_deref()) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = writeln!(stderr, "error: {}", e.message());
+        let mode = if check {
+            crate::build::Mode::Check
+        } else {
+            crate::build::Mode::Write
+        };
+        // Each file is compared (and written) as it is rendered, then dropped.
+        let mut output = crate::build::Output::new(&dir, mode);
+        if let Err(e) =
+            crate::render::render_each(valid, source.as_deref(), &mut |p, t| output.file(p, t))
+        {
+            let _ = writeln!(stderr, "error: {}", e.message());
+            exit = worse(exit, Exit::Usage);
+            continue;
+        }
+        let changes = match output.finish() {
+            Ok(c) => c,
+            Err(crate::build::Failure::Read(e)) => {
+                let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());
                 exit = worse(exit, Exit::Usage);
                 continue;
             }
-        };
-        let changes = match crate::build::compare(&rendered, &dir, check) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());
+            Err(crate::build::Failure::Write(e)) => {
+                let _ = writeln!(stderr, "error: cannot write {}: {e}", dir.display());
                 exit = worse(exit, Exit::Usage);
                 continue;
             }
@@ -1074,7 +1085,7 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
                     stdout,
                     "{}: up to date ({} files)",
                     dir.display(),
-                    rendered.files.len()
+                    changes.rendered
                 );
             } else {
                 let _ = write!(stdout, "{}", changes.unified_diff(&dir));
@@ -1089,21 +1100,13 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             }
             continue;
         }
-        match crate::build::write(&changes, &dir) {
-            Ok(touched) => {
-                let _ = writeln!(
-                    stdout,
-                    "{}: {} files, {} changed",
-                    dir.display(),
-                    rendered.files.len(),
-                    touched.len()
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(stderr, "error: cannot write {}: {e}", dir.display());
-                exit = worse(exit, Exit::Usage);
-            }
-        }
+        let _ = writeln!(
+            stdout,
+            "{}: {} files, {} changed",
+            dir.display(),
+            changes.rendered,
+            changes.changed.len()
+        );
     }
     exit
 }

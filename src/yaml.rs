@@ -197,7 +197,6 @@ enum Frame {
         nodes: usize,
         /// The key read, waiting for its value: text, span, and whether it is `<<`.
         key: Option<(String, Span, bool)>,
-        key_spans: HashMap<String, Span>,
         merges: Vec<Value>,
     },
 }
@@ -305,7 +304,6 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                         anchor,
                         nodes: 1,
                         key: None,
-                        key_spans: HashMap::new(),
                         merges: Vec::new(),
                     }
                 });
@@ -399,7 +397,6 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                 path,
                 nodes: n,
                 key,
-                key_spans,
                 merges,
                 ..
             }) => {
@@ -422,8 +419,13 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                     }
                     Some((_, _, true)) => merges.push(value),
                     Some((k, kspan, false)) => {
-                        if let Some(first) = key_spans.get(&k) {
-                            let first = *first;
+                        let p = child(*path, &k);
+                        // The map holds only keys written in it (merges come in
+                        // at its end), so a key already there is a duplicate;
+                        // its first span is in the location table.
+                        if map.contains_key(&k) {
+                            let first =
+                                locations.nodes.get(&p).and_then(|l| l.key).unwrap_or(kspan);
                             // The dropped value's place, so that what its loss causes is
                             // folded into this error.
                             let at = push_pointer(&pointer_of(outer), &k);
@@ -435,8 +437,6 @@ pub fn parse(file: &SourceFile) -> Result<(Document, Vec<Diagnostic>), Vec<Diagn
                             );
                             continue;
                         }
-                        key_spans.insert(k.clone(), kspan);
-                        let p = child(*path, &k);
                         let loc = NodeLoc {
                             value: vspan,
                             key: Some(kspan),

@@ -161,15 +161,28 @@ fn write_string(q: &mut String, s: &str) {
         return;
     }
     q.push('"');
-    // Copy runs of characters that need no escape in one go.
+    // Copy runs of characters that need no escape in one go. Printable ASCII
+    // is told by its byte alone; other characters are decoded and checked.
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() && !matches!(b, b'"' | b'\\') && !b.is_ascii_control() {
+            i += 1;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        let at = i;
+        i += c.len_utf8();
         let plain = !matches!(c, '"' | '\\') && !c.is_control() && !invisible(c);
         if plain {
             continue;
         }
-        q.push_str(&s[start..i]);
-        start = i + c.len_utf8();
+        q.push_str(&s[start..at]);
+        start = i;
         match c {
             '"' => q.push_str("\\\""),
             '\\' => q.push_str("\\\\"),

@@ -39,13 +39,26 @@ pub use imports::RUNTIME_MODULE;
 
 /// Renders the job script of every stage.
 pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError> {
+    let mut out = BTreeMap::new();
+    render_each(v, &mut |path, text| {
+        out.insert(path, text);
+    })?;
+    Ok(out)
+}
+
+/// Renders the job script of every stage, handing each to `sink` as soon as
+/// it is rendered (in stage order, the shared runtime last), so that a large
+/// pipeline never holds all its scripts at once.
+pub fn render_each(
+    v: &ValidPipeline,
+    sink: &mut dyn FnMut(String, String),
+) -> Result<(), RenderError> {
     let env = environment()?;
     // The header is one comment line; ruff's 88 columns do not apply to it.
     let mut header = py::comment_text(&super::header(v));
     if py::width(&header) + 2 > py::WIDTH {
         header.push_str("  # noqa: E501");
     }
-    let mut out = BTreeMap::new();
     let mut uses: Option<spark::Uses> = None;
     for (name, stage) in &v.pipeline().stages {
         let path = format!("scripts/{name}.py");
@@ -67,12 +80,12 @@ pub fn render(v: &ValidPipeline) -> Result<BTreeMap<String, String>, RenderError
                 ),
             )?
         };
-        out.insert(path, text);
+        sink(path, text);
     }
     if let Some(uses) = uses {
-        out.insert(RUNTIME_PATH.to_string(), runtime(&env, v, &header, &uses)?);
+        sink(RUNTIME_PATH.to_string(), runtime(&env, v, &header, &uses)?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The shared runtime: the helpers that the pipeline's Spark stages use.

@@ -70,16 +70,22 @@ pub fn comment_lines(text: &str, indent: usize) -> Vec<String> {
     let mut lines = Vec::new();
     for para in text.split(['\n', '\r']) {
         let para = comment_text(para);
+        // Widths are summed as words are added: `comment_text` left no line
+        // break, so a line's width is the sum of its characters'.
         let mut line = String::new();
+        let mut line_width = 0;
         for long_word in para.split_whitespace() {
-            for word in pieces(long_word, room) {
-                if !line.is_empty() && width(&line) + 1 + width(&word) > room {
+            for (word, word_width) in pieces(long_word, room) {
+                if !line.is_empty() && line_width + 1 + word_width > room {
                     lines.push(std::mem::take(&mut line));
+                    line_width = 0;
                 }
                 if !line.is_empty() {
                     line.push(' ');
+                    line_width += 1;
                 }
                 line.push_str(&word);
+                line_width += word_width;
             }
         }
         if !line.is_empty() {
@@ -92,15 +98,18 @@ pub fn comment_lines(text: &str, indent: usize) -> Vec<String> {
         .collect()
 }
 
-/// A word cut into pieces of at most `room` display columns.
-fn pieces(word: &str, room: usize) -> Vec<String> {
-    let mut out = vec![String::new()];
+/// A word cut into pieces of at most `room` display columns, each with its width.
+fn pieces(word: &str, room: usize) -> Vec<(String, usize)> {
+    let mut out = vec![(String::new(), 0)];
     for c in word.chars() {
+        let w = char_width(c);
         let last = out.last_mut().expect("never empty");
-        if !last.is_empty() && width(last) + width(&c.to_string()) > room {
-            out.push(String::new());
+        if !last.0.is_empty() && last.1 + w > room {
+            out.push((String::new(), 0));
         }
-        out.last_mut().expect("never empty").push(c);
+        let last = out.last_mut().expect("never empty");
+        last.0.push(c);
+        last.1 += w;
     }
     out
 }
@@ -241,12 +250,11 @@ fn expanded(items: &[Expr], indent: usize) -> String {
 
 /// Display width as ruff counts it (characters; wide CJK counts double).
 pub fn width(s: &str) -> usize {
-    s.lines()
-        .last()
-        .unwrap_or("")
-        .chars()
-        .map(|c| if is_wide(c) { 2 } else { 1 })
-        .sum()
+    s.lines().last().unwrap_or("").chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    if is_wide(c) { 2 } else { 1 }
 }
 
 fn is_wide(c: char) -> bool {

@@ -128,12 +128,14 @@ pub fn table_format(t: &TableSchema) -> Format {
     t.format.unwrap_or(Format::Parquet)
 }
 
-/// Renders every stack of the pipeline.
+/// Renders every stack of the pipeline, handing each to `sink` as soon as it
+/// is assembled, so that a large pipeline never holds all its stacks at once.
 pub fn render(
     v: &ValidPipeline,
     script_hashes: &BTreeMap<String, String>,
     runtime_hash: Option<&str>,
-) -> Vec<Stack> {
+    sink: &mut dyn FnMut(Stack),
+) {
     let p = v.pipeline();
     let cx = Ctx {
         v,
@@ -142,33 +144,32 @@ pub fn render(
         script_hashes,
         runtime_hash,
     };
-    let mut stacks = vec![Stack {
+    sink(Stack {
         name: "basic-infra".into(),
         body: emit::to_yaml(&infra::render(&cx).into_value()),
         depends_on: vec![],
         termination_protection: true,
-    }];
+    });
     let has_connections = !p.connections.is_empty();
     if has_connections {
-        stacks.push(Stack {
+        sink(Stack {
             name: "glue-connections".into(),
             body: emit::to_yaml(&extras::connections(&cx).into_value()),
             depends_on: vec!["basic-infra".into()],
             termination_protection: false,
         });
     }
-    let catalog = split(
+    let catalog_names = split(
         "glue-catalog",
         catalog::render(&cx),
         vec!["basic-infra".into()],
+        sink,
     );
-    let catalog_names: Vec<String> = catalog.iter().map(|s| s.name.clone()).collect();
-    stacks.extend(catalog);
     if p.schemas
         .values()
         .any(|t| t.quality.is_some() && t.zone.is_some())
     {
-        stacks.push(Stack {
+        sink(Stack {
             name: "data-quality".into(),
             body: emit::to_yaml(&extras::data_quality(&cx).into_value()),
             depends_on: catalog_names.clone(),
@@ -179,21 +180,18 @@ pub fn render(
     if has_connections {
         job_deps.push("glue-connections".into());
     }
-    let jobs = split("glue-jobs", jobs::render(&cx), job_deps);
-    let job_names: Vec<String> = jobs.iter().map(|s| s.name.clone()).collect();
-    stacks.extend(jobs);
+    let job_names = split("glue-jobs", jobs::render(&cx), job_deps, sink);
     let mut wf_deps = catalog_names;
     wf_deps.extend(job_names);
-    stacks.extend(split("glue-workflow", workflow::render(&cx), wf_deps));
+    split("glue-workflow", workflow::render(&cx), wf_deps, sink);
     if !p.alerts.is_empty() {
-        stacks.push(Stack {
+        sink(Stack {
             name: "alerts".into(),
             body: emit::to_yaml(&extras::alerts(&cx).into_value()),
             depends_on: vec!["basic-infra".into()],
             termination_protection: false,
         });
     }
-    stacks
 }
 
 /// Resources of a stack, grouped so that a group always stays in one stack
@@ -211,6 +209,9 @@ pub(crate) struct Groups {
 #[derive(Default)]
 pub(crate) struct GroupList {
     items: Vec<Emitted>,
+    /// Where each group is emitted before it is copied out at its exact
+    /// size: a growing buffer per group would hold up to twice its text.
+    scratch: String,
 }
 
 struct Emitted {
@@ -223,15 +224,15 @@ struct Emitted {
 
 impl GroupList {
     pub fn push(&mut self, (name, resources): (String, Vec<(String, Value)>)) {
-        let mut text = String::new();
+        self.scratch.clear();
         let count = resources.len();
         for (id, r) in resources {
-            emit::entry(&mut text, &id, &r, 2);
+            emit::entry(&mut self.scratch, &id, &r, 2);
         }
         self.items.push(Emitted {
             hash: stable_hash(&name),
             count,
-            text,
+            text: self.scratch.as_str().to_owned(),
         });
     }
 }
@@ -239,7 +240,14 @@ impl GroupList {
 /// Puts groups into one stack when they fit, else into parts `<base>-1..K` by a
 /// stable hash of the group name. K is a power of two, so adding one stage
 /// moves no other stage unless the pipeline crosses a power-of-two size.
-fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
+/// Each stack goes to `sink` as soon as it is assembled, and each group's text
+/// is freed once its part is; returns the names of the stacks.
+fn split(
+    base: &str,
+    g: Groups,
+    depends_on: Vec<String>,
+    sink: &mut dyn FnMut(Stack),
+) -> Vec<String> {
     let shared_ids: Vec<String> = g.shared.iter().map(|(id, _)| id.clone()).collect();
     // Groups arrive emitted; parts are sums of their exact sizes.
     let shared_count = g.shared.len();
@@ -247,85 +255,85 @@ fn split(base: &str, g: Groups, depends_on: Vec<String>) -> Vec<Stack> {
     for (id, r) in &g.shared {
         emit::entry(&mut shared_text, id, r, 2);
     }
-    let hashes: Vec<u64> = g.groups.items.iter().map(|e| e.hash).collect();
-    let emitted: Vec<(usize, String)> = g
-        .groups
-        .items
-        .into_iter()
-        .map(|e| (e.count, e.text))
-        .collect();
+    let items = g.groups.items;
     let fits = |count: usize, bytes: usize| count <= MAX_RESOURCES && bytes <= MAX_TEMPLATE_BYTES;
-    let total = emitted
+    let total = items
         .iter()
-        .fold((shared_count, shared_text.len()), |a, (c, t)| {
-            (a.0 + c, a.1 + t.len())
+        .fold((shared_count, shared_text.len()), |a, e| {
+            (a.0 + e.count, a.1 + e.text.len())
         });
-    let assemble = |desc: String, chunks: Vec<&str>| -> String {
+    // The template's head; its resources are appended to it.
+    let head = |desc: String, bytes: usize| -> String {
         let head = Template::new(desc).into_value();
         let mut out = String::new();
         for key in ["AWSTemplateFormatVersion", "Description"] {
             emit::entry(&mut out, key, &head[key], 0);
         }
         out.push_str("Resources:\n");
-        for c in chunks {
-            out.push_str(c);
-        }
+        out.reserve_exact(bytes);
         out
     };
     if fits(total.0, total.1) {
-        let mut chunks = vec![shared_text.as_str()];
-        chunks.extend(emitted.iter().map(|(_, t)| t.as_str()));
-        return vec![Stack {
+        let mut body = head(g.description, total.1);
+        body.push_str(&shared_text);
+        for e in items {
+            body.push_str(&e.text);
+        }
+        sink(Stack {
             name: base.into(),
-            body: assemble(g.description, chunks),
+            body,
             depends_on,
             termination_protection: false,
-        }];
+        });
+        return vec![base.to_string()];
     }
     let mut k = 2usize;
+    let mut sums;
     loop {
-        let mut sums = vec![(0usize, 0usize); k];
+        sums = vec![(0usize, 0usize); k];
         sums[0] = (shared_count, shared_text.len());
-        for (h, (c, t)) in hashes.iter().zip(&emitted) {
-            let part = &mut sums[(h % k as u64) as usize];
-            part.0 += c;
-            part.1 += t.len();
+        for e in &items {
+            let part = &mut sums[(e.hash % k as u64) as usize];
+            part.0 += e.count;
+            part.1 += e.text.len();
         }
         if sums.iter().all(|s| fits(s.0, s.1)) || k >= 1024 {
             break;
         }
         k *= 2;
     }
-    // Move each group's text into its part; nothing is held twice.
-    let mut parts: Vec<String> = vec![String::new(); k];
-    parts[0].push_str(&shared_text);
-    drop(shared_text);
-    for (h, (_, t)) in hashes.iter().zip(emitted) {
-        parts[(h % k as u64) as usize].push_str(&t);
+    // The groups of each part, in their original order.
+    let mut members: Vec<Vec<String>> = vec![Vec::new(); k];
+    for e in items {
+        members[(e.hash % k as u64) as usize].push(e.text);
     }
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let mut deps = depends_on.clone();
-            let text = if i > 0 && !shared_ids.is_empty() {
-                deps.push(format!("{base}-1"));
-                // Later parts reach the shared resources through the stack order.
-                strip_shared_depends_text(&text, &shared_ids)
-            } else {
-                text
-            };
-            Stack {
-                name: format!("{base}-{}", i + 1),
-                body: assemble(
-                    format!("{} (part {} of {k})", g.description, i + 1),
-                    vec![text.as_str()],
-                ),
-                depends_on: deps,
-                termination_protection: false,
-            }
-        })
-        .collect()
+    let mut names = Vec::with_capacity(k);
+    for (i, groups) in members.into_iter().enumerate() {
+        let desc = format!("{} (part {} of {k})", g.description, i + 1);
+        let mut body = head(desc, sums[i].1);
+        if i == 0 {
+            body.push_str(&shared_text);
+        }
+        for t in groups {
+            body.push_str(&t);
+        }
+        let mut deps = depends_on.clone();
+        if i > 0 && !shared_ids.is_empty() {
+            deps.push(format!("{base}-1"));
+            // Later parts reach the shared resources through the stack order.
+            // The head has no `DependsOn` lines, so the whole body is stripped.
+            body = strip_shared_depends_text(&body, &shared_ids);
+        }
+        let name = format!("{base}-{}", i + 1);
+        sink(Stack {
+            name: name.clone(),
+            body,
+            depends_on: deps,
+            termination_protection: false,
+        });
+        names.push(name);
+    }
+    names
 }
 
 /// Drops `DependsOn` entries that name shared resources (which live in part 1): `    - Shared` lines under `    DependsOn:`,

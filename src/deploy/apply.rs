@@ -24,7 +24,12 @@ pub struct Options {
     pub stacks: Vec<String>,
     pub only: bool,
     pub yes: bool,
+    /// `--allow-data-loss` (formerly `--allow-replace`): replace or remove
+    /// buckets, KMS keys, Glue databases and tables.
     pub allow_replace: bool,
+    /// `--allow-breaking-schema`: table changes that break readers
+    /// (partition keys, location, narrowed, removed or renamed columns).
+    pub allow_breaking_schema: bool,
     pub recreate: bool,
     /// Deploy committed files that differ from what their source renders.
     pub allow_edited: bool,
@@ -81,6 +86,12 @@ pub enum DeployError {
         stack: String,
         resources: Vec<String>,
     },
+    /// pipec's own gate (`gate::Refusal::message` each) refused the run
+    /// before anything was uploaded, created or executed.
+    Gated {
+        stack: String,
+        refusals: Vec<String>,
+    },
     NeedsYes {
         stack: String,
     },
@@ -135,8 +146,12 @@ impl DeployError {
                 format!("stack {stack}: the change set failed: {reason}")
             }
             DeployError::Refused { stack, resources } => format!(
-                "stack {stack}: refused: the change would replace or remove data-holding resources ({}); nothing was changed. Run again with --allow-replace if losing them is intended",
+                "stack {stack}: refused: the change would replace or remove data-holding resources ({}); nothing was changed. Run again with --allow-data-loss if losing them is intended",
                 resources.join(", ")
+            ),
+            DeployError::Gated { stack, refusals } => format!(
+                "stack {stack}: refused, and no stack of this run was changed:\n  - {}",
+                refusals.join("\n  - ")
             ),
             DeployError::NeedsYes { stack } => format!(
                 "stack {stack}: a change set is ready but there is no terminal to confirm it; run again with --yes to execute"
@@ -249,6 +264,19 @@ pub async fn deploy_pipeline(
             return (Outcome::Usage, BTreeMap::new());
         }
     };
+    // pipec's own gate, over every selected stack before anything runs.
+    let allowed = super::gate::Allowed {
+        data_loss: opts.allow_replace,
+        breaking_schema: opts.allow_breaking_schema,
+    };
+    match super::gate::check(aws, p, &selected, allowed).await {
+        Ok(refused) if refused.is_empty() => {}
+        Ok(refused) => return gated(p, log, &refused),
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return (e.outcome(), BTreeMap::new());
+        }
+    }
     log.expect(selected.len());
     let ctx = Arc::new(Ctx {
         aws: aws.clone(),
@@ -360,6 +388,42 @@ pub async fn deploy_pipeline(
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     log.event(&p.name, &p.name, "summary", &summary.join(", "));
     (outcome, results)
+}
+
+/// Reports the gate's refusals, one error per refused stack; nothing ran.
+fn gated(p: &Pipeline, log: &Log, refused: &[super::gate::Refusal]) -> (Outcome, Results) {
+    let mut results: Results = BTreeMap::new();
+    for s in &p.stacks {
+        let mine: Vec<String> = refused
+            .iter()
+            .filter(|r| r.stack == s.stack_name)
+            .map(|r| r.message())
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        for r in refused.iter().filter(|r| r.stack == s.stack_name) {
+            log.event(
+                &p.name,
+                &r.stack,
+                "refused",
+                &format!("{}: {}", r.logical_id, r.what),
+            );
+        }
+        let e = DeployError::Gated {
+            stack: s.stack_name.clone(),
+            refusals: mine,
+        };
+        eprintln!("error: {}", e.message());
+        results.insert(s.name.clone(), Err(e));
+    }
+    log.event(
+        &p.name,
+        &p.name,
+        "summary",
+        &format!("{} refused, nothing changed", results.len()),
+    );
+    (Outcome::Failed, results)
 }
 
 fn stack_name(p: &Pipeline, short: &str) -> String {

@@ -80,15 +80,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Replaces the one occurrence of `from` (after `after`, when given).
+/// Replaces the first occurrence of `from` after the line `after`.
 fn edit(src: &str, after: &str, from: &str, to: &str) -> String {
     let start = src.find(after).expect("anchor present");
     let (head, tail) = src.split_at(start);
-    assert_eq!(
-        tail.matches(from).count(),
-        1,
-        "{from:?} once after {after:?}"
-    );
+    assert!(tail.contains(from), "{from:?} after {after:?}");
     format!("{head}{}", tail.replacen(from, to, 1))
 }
 
@@ -103,6 +99,15 @@ struct Case {
 
 fn cases(src: &str) -> Vec<Case> {
     vec![
+        // First: moto 5.2.5 fails ExecuteChangeSet (500, AttributeError in
+        // its delete) when a stack drops a Glue table it skipped and then
+        // updated, so the rename deploys before the edits that update it.
+        Case {
+            name: "table-rename",
+            pipeline: src.replace("orders_clean", "orders_silver"),
+            refusal: "TableOrdersClean (AWS::Glue::Table): removed, and TableOrdersSilver added in its place (a renamed table)",
+            flags: &["--allow-data-loss"],
+        },
         Case {
             name: "partition-key",
             pipeline: edit(
@@ -135,12 +140,6 @@ fn cases(src: &str) -> Vec<Case> {
             ),
             refusal: "TableOrdersClean (AWS::Glue::Table): column customer_id changed from bigint to int, which is not a widening",
             flags: &["--allow-breaking-schema"],
-        },
-        Case {
-            name: "table-rename",
-            pipeline: src.replace("orders_clean", "orders_silver"),
-            refusal: "TableOrdersClean (AWS::Glue::Table): removed, and TableOrdersSilver added in its place (a renamed table)",
-            flags: &["--allow-data-loss"],
         },
         // Last: its deploy replaces the raw zone's bucket.
         Case {

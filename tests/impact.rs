@@ -65,3 +65,46 @@ fn template_pairs() {
         insta::assert_snapshot!(name.clone(), text);
     }
 }
+
+/// Every committed stack template compared with itself changes nothing, and
+/// as a new stack adds every resource and refuses nothing.
+#[test]
+fn committed_templates_against_themselves() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    let mut seen = 0;
+    for p in std::fs::read_dir(dir).unwrap() {
+        for f in std::fs::read_dir(p.unwrap().path().join("stacks")).unwrap() {
+            let path = f.unwrap().path();
+            let t = std::fs::read_to_string(&path).unwrap();
+            let same = compare(Some(&t), &t).unwrap();
+            assert!(same.is_empty(), "{}: {same:?}", path.display());
+            let new = compare(None, &t).unwrap();
+            assert!(!new.is_empty(), "{}", path.display());
+            assert!(
+                new.resources
+                    .iter()
+                    .all(|r| r.change == pipec::impact::Change::Added),
+                "{}",
+                path.display()
+            );
+            assert!(refusals("s", &new, Allowed::default()).is_empty());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 20, "{seen} templates");
+}
+
+/// Cut-off templates (every prefix of every fixture) are errors or impacts,
+/// never a panic.
+#[test]
+fn truncated_templates_never_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/impact");
+    for case in std::fs::read_dir(&dir).unwrap() {
+        let new = std::fs::read_to_string(case.unwrap().path().join("new.yaml")).unwrap();
+        for (i, _) in new.char_indices().step_by(7) {
+            let cut = &new[..i];
+            let _ = compare(Some(cut), &new);
+            let _ = compare(Some(&new), cut);
+        }
+    }
+}

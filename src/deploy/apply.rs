@@ -205,6 +205,9 @@ struct Ctx {
     tags: BTreeMap<String, String>,
     bucket: String,
     prompt: tokio::sync::Mutex<()>,
+    /// The templates the gate read, by stack name, so a no-op stack is not
+    /// asked for its template twice.
+    deployed: super::gate::Deployed,
 }
 
 const SCRIPTS: &str = "(scripts)";
@@ -269,14 +272,14 @@ pub async fn deploy_pipeline(
         data_loss: opts.allow_replace,
         breaking_schema: opts.allow_breaking_schema,
     };
-    match super::gate::check(aws, p, &selected, allowed).await {
-        Ok(refused) if refused.is_empty() => {}
-        Ok(refused) => return gated(p, log, &refused),
+    let deployed = match super::gate::check(aws, p, &selected, allowed).await {
+        Ok((refused, _)) if !refused.is_empty() => return gated(p, log, &refused),
+        Ok((_, deployed)) => deployed,
         Err(e) => {
             eprintln!("error: {}", e.message());
             return (e.outcome(), BTreeMap::new());
         }
-    }
+    };
     log.expect(selected.len());
     let ctx = Arc::new(Ctx {
         aws: aws.clone(),
@@ -286,6 +289,7 @@ pub async fn deploy_pipeline(
         tags: p.tags.clone(),
         bucket: p.bucket(account, &aws.region),
         prompt: tokio::sync::Mutex::new(()),
+        deployed,
     });
     // The graph: selected stacks, plus the script upload when a stack needs it.
     let bucket_stack = p.bucket_stack().map(|s| s.name.clone());
@@ -779,15 +783,18 @@ async fn up_to_date(
     if tags != ctx.tags || !deployed.parameters().is_empty() {
         return Ok(false);
     }
-    let body = ctx
-        .aws
-        .template(&stack.stack_name)
-        .await
-        .map_err(|detail| DeployError::Api {
-            stack: stack.stack_name.clone(),
-            action: "GetTemplate",
-            detail,
-        })?;
+    let body = match ctx.deployed.get(&stack.stack_name) {
+        Some(body) => body.clone(),
+        None => ctx
+            .aws
+            .template(&stack.stack_name)
+            .await
+            .map_err(|detail| DeployError::Api {
+                stack: stack.stack_name.clone(),
+                action: "GetTemplate",
+                detail,
+            })?,
+    };
     Ok(body.is_some_and(|b| super::plan::normalize(&b) == super::plan::normalize(&stack.template)))
 }
 

@@ -12,7 +12,7 @@ use super::Aws;
 use super::apply::DeployError;
 use super::plan::{Pipeline, Stack};
 use crate::impact::{self, Change, DataFate, Effect, StackImpact, TableChange};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The flags that let a refused kind of change through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -189,15 +189,20 @@ fn schema_why(c: &TableChange) -> &'static str {
     }
 }
 
+/// The deployed template of each stack read, by CloudFormation stack name
+/// (`None`: the stack does not exist).
+pub type Deployed = BTreeMap<String, Option<String>>;
+
 /// The refusals of every selected stack of a pipeline: reads each deployed
 /// template (concurrently) and compares it with the one to deploy. A
-/// deployed template pipec cannot read is itself a refusal.
+/// deployed template pipec cannot read is itself a refusal. Also returns
+/// the templates read, for the deploy to reuse.
 pub async fn check(
     aws: &Aws,
     p: &Pipeline,
     selected: &BTreeSet<String>,
     allowed: Allowed,
-) -> Result<Vec<Refusal>, DeployError> {
+) -> Result<(Vec<Refusal>, Deployed), DeployError> {
     let mut tasks = tokio::task::JoinSet::new();
     let stacks: Vec<Stack> = p
         .stacks
@@ -220,8 +225,10 @@ pub async fn check(
         })?);
     }
     let mut out = Vec::new();
+    let mut read = Deployed::new();
     for (s, old) in stacks.iter().zip(deployed) {
         let old = old.flatten();
+        read.insert(s.stack_name.clone(), old.clone());
         match impact::compare(old.as_deref(), &s.template) {
             Ok(i) => out.extend(refusals(&s.stack_name, &i, allowed)),
             Err(e) if !allowed.data_loss => out.push(Refusal {
@@ -235,7 +242,7 @@ pub async fn check(
             Err(_) => {}
         }
     }
-    Ok(out)
+    Ok((out, read))
 }
 
 #[cfg(test)]

@@ -192,7 +192,10 @@ fn data_destroying_edits_are_refused_before_anything_runs() {
         check(&out, 1, c.name);
         let err = text(&out.stderr);
         assert!(err.contains(c.refusal), "{}: {err}", c.name);
-        assert!(err.contains("no stack of this run was changed"), "{err}");
+        assert!(
+            err.contains("no stack of this pipeline was changed"),
+            "{err}"
+        );
         for flag in c.flags {
             assert!(
                 err.contains(&format!("{flag} allows it")),

@@ -150,7 +150,7 @@ impl DeployError {
                 resources.join(", ")
             ),
             DeployError::Gated { stack, refusals } => format!(
-                "stack {stack}: refused, and no stack of this run was changed:\n  - {}",
+                "stack {stack}: refused, and no stack of this pipeline was changed:\n  - {}",
                 refusals.join("\n  - ")
             ),
             DeployError::NeedsYes { stack } => format!(

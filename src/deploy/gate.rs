@@ -6,7 +6,8 @@
 //! what changes and why it is refused, and the flag that allows it. The
 //! rules come from `crate::impact`, so they hold where CloudFormation's
 //! change sets carry no `Replacement` flags (moto), and nothing is
-//! uploaded, created or executed when any stack is refused.
+//! uploaded, created or executed for a pipeline when any of its stacks is
+//! refused.
 
 use super::Aws;
 use super::apply::DeployError;

@@ -156,11 +156,21 @@ fn cases(src: &str) -> Vec<Case> {
     ]
 }
 
+/// The test's work folder, removed however the test ends.
+struct Work(PathBuf);
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn data_destroying_edits_are_refused_before_anything_runs() {
     let moto = Moto::start();
-    let dir: PathBuf = root().join(format!("target/gate-moto-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let work = Work(root().join(format!("target/gate-moto-{}", std::process::id())));
+    let dir = &work.0;
+    let _ = std::fs::remove_dir_all(dir);
     copy_dir(
         &root().join("pipelines/samples/etl"),
         &dir.join("pipelines/samples/etl"),
@@ -236,5 +246,4 @@ fn data_destroying_edits_are_refused_before_anything_runs() {
             assert_eq!(templates(&moto), before, "undo {}", c.name);
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

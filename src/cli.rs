@@ -57,9 +57,12 @@ pub enum Command {
         /// Execute change sets without asking (required without a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
-        /// Allow change sets that replace or remove buckets, KMS keys, Glue databases or tables.
-        #[arg(long)]
+        /// Allow replacing or removing buckets, KMS keys, Glue databases or tables (a renamed zone or table).
+        #[arg(long = "allow-data-loss", visible_alias = "allow-replace")]
         allow_replace: bool,
+        /// Allow table changes that break readers: partition keys, a moved path, a narrowed, removed or renamed column.
+        #[arg(long)]
+        allow_breaking_schema: bool,
         /// Delete and recreate stacks left in ROLLBACK_COMPLETE by a failed create.
         #[arg(long)]
         recreate: bool,
@@ -348,6 +351,7 @@ pub fn run(cli: Cli) -> Exit {
             only,
             yes,
             allow_replace,
+            allow_breaking_schema,
             recreate,
             allow_edited,
             format,
@@ -357,6 +361,7 @@ pub fn run(cli: Cli) -> Exit {
                 only,
                 yes,
                 allow_replace,
+                allow_breaking_schema,
                 recreate,
                 allow_edited,
             };

@@ -45,6 +45,16 @@ fn aws(rules: &[&Rule]) -> Aws {
     for r in rules {
         i = i.with_rule(r);
     }
+    // The deploy gate reads every stack's template first; a test without its
+    // own GetTemplate rule has no deployed template to compare with.
+    i = i.with_rule(&mock!(Client::get_template).then_error(|| {
+        aws_sdk_cloudformation::operation::get_template::GetTemplateError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message(format!("Stack with id {NAME} does not exist"))
+                .build(),
+        )
+    }));
     let (region, creds) = config();
     let conf = aws_sdk_cloudformation::Config::builder()
         .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
@@ -345,7 +355,7 @@ async fn replacing_or_removing_data_is_refused_unless_allowed() {
         assert_eq!(o, Outcome::Failed);
         let msg = r.unwrap_err().message();
         assert!(msg.contains("ZoneRawBucket (AWS::S3::Bucket)"), "{msg}");
-        assert!(msg.contains("--allow-replace"), "{msg}");
+        assert!(msg.contains("--allow-data-loss"), "{msg}");
         assert_eq!(ex.num_calls(), 0, "refused change set not executed");
         assert_eq!(del.num_calls(), 1, "refused change set deleted");
 

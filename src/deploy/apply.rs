@@ -24,7 +24,12 @@ pub struct Options {
     pub stacks: Vec<String>,
     pub only: bool,
     pub yes: bool,
+    /// `--allow-data-loss` (formerly `--allow-replace`): replace or remove
+    /// buckets, KMS keys, Glue databases and tables.
     pub allow_replace: bool,
+    /// `--allow-breaking-schema`: table changes that break readers
+    /// (partition keys, location, narrowed, removed or renamed columns).
+    pub allow_breaking_schema: bool,
     pub recreate: bool,
     /// Deploy committed files that differ from what their source renders.
     pub allow_edited: bool,
@@ -81,6 +86,12 @@ pub enum DeployError {
         stack: String,
         resources: Vec<String>,
     },
+    /// pipec's own gate (`gate::Refusal::message` each) refused the run
+    /// before anything was uploaded, created or executed.
+    Gated {
+        stack: String,
+        refusals: Vec<String>,
+    },
     NeedsYes {
         stack: String,
     },
@@ -135,8 +146,12 @@ impl DeployError {
                 format!("stack {stack}: the change set failed: {reason}")
             }
             DeployError::Refused { stack, resources } => format!(
-                "stack {stack}: refused: the change would replace or remove data-holding resources ({}); nothing was changed. Run again with --allow-replace if losing them is intended",
+                "stack {stack}: refused: the change would replace or remove data-holding resources ({}); nothing was changed. Run again with --allow-data-loss if losing them is intended",
                 resources.join(", ")
+            ),
+            DeployError::Gated { stack, refusals } => format!(
+                "stack {stack}: refused, and no stack of this pipeline was changed:\n  - {}",
+                refusals.join("\n  - ")
             ),
             DeployError::NeedsYes { stack } => format!(
                 "stack {stack}: a change set is ready but there is no terminal to confirm it; run again with --yes to execute"
@@ -190,6 +205,9 @@ struct Ctx {
     tags: BTreeMap<String, String>,
     bucket: String,
     prompt: tokio::sync::Mutex<()>,
+    /// The templates the gate read, by stack name, so a no-op stack is not
+    /// asked for its template twice.
+    deployed: super::gate::Deployed,
 }
 
 const SCRIPTS: &str = "(scripts)";
@@ -249,6 +267,19 @@ pub async fn deploy_pipeline(
             return (Outcome::Usage, BTreeMap::new());
         }
     };
+    // pipec's own gate, over every selected stack before anything runs.
+    let allowed = super::gate::Allowed {
+        data_loss: opts.allow_replace,
+        breaking_schema: opts.allow_breaking_schema,
+    };
+    let deployed = match super::gate::check(aws, p, &selected, allowed).await {
+        Ok((refused, _)) if !refused.is_empty() => return gated(p, log, &refused),
+        Ok((_, deployed)) => deployed,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return (e.outcome(), BTreeMap::new());
+        }
+    };
     log.expect(selected.len());
     let ctx = Arc::new(Ctx {
         aws: aws.clone(),
@@ -258,6 +289,7 @@ pub async fn deploy_pipeline(
         tags: p.tags.clone(),
         bucket: p.bucket(account, &aws.region),
         prompt: tokio::sync::Mutex::new(()),
+        deployed,
     });
     // The graph: selected stacks, plus the script upload when a stack needs it.
     let bucket_stack = p.bucket_stack().map(|s| s.name.clone());
@@ -360,6 +392,42 @@ pub async fn deploy_pipeline(
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     log.event(&p.name, &p.name, "summary", &summary.join(", "));
     (outcome, results)
+}
+
+/// Reports the gate's refusals, one error per refused stack; nothing ran.
+fn gated(p: &Pipeline, log: &Log, refused: &[super::gate::Refusal]) -> (Outcome, Results) {
+    let mut results: Results = BTreeMap::new();
+    for s in &p.stacks {
+        let mine: Vec<String> = refused
+            .iter()
+            .filter(|r| r.stack == s.stack_name)
+            .map(|r| r.message())
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        for r in refused.iter().filter(|r| r.stack == s.stack_name) {
+            log.event(
+                &p.name,
+                &r.stack,
+                "refused",
+                &format!("{}: {}", r.logical_id, r.what),
+            );
+        }
+        let e = DeployError::Gated {
+            stack: s.stack_name.clone(),
+            refusals: mine,
+        };
+        eprintln!("error: {}", e.message());
+        results.insert(s.name.clone(), Err(e));
+    }
+    log.event(
+        &p.name,
+        &p.name,
+        "summary",
+        &format!("{} refused, nothing changed", results.len()),
+    );
+    (Outcome::Failed, results)
 }
 
 fn stack_name(p: &Pipeline, short: &str) -> String {
@@ -715,15 +783,18 @@ async fn up_to_date(
     if tags != ctx.tags || !deployed.parameters().is_empty() {
         return Ok(false);
     }
-    let body = ctx
-        .aws
-        .template(&stack.stack_name)
-        .await
-        .map_err(|detail| DeployError::Api {
-            stack: stack.stack_name.clone(),
-            action: "GetTemplate",
-            detail,
-        })?;
+    let body = match ctx.deployed.get(&stack.stack_name) {
+        Some(body) => body.clone(),
+        None => ctx
+            .aws
+            .template(&stack.stack_name)
+            .await
+            .map_err(|detail| DeployError::Api {
+                stack: stack.stack_name.clone(),
+                action: "GetTemplate",
+                detail,
+            })?,
+    };
     Ok(body.is_some_and(|b| super::plan::normalize(&b) == super::plan::normalize(&stack.template)))
 }
 

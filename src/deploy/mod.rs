@@ -22,6 +22,7 @@ pub mod changeset;
 pub mod destroy;
 pub mod diff;
 pub mod identity;
+pub mod lock;
 pub mod plan;
 pub mod preflight;
 pub mod resources;

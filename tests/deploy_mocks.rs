@@ -739,3 +739,56 @@ async fn one_refused_stack_leaves_every_stack_of_the_run_unchanged() {
         "1 failed, 1 skipped"
     );
 }
+
+#[tokio::test]
+async fn destroy_turns_protection_off_only_for_confirmed_stacks_it_deletes() {
+    let protected = || {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name(NAME)
+                    .stack_status(StackStatus::CreateComplete)
+                    .enable_termination_protection(true)
+                    .build(),
+            )
+            .build()
+    };
+    // Seen once by a run that is not confirmed, then twice by one that is
+    // (present, then protected before the delete), then gone.
+    let unconfirmed = usize::from(!std::io::IsTerminal::is_terminal(&std::io::stdin()));
+    let d = mock!(Client::describe_stacks)
+        .sequence()
+        .output(protected)
+        .times(2 + unconfirmed)
+        .error(missing)
+        .repeatedly()
+        .build();
+    let off = mock!(Client::update_termination_protection)
+        .match_requests(|r| r.enable_termination_protection() == Some(false))
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let del = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let a = aws(&[&d, &off, &del]);
+    let p = pipeline(true);
+    let log = Log::new(Style::Json);
+    if unconfirmed == 1 {
+        // Not confirmed: nothing is touched.
+        let opts = pipec::deploy::destroy::Options::default();
+        let o =
+            pipec::deploy::destroy::run(&a, std::slice::from_ref(&p), &opts, &log, &target()).await;
+        assert_eq!(o, Outcome::Usage);
+        assert_eq!(off.num_calls(), 0, "protection kept without confirmation");
+        assert_eq!(del.num_calls(), 0);
+    }
+    let opts = pipec::deploy::destroy::Options {
+        yes: true,
+        ..Default::default()
+    };
+    let o = pipec::deploy::destroy::run(&a, std::slice::from_ref(&p), &opts, &log, &target()).await;
+    assert_eq!(o, Outcome::Done);
+    assert_eq!(
+        off.num_calls(),
+        1,
+        "protection turned off for the deleted stack"
+    );
+    assert_eq!(del.num_calls(), 1);
+}

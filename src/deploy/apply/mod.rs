@@ -13,7 +13,13 @@
 //!    with no write at all.
 //! 2. Refuse first: changes are due but there is neither a terminal nor
 //!    `--yes`: exit 2 before any upload or change set.
-//! 3. `lock`: one deploy of a pipeline at a time.
+//! 3. `lock`: one deploy of a pipeline at a time. Before the first deploy
+//!    there is no bucket to hold it; then the CREATE change set of the
+//!    bucket's stack is the exclusive step: once one change set of a stack
+//!    executes, CloudFormation deletes the stack's other change sets
+//!    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-execute.html),
+//!    so of two first deploys one fails at ExecuteChangeSet, and the other
+//!    takes the lock as soon as the bucket exists, before any other step.
 //! 4. `prepare::prepare`, every due stack at once: scripts uploaded
 //!    (`upload`), then its change set created and read. No CreateChangeSet
 //!    depends on another stack existing: pipec's stacks name each other's

@@ -15,7 +15,12 @@ use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent, StackStatus};
 /// Executes a change set and waits until its stack settles.
 pub async fn execute(ctx: &Ctx, stack: &Stack, p: &Prepared) -> Result<Done, DeployError> {
     let name = p.stack_name.as_str();
-    let seen = latest_event_id(ctx, name).await;
+    // A stack being created has no earlier events worth hiding.
+    let seen = if p.creating {
+        None
+    } else {
+        latest_event_id(ctx, name).await
+    };
     ctx.log.event(&ctx.pipeline, name, "execute", &p.change_set);
     ctx.aws
         .cfn

@@ -199,10 +199,14 @@ pub async fn deploy_pipeline(
     let bucket_new = bucket_stack
         .as_ref()
         .is_some_and(|b| found.get(&b.name).is_some_and(Found::creates));
+    let named: BTreeSet<String> = stacks
+        .iter()
+        .flat_map(|s| upload::referenced(&s.template))
+        .collect();
     let scripts: Vec<_> = p
         .scripts
         .iter()
-        .filter(|sc| stacks.iter().any(|s| s.template.contains(&sc.s3_key)))
+        .filter(|sc| named.contains(&sc.s3_key))
         .cloned()
         .collect();
     let present = if scripts.is_empty() || bucket_new {

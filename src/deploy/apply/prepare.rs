@@ -113,10 +113,13 @@ pub async fn inspect(ctx: &Ctx, stack: &Stack) -> Result<Found, DeployError> {
                 .await
                 .map_err(api(name, "GetTemplate"))?
                 .unwrap_or_default();
+            // GetTemplate (Original) gives back the body as submitted, so
+            // equal text is the common case; only other text is normalized.
             let same = tags == ctx.tags
                 && s.parameters().is_empty()
-                && super::super::plan::normalize(&deployed)
-                    == super::super::plan::normalize(&stack.template);
+                && (deployed == stack.template
+                    || super::super::plan::normalize(&deployed)
+                        == super::super::plan::normalize(&stack.template));
             Ok(if same {
                 Found::Unchanged
             } else {

@@ -69,6 +69,9 @@ pub enum Command {
         /// Deploy committed files that differ from what their pipeline source renders.
         #[arg(long)]
         allow_edited: bool,
+        /// Remove the deploy lock another (dead) deploy of the pipeline left, then take it.
+        #[arg(long)]
+        break_lock: bool,
         /// Progress as text, or as one JSON object per line.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -354,9 +357,11 @@ pub fn run(cli: Cli) -> Exit {
             allow_breaking_schema,
             recreate,
             allow_edited,
+            break_lock,
             format,
         } => aws_command(file, &target.clone(), |aws, pipelines, who| async move {
             let opts = crate::deploy::apply::Options {
+                break_lock,
                 stacks: target.stacks,
                 only,
                 yes,

@@ -1,7 +1,8 @@
 //! What moto cannot emulate, tested with SDK-level mocks (aws-smithy-mocks):
 //! ROLLBACK_COMPLETE and `--recreate`, UPDATE_ROLLBACK_FAILED, a stack busy in
 //! another operation, throttling retried with backoff, change sets that
-//! replace or remove data, the first failing resource, termination protection.
+//! replace or remove data (one refusal stops every stack of the run), the
+//! first failing resource, termination protection.
 //! No network: every call is answered by a mock rule.
 
 use aws_sdk_cloudformation::Client;
@@ -16,11 +17,15 @@ use aws_sdk_cloudformation::operation::describe_stacks::{
 };
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
 use aws_sdk_cloudformation::types::{
     Change, ChangeAction, ChangeSetStatus, Replacement, ResourceChange, ResourceStatus, Stack,
     StackEvent, StackStatus,
 };
+use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use pipec::deploy::apply::{DeployError, Done, Options, deploy_pipeline};
 use pipec::deploy::plan::{Pipeline, Stack as PlanStack};
@@ -40,10 +45,33 @@ fn config() -> (
     )
 }
 
+/// S3 as a deploy of these stacks uses it: the lock is taken and given
+/// back, and no script is listed.
+fn s3_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(|r| r.if_none_match() == Some("*"))
+            .then_output(|| PutObjectOutput::builder().e_tag("\"lock\"").build()),
+        mock!(aws_sdk_s3::Client::delete_object)
+            .then_output(|| DeleteObjectOutput::builder().build()),
+        mock!(aws_sdk_s3::Client::list_objects_v2)
+            .then_output(|| ListObjectsV2Output::builder().build()),
+    ]
+}
+
 fn aws(rules: &[&Rule]) -> Aws {
     let mut i = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
     for r in rules {
         i = i.with_rule(r);
+    }
+    // No change set left by an earlier run, unless a test says otherwise.
+    let listed =
+        mock!(Client::list_change_sets).then_output(|| ListChangeSetsOutput::builder().build());
+    i = i.with_rule(&listed);
+    let mut s3_mock =
+        aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in &s3_rules() {
+        s3_mock = s3_mock.with_rule(r);
     }
     // The deploy gate reads every stack's template first; a test without its
     // own GetTemplate rule has no deployed template to compare with.
@@ -75,6 +103,7 @@ fn aws(rules: &[&Rule]) -> Aws {
             "a", "b", None, None, "mock",
         ))
         .http_client(aws_smithy_mocks::create_mock_http_client())
+        .interceptor(s3_mock)
         .build();
     let sts = aws_sdk_sts::Config::builder()
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
@@ -188,8 +217,7 @@ fn failed_create_events() -> DescribeStackEventsOutput {
 
 async fn run(aws: &Aws, opts: Options, protect: bool) -> (Outcome, Result<Done, DeployError>) {
     let log = Log::new(Style::Json);
-    let (o, mut results) =
-        deploy_pipeline(aws, &pipeline(protect), &opts, &log, "123456789012").await;
+    let (o, mut results) = deploy_pipeline(aws, &pipeline(protect), &opts, &log, &target()).await;
     (o, results.remove("alerts").expect("a result for the stack"))
 }
 
@@ -474,7 +502,8 @@ async fn without_a_terminal_yes_is_required() {
     }
     let (o, r) = run(&a, Options::default(), false).await;
     assert_eq!(o, Outcome::Usage);
-    assert!(matches!(r, Err(DeployError::NeedsYes { .. })));
+    assert!(matches!(r, Err(DeployError::NotRun { .. })), "{r:?}");
+    assert_eq!(rules[0].num_calls(), 0, "refused before any change set");
     assert_eq!(rules[2].num_calls(), 0, "nothing executed");
 }
 
@@ -582,7 +611,7 @@ async fn change_sets_get_distinct_names_and_are_followed_by_their_arn() {
     second.stack_name = "demo-topics".into();
     p.stacks.push(second);
     let log = Log::new(Style::Json);
-    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, "123456789012").await;
+    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, &target()).await;
     assert_eq!(o, Outcome::Done, "{results:?}");
     assert!(
         results.values().all(|r| r == &Ok(Done::Created)),
@@ -635,7 +664,7 @@ async fn an_endpoint_without_termination_protection_is_asked_once_per_run() {
     second.depends_on = vec!["alerts".into()];
     p.stacks.push(second);
     let log = Log::new(Style::Json);
-    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, "123456789012").await;
+    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, &target()).await;
     assert_eq!(o, Outcome::Done, "{results:?}");
     assert_eq!(tp.num_calls(), 1, "asked again after the endpoint said no");
     assert!(pipec::deploy::apply::protection_unsupported(
@@ -644,4 +673,132 @@ async fn an_endpoint_without_termination_protection_is_asked_once_per_run() {
     assert!(!pipec::deploy::apply::protection_unsupported(
         "AccessDenied: not authorized to perform cloudformation:UpdateTerminationProtection"
     ));
+}
+
+#[tokio::test]
+async fn one_refused_stack_leaves_every_stack_of_the_run_unchanged() {
+    // Two deployed stacks both change; one change set would replace a
+    // bucket. Neither runs, and both change sets are deleted.
+    let stacks = ["demo-alerts", "demo-topics"].map(|s| {
+        mock!(Client::describe_stacks)
+            .match_requests(move |r| r.stack_name() == Some(s))
+            .then_output(move || stack_named(s, StackStatus::UpdateComplete))
+    });
+    let t = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body("Resources: {}\n")
+            .build()
+    });
+    let create = mock!(Client::create_change_set).then_compute_output(|r| {
+        CreateChangeSetOutput::builder()
+            .id(format!("arn:cs/{}", r.stack_name().unwrap_or_default()))
+            .build()
+    });
+    let describe = mock!(Client::describe_change_set).then_compute_output(|r| {
+        let bucket = r.change_set_name() == Some("arn:cs/demo-topics");
+        let rc = if bucket {
+            ResourceChange::builder()
+                .action(ChangeAction::Modify)
+                .replacement(Replacement::True)
+                .logical_resource_id("ZoneRawBucket")
+                .resource_type("AWS::S3::Bucket")
+        } else {
+            ResourceChange::builder()
+                .action(ChangeAction::Add)
+                .logical_resource_id("Topic")
+                .resource_type("AWS::SNS::Topic")
+        };
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .changes(Change::builder().resource_change(rc.build()).build())
+            .build()
+    });
+    let deleted =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let ex =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let a = aws(&[
+        &stacks[0], &stacks[1], &t, &create, &describe, &deleted, &ex,
+    ]);
+    let mut p = pipeline(false);
+    let mut second = p.stacks[0].clone();
+    second.name = "topics".into();
+    second.stack_name = "demo-topics".into();
+    p.stacks.push(second);
+    let log = Log::new(Style::Json);
+    let (o, results) = deploy_pipeline(&a, &p, &yes(), &log, &target()).await;
+    assert_eq!(o, Outcome::Failed);
+    assert_eq!(create.num_calls(), 2, "both planned");
+    assert_eq!(ex.num_calls(), 0, "nothing executed");
+    assert_eq!(
+        deleted.num_calls(),
+        2,
+        "every change set of the run deleted"
+    );
+    let msg = results["topics"].clone().unwrap_err().message();
+    assert!(
+        msg.contains("replace ZoneRawBucket (AWS::S3::Bucket)"),
+        "{msg}"
+    );
+    assert!(
+        matches!(results["alerts"], Err(DeployError::NotRun { .. })),
+        "{results:?}"
+    );
+    assert_eq!(
+        pipec::deploy::apply::Counts::of(&results).line(),
+        "1 failed, 1 skipped"
+    );
+}
+
+#[tokio::test]
+async fn destroy_turns_protection_off_only_for_confirmed_stacks_it_deletes() {
+    let protected = || {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name(NAME)
+                    .stack_status(StackStatus::CreateComplete)
+                    .enable_termination_protection(true)
+                    .build(),
+            )
+            .build()
+    };
+    // Seen once by a run that is not confirmed, then twice by one that is
+    // (present, then protected before the delete), then gone.
+    let unconfirmed = usize::from(!std::io::IsTerminal::is_terminal(&std::io::stdin()));
+    let d = mock!(Client::describe_stacks)
+        .sequence()
+        .output(protected)
+        .times(2 + unconfirmed)
+        .error(missing)
+        .repeatedly()
+        .build();
+    let off = mock!(Client::update_termination_protection)
+        .match_requests(|r| r.enable_termination_protection() == Some(false))
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let del = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let a = aws(&[&d, &off, &del]);
+    let p = pipeline(true);
+    let log = Log::new(Style::Json);
+    if unconfirmed == 1 {
+        // Not confirmed: nothing is touched.
+        let opts = pipec::deploy::destroy::Options::default();
+        let o =
+            pipec::deploy::destroy::run(&a, std::slice::from_ref(&p), &opts, &log, &target()).await;
+        assert_eq!(o, Outcome::Usage);
+        assert_eq!(off.num_calls(), 0, "protection kept without confirmation");
+        assert_eq!(del.num_calls(), 0);
+    }
+    let opts = pipec::deploy::destroy::Options {
+        yes: true,
+        ..Default::default()
+    };
+    let o = pipec::deploy::destroy::run(&a, std::slice::from_ref(&p), &opts, &log, &target()).await;
+    assert_eq!(o, Outcome::Done);
+    assert_eq!(
+        off.num_calls(),
+        1,
+        "protection turned off for the deleted stack"
+    );
+    assert_eq!(del.num_calls(), 1);
 }

@@ -116,6 +116,18 @@ fn deploy_diff_destroy_against_moto() {
     let out = moto.pipec(&["deploy", "--stack", "etl-basic-infra", "--format", "json"]);
     check(&out, 2, "no --yes without a terminal");
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    // Refused before any upload or change set: only reads happened.
+    let ev = events(&out);
+    assert!(
+        stacks_with(&ev, "start").is_empty(),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "summary" && e["detail"] == "1 skipped")
+    );
+    assert!(!moto.bucket_exists("etl-artifacts-123456789012-us-east-1"));
 
     // Every example from scratch, from the committed generated/ output.
     let out = moto.pipec(&["deploy", "--yes", "--format", "json"]);
@@ -133,18 +145,45 @@ fn deploy_diff_destroy_against_moto() {
             .count();
         assert!(done >= 6, "{p}: {done} stacks done");
     }
-    // Order: dependencies done before dependents start; scripts uploaded
+    // Order: dependencies done before dependents execute; scripts uploaded
     // before the stack that references them.
     let t = |s: &str, w: &str| when(&ev, s, w).unwrap_or_else(|| panic!("no {w} for {s}"));
     assert!(t("etl-basic-infra", "done") <= t("etl-glue-catalog", "start"));
-    assert!(t("etl-glue-catalog", "done") <= t("etl-data-quality", "start"));
-    assert!(t("etl-glue-jobs", "done") <= t("etl-glue-workflow", "start"));
-    let uploads_done = ev
+    assert!(t("etl-glue-catalog", "done") <= t("etl-data-quality", "execute"));
+    assert!(t("etl-glue-jobs", "done") <= t("etl-glue-workflow", "execute"));
+    let uploads: Vec<u64> = ev
         .iter()
-        .find(|e| e["pipeline"] == "etl" && e["stack"] == "(scripts)" && e["event"] == "done")
-        .and_then(|e| e["t_ms"].as_u64())
+        .filter(|e| e["pipeline"] == "etl" && e["stack"] == "(scripts)" && e["event"] == "uploaded")
+        .filter_map(|e| e["t_ms"].as_u64())
+        .collect();
+    assert_eq!(uploads.len(), 4, "three stage scripts and the runtime");
+    assert!(uploads.iter().all(|u| *u <= t("etl-glue-jobs", "start")));
+    // Plan, then apply: every change set of the run exists before any runs
+    // (basic-infra, which holds the artifacts bucket, goes first alone).
+    let first_execute = ["etl-glue-catalog", "etl-glue-jobs", "etl-alerts"]
+        .map(|s| t(s, "execute"))
+        .into_iter()
+        .min()
         .unwrap();
-    assert!(uploads_done <= t("etl-glue-jobs", "start"));
+    for s in [
+        "etl-glue-catalog",
+        "etl-glue-jobs",
+        "etl-alerts",
+        "etl-data-quality",
+        "etl-glue-workflow",
+    ] {
+        assert!(
+            t(s, "change-set") <= first_execute,
+            "{s} planned after an execute"
+        );
+    }
+    assert!(t("etl-basic-infra", "done") <= t("etl-glue-catalog", "start"));
+    // The summary counts stacks only, never the script uploads.
+    let summary = ev
+        .iter()
+        .find(|e| e["pipeline"] == "etl" && e["event"] == "summary")
+        .unwrap();
+    assert_eq!(summary["detail"], "6 created");
     // The Spark scripts' shared runtime is uploaded under the key the
     // manifest records and the jobs' --extra-py-files names.
     let manifest = std::fs::read_to_string(root().join("generated/etl/manifest.yaml")).unwrap();
@@ -160,18 +199,24 @@ fn deploy_diff_destroy_against_moto() {
     );
     // Concurrency: two independent stacks in flight at the same time.
     let (cs, cd) = (
-        t("etl-glue-catalog", "start"),
+        t("etl-glue-catalog", "execute"),
         t("etl-glue-catalog", "done"),
     );
-    let (as_, ad) = (t("etl-alerts", "start"), t("etl-alerts", "done"));
+    let (as_, ad) = (t("etl-alerts", "execute"), t("etl-alerts", "done"));
     assert!(
         cs < ad && as_ < cd,
         "glue-catalog [{cs},{cd}] and alerts [{as_},{ad}] did not overlap"
     );
 
     // Nothing to change: no change sets, every stack unchanged, diff exits 0.
+    // O(stacks) requests: STS, then DescribeStacks and GetTemplate per
+    // stack, and one ListObjectsV2 of the scripts (no HEAD per script, no
+    // UpdateTerminationProtection, no lock).
+    let before = moto.requests();
     let out = moto.pipec(&["deploy", "--yes", "--format", "json", "--pipeline", "etl"]);
     check(&out, 0, "no-op deploy");
+    let spent = moto.requests() - before;
+    assert_eq!(spent, 1 + 2 * 6 + 1, "requests of an etl no-op deploy");
     let ev = events(&out);
     assert!(stacks_with(&ev, "change-set").is_empty());
     assert!(stacks_with(&ev, "execute").is_empty());
@@ -727,4 +772,215 @@ fn profile_wins_over_the_environment_and_the_target_is_printed_first() {
     let out = moto.pipec_with(&gen_args("diff", g0s, &["--format", "json"]), &files);
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(j["target"]["account"], "123456789012", "{j}");
+}
+
+/// A deploy started in the background, its JSON events read as they come.
+struct Background {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Background {
+    fn start(moto: &Moto, args: &[&str], env: &[(&str, &str)]) -> Background {
+        let mut child = moto
+            .command(args, env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("pipec starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(l);
+            }
+        });
+        Background {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to a minute) for an event `what` of `stack`.
+    fn wait_for(&mut self, stack: &str, what: &str) {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < end {
+            if let Ok(l) = self
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(200))
+            {
+                let hit = serde_json::from_str::<Value>(&l)
+                    .is_ok_and(|e| e["stack"] == stack && e["event"] == what);
+                self.seen.push(l);
+                if hit {
+                    return;
+                }
+            }
+        }
+        panic!("no {what} event for {stack}:\n{}", self.seen.join("\n"));
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the deploy");
+        let _ = self.child.wait();
+    }
+
+    fn wait(mut self) -> (Option<i32>, Vec<Value>) {
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.iter());
+        let ev = self
+            .seen
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (status.code(), ev)
+    }
+}
+
+const PAUSE: &str = "PIPEC_TEST_PAUSE_AFTER_CHANGE_SET_MS";
+
+#[test]
+fn a_killed_deploy_can_be_run_again_to_completion() {
+    let moto = Moto::start();
+    let w = Work::new(&moto, "test-killed");
+    let g0 = w.g("g0");
+    let g = g0.to_str().unwrap();
+    // Killed right after the first CreateChangeSet of a first deploy: the
+    // stack is left in REVIEW_IN_PROGRESS.
+    let mut bg = Background::start(
+        &moto,
+        &gen_args("deploy", g, &["--yes", "--format", "json"]),
+        &[(PAUSE, "60000")],
+    );
+    bg.wait_for("etl-basic-infra", "paused");
+    bg.kill();
+    let out = moto.pipec(&gen_args("deploy", g, &["--yes", "--format", "json"]));
+    check(&out, 0, "deploy again after the kill");
+    let ev = events(&out);
+    assert!(
+        ev.iter()
+            .any(|e| e["stack"] == "etl-basic-infra" && e["event"] == "cleanup"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "summary" && e["detail"] == "6 created")
+    );
+    let out = moto.pipec(&gen_args("diff", g, &[]));
+    check(&out, 0, "deployed as rendered");
+
+    // Killed after the change set of an update, holding the lock: the lock
+    // of a process that is gone is stale, the change set left behind is
+    // deleted, and the run goes on.
+    let g1 = w.copy("g1");
+    let g1s = g1.to_str().unwrap();
+    edit(
+        &g1.join("etl/stacks/alerts.yaml"),
+        "Resources:",
+        "Resources:\n  Extra: {Type: AWS::SNS::Topic}",
+    );
+    rehash(&g1, "stacks/alerts.yaml");
+    let args = gen_args(
+        "deploy",
+        g1s,
+        &["--yes", "--allow-edited", "--format", "json"],
+    );
+    let mut bg = Background::start(&moto, &args, &[(PAUSE, "60000")]);
+    bg.wait_for("etl-alerts", "paused");
+    bg.kill();
+    let out = moto.pipec(&args);
+    check(&out, 0, "deploy again after a kill holding the lock");
+    let ev = events(&out);
+    let said = |what: &str, needle: &str| {
+        ev.iter()
+            .any(|e| e["event"] == what && e["detail"].as_str().unwrap_or("").contains(needle))
+    };
+    assert!(said("lock", "removed the lock of"), "{}", text(&out.stdout));
+    assert!(
+        said("cleanup", "left by an earlier pipec run"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "summary" && e["detail"] == "1 updated, 5 unchanged")
+    );
+}
+
+#[test]
+fn of_two_deploys_at_once_one_proceeds_and_the_other_is_refused() {
+    let moto = Moto::start();
+    let w = Work::new(&moto, "test-two");
+    let g0 = w.g("g0");
+    let out = moto.pipec(&gen_args("deploy", g0.to_str().unwrap(), &["--yes"]));
+    check(&out, 0, "first deploy");
+    let g1 = w.copy("g1");
+    let g1s = g1.to_str().unwrap();
+    edit(
+        &g1.join("etl/stacks/alerts.yaml"),
+        "Resources:",
+        "Resources:\n  Extra: {Type: AWS::SNS::Topic}",
+    );
+    rehash(&g1, "stacks/alerts.yaml");
+    let args = gen_args(
+        "deploy",
+        g1s,
+        &["--yes", "--allow-edited", "--format", "json"],
+    );
+    let mut first = Background::start(&moto, &args, &[(PAUSE, "4000")]);
+    first.wait_for("etl-alerts", "paused");
+    let second = moto.pipec(&args);
+    check(&second, 1, "the second deploy is refused");
+    let err = text(&second.stderr);
+    assert!(
+        err.contains(
+            "pipeline etl is being deployed by arn:aws:sts::123456789012:user/moto on host"
+        ) && err.contains(" since ")
+            && err.contains("--break-lock"),
+        "{err}"
+    );
+    let ev = events(&second);
+    assert!(
+        stacks_with(&ev, "start").is_empty(),
+        "the refused deploy planned nothing"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "summary" && e["detail"] == "5 unchanged, 1 skipped")
+    );
+    let (code, ev) = first.wait();
+    assert_eq!(code, Some(0), "{ev:?}");
+    assert_eq!(stacks_with(&ev, "execute"), ["etl-alerts"]);
+    // The lock was released: the next deploy takes it (a no-op takes none).
+    let out = moto.pipec(&gen_args("deploy", g1s, &["--yes", "--allow-edited"]));
+    check(&out, 0, "after both");
+
+    // Two started at the same moment: exactly one gets the lock.
+    let g2 = w.copy("g2");
+    let g2s = g2.to_str().unwrap();
+    edit(
+        &g2.join("etl/stacks/alerts.yaml"),
+        "Resources:",
+        "Resources:\n  Other: {Type: AWS::SNS::Topic}",
+    );
+    rehash(&g2, "stacks/alerts.yaml");
+    let args = gen_args(
+        "deploy",
+        g2s,
+        &["--yes", "--allow-edited", "--format", "json"],
+    );
+    let a = Background::start(&moto, &args, &[(PAUSE, "1500")]);
+    let b = Background::start(&moto, &args, &[(PAUSE, "1500")]);
+    let (ca, _) = a.wait();
+    let (cb, _) = b.wait();
+    let mut codes = [ca, cb];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(1)], "one proceeds, one is refused");
 }

@@ -9,11 +9,7 @@
 //! uploaded, created or executed for a pipeline when any of its stacks is
 //! refused.
 
-use super::Aws;
-use super::apply::DeployError;
-use super::plan::{Pipeline, Stack};
 use crate::impact::{self, Change, DataFate, Effect, StackImpact, TableChange};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The flags that let a refused kind of change through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -190,50 +186,17 @@ fn schema_why(c: &TableChange) -> &'static str {
     }
 }
 
-/// The deployed template of each stack read, by CloudFormation stack name
-/// (`None`: the stack does not exist).
-pub type Deployed = BTreeMap<String, Option<String>>;
-
-/// The refusals of every selected stack of a pipeline: reads each deployed
-/// template (concurrently) and compares it with the one to deploy. A
-/// deployed template pipec cannot read is itself a refusal. Also returns
-/// the templates read, for the deploy to reuse.
-pub async fn check(
-    aws: &Aws,
-    p: &Pipeline,
-    selected: &BTreeSet<String>,
-    allowed: Allowed,
-) -> Result<(Vec<Refusal>, Deployed), DeployError> {
-    let mut tasks = tokio::task::JoinSet::new();
-    let stacks: Vec<Stack> = p
-        .stacks
-        .iter()
-        .filter(|s| selected.contains(&s.name))
-        .cloned()
-        .collect();
-    for (i, s) in stacks.iter().enumerate() {
-        let aws = aws.clone();
-        let name = s.stack_name.clone();
-        tasks.spawn(async move { (i, aws.template(&name).await) });
-    }
-    let mut deployed = vec![None; stacks.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (i, res) = joined.expect("a GetTemplate task panicked");
-        deployed[i] = Some(res.map_err(|detail| DeployError::Api {
-            stack: stacks[i].stack_name.clone(),
-            action: "GetTemplate",
-            detail,
-        })?);
-    }
+/// The refusals of the stacks of one run, from each stack's deployed
+/// template (`None`: not deployed) and the one to deploy. Pure: the deploy
+/// calls it after its read-only look, before any lock, upload or change set.
+/// A deployed template pipec cannot read is itself a refusal.
+pub fn check(stacks: &[(&str, Option<&str>, &str)], allowed: Allowed) -> Vec<Refusal> {
     let mut out = Vec::new();
-    let mut read = Deployed::new();
-    for (s, old) in stacks.iter().zip(deployed) {
-        let old = old.flatten();
-        read.insert(s.stack_name.clone(), old.clone());
-        match impact::compare(old.as_deref(), &s.template) {
-            Ok(i) => out.extend(refusals(&s.stack_name, &i, allowed)),
+    for &(stack, old, new) in stacks {
+        match impact::compare(old, new) {
+            Ok(i) => out.extend(refusals(stack, &i, allowed)),
             Err(e) if !allowed.data_loss => out.push(Refusal {
-                stack: s.stack_name.clone(),
+                stack: stack.to_string(),
                 logical_id: "-".into(),
                 resource_type: "template".into(),
                 what: e.message(),
@@ -243,7 +206,7 @@ pub async fn check(
             Err(_) => {}
         }
     }
-    Ok((out, read))
+    out
 }
 
 #[cfg(test)]

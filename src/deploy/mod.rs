@@ -23,6 +23,7 @@ pub mod destroy;
 pub mod diff;
 pub mod gate;
 pub mod identity;
+pub mod lock;
 pub mod plan;
 pub mod preflight;
 pub mod resources;

@@ -20,6 +20,8 @@ pub fn root() -> PathBuf {
 pub struct Moto {
     child: Child,
     pub url: String,
+    /// Requests moto answered so far, counted from its request log.
+    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Moto {
@@ -41,9 +43,15 @@ impl Moto {
             .expect("moto_server starts");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Werkzeug's request log: `127.0.0.1 - - [date] "POST / HTTP/1.1" 200 -`.
+                if line.contains("\" ") && line.contains(" HTTP/1.1\" ") {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 if !sent && let Some(i) = line.find("Running on http://127.0.0.1:") {
                     let url = line[i + "Running on ".len()..].trim().to_string();
                     let _ = tx.send(url);
@@ -54,7 +62,7 @@ impl Moto {
         let url = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("moto_server printed its address");
-        let mut moto = Moto { child, url };
+        let mut moto = Moto { child, url, served };
         moto.wait_ready();
         moto
     }
@@ -93,7 +101,22 @@ impl Moto {
         self.pipec_env(args, env, &[])
     }
 
+    /// Requests moto has answered so far (its log can lag a few ms behind).
+    pub fn requests(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(200));
+        self.served.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn pipec_env(&self, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Output {
+        let mut c = self.command(args, env);
+        for k in unset {
+            c.env_remove(k);
+        }
+        c.output().expect("pipec runs")
+    }
+
+    /// The `pipec` command with the safe environment, not started yet.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_pipec"));
         c.args(args)
             .current_dir(root())
@@ -113,10 +136,7 @@ impl Moto {
         for (k, v) in env {
             c.env(k, v);
         }
-        for k in unset {
-            c.env_remove(k);
-        }
-        c.output().expect("pipec runs")
+        c
     }
 }
 

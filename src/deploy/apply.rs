@@ -101,6 +101,11 @@ pub enum DeployError {
     Edited {
         findings: Vec<String>,
     },
+    /// Re-adopting retained resources failed (`adopt::AdoptError::message`).
+    Adopt {
+        detail: String,
+        unreachable: bool,
+    },
 }
 
 impl DeployError {
@@ -154,6 +159,7 @@ impl DeployError {
                 "refused: the committed files are not what their pipeline renders, and deploy sends what was reviewed or nothing:\n  - {}\nNothing was deployed. Run `pipec build` and commit the result, or run again with --allow-edited to deploy the files as they are",
                 findings.join("\n  - ")
             ),
+            DeployError::Adopt { detail, .. } => detail.clone(),
         }
     }
 
@@ -162,6 +168,7 @@ impl DeployError {
     pub fn outcome(&self) -> Outcome {
         match self {
             DeployError::NeedsYes { .. } => Outcome::Usage,
+            DeployError::Adopt { unreachable, .. } if *unreachable => Outcome::Usage,
             DeployError::Api { detail, .. } | DeployError::Upload { detail, .. }
                 if super::is_unreachable(detail) =>
             {
@@ -189,6 +196,8 @@ struct Ctx {
     pipeline: String,
     tags: BTreeMap<String, String>,
     bucket: String,
+    /// The account, for the physical names of retained resources.
+    account: String,
     prompt: tokio::sync::Mutex<()>,
 }
 
@@ -257,6 +266,7 @@ pub async fn deploy_pipeline(
         pipeline: p.name.clone(),
         tags: p.tags.clone(),
         bucket: p.bucket(account, &aws.region),
+        account: account.to_string(),
         prompt: tokio::sync::Mutex::new(()),
     });
     // The graph: selected stacks, plus the script upload when a stack needs it.
@@ -483,7 +493,11 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack) -> Result<Done, DeployError> {
             }
         }
     }
-    let creating = existing.is_none();
+    let mut creating = existing.is_none();
+    let adopted = creating && adopt_retained(ctx, stack).await?;
+    if adopted {
+        creating = false;
+    }
     ctx.log.event(
         &ctx.pipeline,
         name,
@@ -678,7 +692,7 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack) -> Result<Done, DeployError> {
             protect(ctx, stack, false).await?;
             ctx.log
                 .event(&ctx.pipeline, name, "done", final_status.as_str());
-            Ok(if creating {
+            Ok(if creating || adopted {
                 Done::Created
             } else {
                 Done::Updated
@@ -694,6 +708,59 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack) -> Result<Done, DeployError> {
             })
         }
     }
+}
+
+/// The hook before a stack is created: when retained resources of its
+/// template still exist (after a `destroy`), `adopt` checks they are this
+/// pipeline's and imports them into the new stack, which the caller then
+/// updates to the whole template. True when it imported anything.
+async fn adopt_retained(ctx: &Ctx, stack: &Stack) -> Result<bool, DeployError> {
+    let name = stack.stack_name.as_str();
+    let err = |e: super::adopt::AdoptError| DeployError::Adopt {
+        detail: e.message(),
+        unreachable: e.unreachable(),
+    };
+    let found = super::adopt::find(
+        &ctx.aws,
+        &ctx.pipeline,
+        name,
+        &stack.template,
+        &ctx.account,
+    )
+    .await
+    .map_err(err)?;
+    if found.is_empty() {
+        return Ok(false);
+    }
+    let list: Vec<&str> = found.iter().map(|f| f.display.as_str()).collect();
+    ctx.log
+        .event(&ctx.pipeline, name, "adopt", &list.join(", "));
+    if !ctx.opts.yes {
+        let _guard = ctx.prompt.lock().await;
+        match super::confirm(&format!(
+            "Import the retained {} into the new stack {name}?",
+            list.join(", ")
+        )) {
+            None => {
+                return Err(DeployError::NeedsYes {
+                    stack: name.to_string(),
+                });
+            }
+            Some(false) => {
+                return Err(DeployError::Adopt {
+                    detail: format!("stack {name}: not created: the retained resources were not imported"),
+                    unreachable: false,
+                });
+            }
+            Some(true) => {}
+        }
+    }
+    super::adopt::import(&ctx.aws, name, &stack.template, &found, &ctx.tags)
+        .await
+        .map_err(err)?;
+    ctx.log
+        .event(&ctx.pipeline, name, "imported", &format!("{} resources", found.len()));
+    Ok(true)
 }
 
 /// True when the deployed template (normalized) and the tags already match.

@@ -48,6 +48,29 @@ impl Template {
             .expect("just inserted")
     }
 
+    /// Puts `key: value` in the `Tags` of every retained bucket and KMS key.
+    /// Stack tags reach resources only while the stack exists; this tag
+    /// stays with them after a `destroy`, and `deploy` re-adopts them by it
+    /// (`deploy::adopt`).
+    pub fn tag_retained(&mut self, key: &str, value: &str) {
+        for r in self.resources.values_mut() {
+            let Some(m) = r.as_object_mut() else { continue };
+            let taggable = matches!(
+                m.get("Type").and_then(Value::as_str),
+                Some("AWS::S3::Bucket" | "AWS::KMS::Key")
+            );
+            if !taggable || m.get("DeletionPolicy").and_then(Value::as_str) != Some("Retain") {
+                continue;
+            }
+            if let Some(props) = m.get_mut("Properties").and_then(Value::as_object_mut) {
+                props.insert(
+                    "Tags".into(),
+                    serde_json::json!([{"Key": key, "Value": value}]),
+                );
+            }
+        }
+    }
+
     /// Adds a resource built elsewhere (see `stacks::resource`).
     pub fn insert_raw(&mut self, id: &str, resource: Value) {
         self.resources.insert(id.to_string(), resource);

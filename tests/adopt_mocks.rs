@@ -43,7 +43,6 @@ const TEMPLATE: &str = r#"Resources:
     UpdateReplacePolicy: Retain
     Properties:
       KeyPolicy: {Version: "2012-10-17", Statement: []}
-      Tags: [{Key: "pipec:pipeline", Value: demo}]
   AccessLogBucket:
     Type: AWS::S3::Bucket
     DeletionPolicy: Retain

@@ -10,8 +10,8 @@
 //! Errors: `AdoptError`, every message worded in `message`.
 //!
 //! Ownership: buckets must carry the `pipec:pipeline` tag with this
-//! pipeline's name (the templates put it on every retained bucket and on the
-//! key, so it survives the stack). The KMS key is the one this pipeline's
+//! pipeline's name (the templates put it on every retained bucket, so it
+//! survives the stack). The KMS key is the one this pipeline's
 //! own buckets are encrypted with. A Glue database (which CloudFormation
 //! cannot tag) must carry the description pipec gives it, and its tables
 //! belong to it. A resource of the right name that fails its check is an

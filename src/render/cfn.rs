@@ -48,17 +48,16 @@ impl Template {
             .expect("just inserted")
     }
 
-    /// Puts `key: value` in the `Tags` of every retained bucket and KMS key.
-    /// Stack tags reach resources only while the stack exists; this tag
-    /// stays with them after a `destroy`, and `deploy` re-adopts them by it
-    /// (`deploy::adopt`).
+    /// Puts `key: value` in the `Tags` of every retained bucket. Stack tags
+    /// reach resources only through the stack (and not on moto); this tag is
+    /// part of the bucket's declaration and stays with it after a `destroy`,
+    /// and `deploy` re-adopts it by this tag (`deploy::adopt`). The KMS key
+    /// is recognized through the buckets it encrypts (moto fails on Tags of
+    /// an AWS::KMS::Key created through CloudFormation).
     pub fn tag_retained(&mut self, key: &str, value: &str) {
         for r in self.resources.values_mut() {
             let Some(m) = r.as_object_mut() else { continue };
-            let taggable = matches!(
-                m.get("Type").and_then(Value::as_str),
-                Some("AWS::S3::Bucket" | "AWS::KMS::Key")
-            );
+            let taggable = m.get("Type").and_then(Value::as_str) == Some("AWS::S3::Bucket");
             if !taggable || m.get("DeletionPolicy").and_then(Value::as_str) != Some("Retain") {
                 continue;
             }

@@ -5,9 +5,12 @@
 //!
 //! moto 5.2.5 keeps retained buckets on DeleteStack, as AWS does, but it
 //! ignores `ResourcesToImport`: its IMPORT change set would create the
-//! buckets again (BucketAlreadyExists). So here the redeploy over retained
-//! data is refused before anything changes, naming what is retained, with
-//! the data untouched; the IMPORT itself is proven by `tests/adopt_mocks.rs`.
+//! buckets again (BucketAlreadyExists). So against plain moto the redeploy
+//! over retained data is refused before anything changes, naming what is
+//! retained, with the data untouched. Against moto with the import AWS
+//! documents added (`tests/support/moto_import.py`), the same binary
+//! re-adopts the data and the redeploy succeeds. The exact IMPORT requests
+//! are checked by `tests/adopt_mocks.rs`.
 
 use std::process::Output;
 
@@ -236,4 +239,48 @@ fn a_bucket_of_the_same_name_that_is_not_this_pipelines_is_refused_and_kept() {
         text(&out.stderr)
     );
     assert_eq!(get(&m, RAW, "theirs.csv").as_deref(), Some("a\n"));
+}
+
+#[test]
+fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
+    let m = Moto::start_with_import();
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    check(&out, 0, "first deploy");
+    put(&m, RAW, "orders/2026/orders.csv", "invoice_no,country\n1,NL\n");
+    put(&m, GOLD, "by_country/country=NL/part-0.parquet", "PAR1");
+    let unnamed = buckets(&m, "etl-basic-infra-");
+
+    for round in 1..=2 {
+        let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes"]);
+        check(&out, 0, "destroy without --delete-data");
+        assert!(stacks(&m, "etl-").is_empty(), "{:?}", stacks(&m, "etl-"));
+
+        let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+        check(&out, 0, "deploy again over the retained data");
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("etl-basic-infra: adopt: "), "{stdout}");
+        for b in [RAW, GOLD].into_iter().chain(unnamed.iter().map(String::as_str)) {
+            assert!(stdout.contains(&format!("bucket {b}")), "round {round}: {b} adopted: {stdout}");
+        }
+        assert!(stdout.contains("etl-basic-infra: imported: "), "{stdout}");
+        assert!(stdout.contains("summary: 6 created"), "{stdout}");
+        assert_eq!(
+            get(&m, RAW, "orders/2026/orders.csv").as_deref(),
+            Some("invoice_no,country\n1,NL\n"),
+            "round {round}: the data objects are still there"
+        );
+        assert_eq!(
+            get(&m, GOLD, "by_country/country=NL/part-0.parquet").as_deref(),
+            Some("PAR1")
+        );
+        // The same buckets, none made anew beside them.
+        assert_eq!(buckets(&m, "etl-basic-infra-"), unnamed, "round {round}");
+        // And a deploy after that has nothing left to do.
+        let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+        check(&out, 0, "no-op deploy after the re-adoption");
+        assert!(text(&out.stdout).contains("summary: 6 unchanged"), "{}", text(&out.stdout));
+    }
+    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
+    check(&out, 0, "final cleanup");
+    assert!(!bucket_exists(&m, RAW));
 }

@@ -44,6 +44,10 @@ use std::collections::BTreeMap;
 /// The tag that names a resource's pipeline (also a stack tag).
 pub const OWNER_TAG: &str = "pipec:pipeline";
 
+/// The owner given for a bucket whose tags S3 refuses to show (a bucket of
+/// another account answers AccessDenied).
+const DENIED: &str = "\u{0}access-denied";
+
 /// Tags CloudFormation itself puts on what it creates.
 const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
 const LOGICAL_ID_TAG: &str = "aws:cloudformation:logical-id";
@@ -103,7 +107,8 @@ impl AdoptError {
                 owner,
                 pipeline,
             } => {
-                let whose = match owner {
+                let whose = match owner.as_deref() {
+                    Some(DENIED) => "its tags cannot be read: access denied, so it is another account's".to_string(),
                     Some(o) => format!("it is tagged {OWNER_TAG}={o}"),
                     None => format!("it has no {OWNER_TAG}={pipeline} mark"),
                 };
@@ -260,7 +265,13 @@ pub async fn find(
         };
         let name = match name {
             Some(n) => {
-                match bucket_tags(aws, &n).await.map_err(api("GetBucketTagging"))? {
+                let tags = match bucket_tags(aws, &n).await {
+                    Err(e) if e.starts_with("AccessDenied") => {
+                        return Err(foreign(format!("bucket {n}"), Some(DENIED.into())));
+                    }
+                    other => other.map_err(api("GetBucketTagging"))?,
+                };
+                match tags {
                     None => continue,
                     Some(tags) => {
                         let owner = tags.get(OWNER_TAG).cloned();

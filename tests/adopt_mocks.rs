@@ -97,12 +97,15 @@ Outputs:
       Ref: Topic
 "#;
 
+/// One `ResourcesToImport` entry: logical ID, type, identifier (sorted).
+type Import = (String, String, Vec<(String, String)>);
+
 /// What the mocked endpoint was asked, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Call {
     Create {
         kind: ChangeSetType,
-        imports: Vec<(String, String, Vec<(String, String)>)>,
+        imports: Vec<Import>,
         body: String,
     },
     Execute(String),
@@ -352,7 +355,10 @@ fn cfn_rules(calls: &Calls, import_action: ChangeAction) -> Vec<Rule> {
             }
         }),
         mock!(Client::create_change_set).then_compute_output(move |req| {
-            let kind = req.change_set_type().cloned().unwrap_or(ChangeSetType::Update);
+            let kind = req
+                .change_set_type()
+                .cloned()
+                .unwrap_or(ChangeSetType::Update);
             let imports = req
                 .resources_to_import()
                 .iter()
@@ -385,7 +391,8 @@ fn cfn_rules(calls: &Calls, import_action: ChangeAction) -> Vec<Rule> {
         }),
         mock!(Client::describe_change_set).then_compute_output(move |req| {
             let arn = req.change_set_name().unwrap_or_default();
-            let mut out = DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreateComplete);
+            let mut out =
+                DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreateComplete);
             if arn.ends_with("/IMPORT") {
                 for (id, ty) in IMPORTED {
                     out = out.changes(change(import_action.clone(), id, ty));
@@ -393,7 +400,11 @@ fn cfn_rules(calls: &Calls, import_action: ChangeAction) -> Vec<Rule> {
             } else {
                 out = out
                     .changes(change(ChangeAction::Add, "Topic", "AWS::SNS::Topic"))
-                    .changes(change(ChangeAction::Modify, "ZoneRawBucket", "AWS::S3::Bucket"));
+                    .changes(change(
+                        ChangeAction::Modify,
+                        "ZoneRawBucket",
+                        "AWS::S3::Bucket",
+                    ));
             }
             out.build()
         }),
@@ -418,7 +429,8 @@ async fn deploy(aws: &Aws) -> (Outcome, Result<Done, DeployError>) {
         yes: true,
         ..Options::default()
     };
-    let (o, mut r) = deploy_pipeline(aws, &pipeline(), &opts, &Log::new(Style::Json), ACCOUNT).await;
+    let (o, mut r) =
+        deploy_pipeline(aws, &pipeline(), &opts, &Log::new(Style::Json), ACCOUNT).await;
     (o, r.remove("basic-infra").expect("a result for the stack"))
 }
 
@@ -456,7 +468,12 @@ async fn retained_resources_are_imported_first_then_the_stack_is_updated() {
         .collect();
     assert_eq!(
         kinds,
-        ["create IMPORT", "execute IMPORT", "create UPDATE", "execute UPDATE"]
+        [
+            "create IMPORT",
+            "execute IMPORT",
+            "create UPDATE",
+            "execute UPDATE"
+        ]
     );
     let Call::Create { imports, body, .. } = &calls[0] else {
         unreachable!()
@@ -482,7 +499,11 @@ async fn retained_resources_are_imported_first_then_the_stack_is_updated() {
         (
             "TableOrders".into(),
             "AWS::Glue::Table".into(),
-            ids(&[("CatalogId", ACCOUNT), ("DatabaseName", "demo"), ("Name", "orders")]),
+            ids(&[
+                ("CatalogId", ACCOUNT),
+                ("DatabaseName", "demo"),
+                ("Name", "orders"),
+            ]),
         ),
         (
             "ZoneRawBucket".into(),
@@ -493,7 +514,10 @@ async fn retained_resources_are_imported_first_then_the_stack_is_updated() {
     assert_eq!(imports, want);
     // The import template: the imported resources with their retain
     // policies, nothing else (no topic, no outputs, no order on the topic).
-    assert!(!body.contains("Topic") && !body.contains("Outputs"), "{body}");
+    assert!(
+        !body.contains("Topic") && !body.contains("Outputs"),
+        "{body}"
+    );
     assert_eq!(body.matches("DeletionPolicy: Retain").count(), 5, "{body}");
     assert!(body.contains("- GlueDatabase"), "{body}");
     // The update that follows carries the whole template.
@@ -540,7 +564,16 @@ async fn an_endpoint_that_would_create_instead_of_import_is_refused_and_cleaned_
     assert!(msg.contains(&format!("bucket {RAW}")), "{msg}");
     let calls = calls.lock().unwrap().clone();
     assert!(
-        matches!(calls.as_slice(), [Call::Create { kind: ChangeSetType::Import, .. }, Call::DeleteChangeSet]),
+        matches!(
+            calls.as_slice(),
+            [
+                Call::Create {
+                    kind: ChangeSetType::Import,
+                    ..
+                },
+                Call::DeleteChangeSet
+            ]
+        ),
         "{calls:?}"
     );
 }

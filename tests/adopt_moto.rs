@@ -68,7 +68,13 @@ fn put(m: &Moto, bucket: &str, key: &str, body: &str) {
 
 fn get(m: &Moto, bucket: &str, key: &str) -> Option<String> {
     rt().block_on(async {
-        let out = s3(m).get_object().bucket(bucket).key(key).send().await.ok()?;
+        let out = s3(m)
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
         Some(String::from_utf8_lossy(&out.body.collect().await.ok()?.to_vec()).into_owned())
     })
 }
@@ -92,7 +98,12 @@ fn buckets(m: &Moto, prefix: &str) -> Vec<String> {
 
 fn owner_tag(m: &Moto, bucket: &str) -> Option<String> {
     rt().block_on(async {
-        let out = s3(m).get_bucket_tagging().bucket(bucket).send().await.ok()?;
+        let out = s3(m)
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()?;
         out.tag_set()
             .iter()
             .find(|t| t.key() == "pipec:pipeline")
@@ -103,7 +114,11 @@ fn owner_tag(m: &Moto, bucket: &str) -> Option<String> {
 /// Live stacks whose names start with `prefix`.
 fn stacks(m: &Moto, prefix: &str) -> Vec<String> {
     rt().block_on(async {
-        let out = cfn(m).describe_stacks().send().await.expect("describe stacks");
+        let out = cfn(m)
+            .describe_stacks()
+            .send()
+            .await
+            .expect("describe stacks");
         out.stacks()
             .iter()
             .filter(|s| {
@@ -136,11 +151,24 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     let m = Moto::start();
     let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
     check(&out, 0, "first deploy");
-    assert_eq!(owner_tag(&m, RAW).as_deref(), Some("etl"), "the bucket carries its owner");
-    put(&m, RAW, "orders/2026/orders.csv", "invoice_no,country\n1,NL\n");
+    assert_eq!(
+        owner_tag(&m, RAW).as_deref(),
+        Some("etl"),
+        "the bucket carries its owner"
+    );
+    put(
+        &m,
+        RAW,
+        "orders/2026/orders.csv",
+        "invoice_no,country\n1,NL\n",
+    );
     put(&m, GOLD, "by_country/country=NL/part-0.parquet", "PAR1");
     let unnamed_before = buckets(&m, "etl-basic-infra-");
-    assert_eq!(unnamed_before.len(), 2, "access-log and Athena results: {unnamed_before:?}");
+    assert_eq!(
+        unnamed_before.len(),
+        2,
+        "access-log and Athena results: {unnamed_before:?}"
+    );
 
     // destroy without --delete-data: the stacks go, the data stays.
     let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes"]);
@@ -158,7 +186,10 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     assert!(stdout.contains(&format!("bucket {RAW}")), "{stdout}");
     assert!(stderr.contains("does not import resources"), "{stderr}");
     assert!(stderr.contains("pipec destroy --delete-data"), "{stderr}");
-    assert!(stacks(&m, "etl-basic-infra").is_empty(), "no stack left in review");
+    assert!(
+        stacks(&m, "etl-basic-infra").is_empty(),
+        "no stack left in review"
+    );
     assert_eq!(
         get(&m, RAW, "orders/2026/orders.csv").as_deref(),
         Some("invoice_no,country\n1,NL\n"),
@@ -174,9 +205,18 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
     check(&out, 0, "destroy --delete-data of orphans");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(&format!("orphan: bucket {RAW}")), "{stdout}");
-    assert!(stdout.contains(&format!("data-deleted: bucket {GOLD}")), "{stdout}");
-    assert!(stdout.contains("retained: KMS key "), "the key is kept: {stdout}");
+    assert!(
+        stdout.contains(&format!("orphan: bucket {RAW}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("data-deleted: bucket {GOLD}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("retained: KMS key "),
+        "the key is kept: {stdout}"
+    );
     for b in [RAW, GOLD] {
         assert!(!bucket_exists(&m, b), "{b} was deleted");
     }
@@ -188,7 +228,11 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     // With nothing retained left, deploy creates everything again.
     let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
     check(&out, 0, "deploy after the cleanup");
-    assert!(text(&out.stdout).contains("summary: 6 created"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("summary: 6 created"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
     check(&out, 0, "final cleanup");
 }
@@ -199,7 +243,11 @@ fn a_bucket_of_the_same_name_that_is_not_this_pipelines_is_refused_and_kept() {
     // Someone else's bucket under the name pipec would give etl's raw zone.
     rt().block_on(async {
         let c = s3(&m);
-        c.create_bucket().bucket(RAW).send().await.expect("create bucket");
+        c.create_bucket()
+            .bucket(RAW)
+            .send()
+            .await
+            .expect("create bucket");
         c.put_bucket_tagging()
             .bucket(RAW)
             .tagging(
@@ -229,10 +277,17 @@ fn a_bucket_of_the_same_name_that_is_not_this_pipelines_is_refused_and_kept() {
         )),
         "{stderr}"
     );
-    assert!(stacks(&m, "etl-basic-infra").is_empty(), "nothing was created");
+    assert!(
+        stacks(&m, "etl-basic-infra").is_empty(),
+        "nothing was created"
+    );
 
     let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
-    check(&out, 1, "destroy --delete-data does not touch a foreign bucket");
+    check(
+        &out,
+        1,
+        "destroy --delete-data does not touch a foreign bucket",
+    );
     assert!(
         text(&out.stderr).contains(&format!("bucket {RAW} already exists")),
         "{}",
@@ -246,7 +301,12 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
     let m = Moto::start_with_import();
     let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
     check(&out, 0, "first deploy");
-    put(&m, RAW, "orders/2026/orders.csv", "invoice_no,country\n1,NL\n");
+    put(
+        &m,
+        RAW,
+        "orders/2026/orders.csv",
+        "invoice_no,country\n1,NL\n",
+    );
     put(&m, GOLD, "by_country/country=NL/part-0.parquet", "PAR1");
     let unnamed = buckets(&m, "etl-basic-infra-");
 
@@ -259,8 +319,14 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
         check(&out, 0, "deploy again over the retained data");
         let stdout = text(&out.stdout);
         assert!(stdout.contains("etl-basic-infra: adopt: "), "{stdout}");
-        for b in [RAW, GOLD].into_iter().chain(unnamed.iter().map(String::as_str)) {
-            assert!(stdout.contains(&format!("bucket {b}")), "round {round}: {b} adopted: {stdout}");
+        for b in [RAW, GOLD]
+            .into_iter()
+            .chain(unnamed.iter().map(String::as_str))
+        {
+            assert!(
+                stdout.contains(&format!("bucket {b}")),
+                "round {round}: {b} adopted: {stdout}"
+            );
         }
         assert!(stdout.contains("etl-basic-infra: imported: "), "{stdout}");
         assert!(stdout.contains("summary: 6 created"), "{stdout}");
@@ -278,7 +344,11 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
         // And a deploy after that has nothing left to do.
         let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
         check(&out, 0, "no-op deploy after the re-adoption");
-        assert!(text(&out.stdout).contains("summary: 6 unchanged"), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("summary: 6 unchanged"),
+            "{}",
+            text(&out.stdout)
+        );
     }
     let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
     check(&out, 0, "final cleanup");

@@ -108,7 +108,10 @@ impl AdoptError {
                 pipeline,
             } => {
                 let whose = match owner.as_deref() {
-                    Some(DENIED) => "its tags cannot be read: access denied, so it is another account's".to_string(),
+                    Some(DENIED) => {
+                        "its tags cannot be read: access denied, so it is another account's"
+                            .to_string()
+                    }
                     Some(o) => format!("it is tagged {OWNER_TAG}={o}"),
                     None => format!("it has no {OWNER_TAG}={pipeline} mark"),
                 };
@@ -131,7 +134,9 @@ impl AdoptError {
                 stack,
                 status,
                 reason,
-            } => format!("stack {stack}: importing the retained resources failed: {status}: {reason}"),
+            } => format!(
+                "stack {stack}: importing the retained resources failed: {status}: {reason}"
+            ),
             AdoptError::Api {
                 stack,
                 action,
@@ -375,7 +380,10 @@ pub async fn find(
             .and_then(|p| p.get("DatabaseInput"))
             .cloned()
             .unwrap_or(Value::Null);
-        let Some(name) = input.get("Name").and_then(|n| resolve(n, account, &aws.region)) else {
+        let Some(name) = input
+            .get("Name")
+            .and_then(|n| resolve(n, account, &aws.region))
+        else {
             continue;
         };
         let want = input.get("Description").and_then(Value::as_str);
@@ -492,7 +500,11 @@ pub fn import_template(stack: &str, template: &str, found: &[Found]) -> Result<S
         for (k, v) in obj {
             if matches!(
                 k.as_str(),
-                "AWSTemplateFormatVersion" | "Description" | "Parameters" | "Conditions" | "Mappings"
+                "AWSTemplateFormatVersion"
+                    | "Description"
+                    | "Parameters"
+                    | "Conditions"
+                    | "Mappings"
             ) {
                 out.insert(k.clone(), v.clone());
             }
@@ -702,7 +714,10 @@ pub async fn delete_catalog(aws: &Aws, stack: &str, found: &[Found]) -> Result<(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    for f in found.iter().filter(|f| f.resource_type == "AWS::Glue::Table") {
+    for f in found
+        .iter()
+        .filter(|f| f.resource_type == "AWS::Glue::Table")
+    {
         match aws
             .glue
             .delete_table()
@@ -716,7 +731,10 @@ pub async fn delete_catalog(aws: &Aws, stack: &str, found: &[Found]) -> Result<(
             Err(e) => return Err(api("DeleteTable")(describe(&e))),
         }
     }
-    for f in found.iter().filter(|f| f.resource_type == "AWS::Glue::Database") {
+    for f in found
+        .iter()
+        .filter(|f| f.resource_type == "AWS::Glue::Database")
+    {
         match aws
             .glue
             .delete_database()
@@ -756,7 +774,10 @@ mod tests {
         );
         let other: Value = serde_json::json!({"Fn::Sub": "${Other}-x"});
         assert_eq!(resolve(&other, "1", "r"), None);
-        assert_eq!(resolve(&serde_json::json!({"Ref": "AWS::AccountId"}), "1", "r").as_deref(), Some("1"));
+        assert_eq!(
+            resolve(&serde_json::json!({"Ref": "AWS::AccountId"}), "1", "r").as_deref(),
+            Some("1")
+        );
     }
 
     #[test]
@@ -764,7 +785,10 @@ mod tests {
         let t = import_template(
             "demo-infra",
             T,
-            &[found("Key", "AWS::KMS::Key"), found("Raw", "AWS::S3::Bucket")],
+            &[
+                found("Key", "AWS::KMS::Key"),
+                found("Raw", "AWS::S3::Bucket"),
+            ],
         )
         .unwrap();
         assert!(t.contains("  Key:\n") && t.contains("  Raw:\n"), "{t}");

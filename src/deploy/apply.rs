@@ -720,15 +720,9 @@ async fn adopt_retained(ctx: &Ctx, stack: &Stack) -> Result<bool, DeployError> {
         detail: e.message(),
         unreachable: e.unreachable(),
     };
-    let found = super::adopt::find(
-        &ctx.aws,
-        &ctx.pipeline,
-        name,
-        &stack.template,
-        &ctx.account,
-    )
-    .await
-    .map_err(err)?;
+    let found = super::adopt::find(&ctx.aws, &ctx.pipeline, name, &stack.template, &ctx.account)
+        .await
+        .map_err(err)?;
     if found.is_empty() {
         return Ok(false);
     }
@@ -748,7 +742,9 @@ async fn adopt_retained(ctx: &Ctx, stack: &Stack) -> Result<bool, DeployError> {
             }
             Some(false) => {
                 return Err(DeployError::Adopt {
-                    detail: format!("stack {name}: not created: the retained resources were not imported"),
+                    detail: format!(
+                        "stack {name}: not created: the retained resources were not imported"
+                    ),
                     unreachable: false,
                 });
             }
@@ -758,8 +754,12 @@ async fn adopt_retained(ctx: &Ctx, stack: &Stack) -> Result<bool, DeployError> {
     super::adopt::import(&ctx.aws, name, &stack.template, &found, &ctx.tags)
         .await
         .map_err(err)?;
-    ctx.log
-        .event(&ctx.pipeline, name, "imported", &format!("{} resources", found.len()));
+    ctx.log.event(
+        &ctx.pipeline,
+        name,
+        "imported",
+        &format!("{} resources", found.len()),
+    );
     Ok(true)
 }
 

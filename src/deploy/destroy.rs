@@ -27,12 +27,25 @@ pub struct Options {
 /// What can go wrong destroying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestroyError {
-    NeedsYes { stacks: Vec<String> },
-    Stack { stack: String, detail: String },
-    Bucket { bucket: String, detail: String },
-    DependentFailed { stack: String, dependent: String },
+    NeedsYes {
+        stacks: Vec<String>,
+    },
+    Stack {
+        stack: String,
+        detail: String,
+    },
+    Bucket {
+        bucket: String,
+        detail: String,
+    },
+    DependentFailed {
+        stack: String,
+        dependent: String,
+    },
     /// Finding or deleting the retained resources of a stack that is gone.
-    Orphans { detail: String },
+    Orphans {
+        detail: String,
+    },
 }
 
 impl DestroyError {
@@ -239,7 +252,10 @@ async fn delete_orphans(
         .map_err(|e| DestroyError::Orphans {
             detail: e.message(),
         })?;
-    for f in found.iter().filter(|f| CATALOG_DATA.contains(&f.resource_type.as_str())) {
+    for f in found
+        .iter()
+        .filter(|f| CATALOG_DATA.contains(&f.resource_type.as_str()))
+    {
         log.event(pipeline, stack, "data-deleted", &f.display);
     }
     Ok(())

@@ -102,9 +102,10 @@ def apply(self):
             try:
                 obj = _existing(self.stack, item)
             except KeyError:
+                what = f"{item['LogicalResourceId']} {item['ResourceIdentifier']}"
                 raise models.ValidationError(
-                    message=f"Resource {item['LogicalResourceId']} of type {item['ResourceType']} with identifier {item['ResourceIdentifier']} does not exist"
-                )
+                    message=f"Resource {what} does not exist"
+                ) from None
             obj.logical_resource_id = item["LogicalResourceId"]
             obj.cf_resource_type = item["ResourceType"]
             self.stack.resource_map._parsed_resources[item["LogicalResourceId"]] = obj

@@ -1,9 +1,12 @@
 //! Re-adopting retained resources, proven with SDK-level mocks
 //! (aws-smithy-mocks), since moto 5.2.5 ignores `ResourcesToImport`: the
 //! exact requests of the IMPORT flow (type, identifiers, order), a resource
-//! that belongs to someone else refused by its name, and an endpoint whose
-//! IMPORT change set would create instead of import. No network: every call
-//! is answered by a mock rule.
+//! that belongs to someone else refused by its name (by its tag, or because
+//! S3 will not show its tags), an endpoint whose IMPORT change set would
+//! create instead of import, and `destroy --delete-data` of a stack already
+//! gone: buckets emptied then deleted, Glue tables before their database,
+//! nothing deleted when a bucket is foreign. No network: every call is
+//! answered by a mock rule.
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ErrorMetadata;
@@ -575,5 +578,211 @@ async fn an_endpoint_that_would_create_instead_of_import_is_refused_and_cleaned_
             ]
         ),
         "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bucket_whose_tags_s3_will_not_show_is_another_accounts() {
+    use aws_sdk_s3::Client as S3;
+    use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingError;
+    let calls: Calls = Default::default();
+    let cfn = cfn_rules(&calls, ChangeAction::Import);
+    let denied = mock!(S3::get_bucket_tagging).then_error(|| {
+        GetBucketTaggingError::generic(
+            aws_sdk_s3::error::ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("Access Denied")
+                .build(),
+        )
+    });
+    let none = mock!(S3::list_buckets)
+        .then_output(|| aws_sdk_s3::operation::list_buckets::ListBucketsOutput::builder().build());
+    let glue = glue_rules();
+    let aws = aws(
+        &cfn.iter().collect::<Vec<_>>(),
+        &[&denied, &none],
+        &glue.iter().collect::<Vec<_>>(),
+    );
+    let (o, r) = deploy(&aws).await;
+    assert_eq!(o, Outcome::Failed);
+    let msg = r.unwrap_err().message();
+    assert!(
+        msg.contains(&format!("bucket {RAW} already exists")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("access denied, so it is another account's"),
+        "{msg}"
+    );
+    assert!(calls.lock().unwrap().is_empty(), "no change set was made");
+}
+
+/// The S3 and Glue calls that delete data, in order.
+type Deleted = Arc<Mutex<Vec<String>>>;
+
+fn deleting_rules(deleted: &Deleted) -> (Vec<Rule>, Vec<Rule>) {
+    use aws_sdk_glue::Client as Glue;
+    use aws_sdk_glue::operation::delete_database::DeleteDatabaseOutput;
+    use aws_sdk_glue::operation::delete_table::DeleteTableOutput;
+    use aws_sdk_s3::Client as S3;
+    use aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput;
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::ObjectVersion;
+    let (d1, d2, d3, d4, d5) = (
+        deleted.clone(),
+        deleted.clone(),
+        deleted.clone(),
+        deleted.clone(),
+        deleted.clone(),
+    );
+    let s3 = vec![
+        // One version per bucket until its objects are deleted.
+        mock!(S3::list_object_versions).then_compute_output(move |req| {
+            let bucket = req.bucket().unwrap_or_default().to_string();
+            let emptied = d1.lock().unwrap().contains(&format!("objects {bucket}"));
+            let mut out = ListObjectVersionsOutput::builder();
+            if !emptied {
+                out = out.versions(
+                    ObjectVersion::builder()
+                        .key("data/x")
+                        .version_id("v1")
+                        .build(),
+                );
+            }
+            out.build()
+        }),
+        mock!(S3::delete_objects).then_compute_output(move |req| {
+            d2.lock()
+                .unwrap()
+                .push(format!("objects {}", req.bucket().unwrap_or_default()));
+            DeleteObjectsOutput::builder().build()
+        }),
+        mock!(S3::delete_bucket).then_compute_output(move |req| {
+            d3.lock()
+                .unwrap()
+                .push(format!("bucket {}", req.bucket().unwrap_or_default()));
+            DeleteBucketOutput::builder().build()
+        }),
+    ];
+    let glue = vec![
+        mock!(Glue::delete_table).then_compute_output(move |req| {
+            d4.lock().unwrap().push(format!(
+                "table {}.{}",
+                req.database_name().unwrap_or_default(),
+                req.name().unwrap_or_default()
+            ));
+            DeleteTableOutput::builder().build()
+        }),
+        mock!(Glue::delete_database).then_compute_output(move |req| {
+            d5.lock()
+                .unwrap()
+                .push(format!("database {}", req.name().unwrap_or_default()));
+            DeleteDatabaseOutput::builder().build()
+        }),
+    ];
+    (s3, glue)
+}
+
+fn target() -> pipec::deploy::identity::Target {
+    pipec::deploy::identity::Target {
+        account: ACCOUNT.into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/test"),
+        region: "us-east-1".into(),
+        endpoint: "mock".into(),
+        profile: None,
+    }
+}
+
+#[tokio::test]
+async fn delete_data_after_the_stack_is_gone_deletes_buckets_tables_then_the_database() {
+    use pipec::deploy::destroy;
+    let calls: Calls = Default::default();
+    let deleted: Deleted = Default::default();
+    // The stack is gone (no execution ever happens, so DescribeStacks says so).
+    let cfn = cfn_rules(&calls, ChangeAction::Import);
+    let (mut s3, mut glue) = (s3_rules("demo"), glue_rules());
+    let (s3_del, glue_del) = deleting_rules(&deleted);
+    s3.extend(s3_del);
+    glue.extend(glue_del);
+    let aws = aws(
+        &cfn.iter().collect::<Vec<_>>(),
+        &s3.iter().collect::<Vec<_>>(),
+        &glue.iter().collect::<Vec<_>>(),
+    );
+    let opts = destroy::Options {
+        yes: true,
+        delete_data: true,
+        ..Default::default()
+    };
+    let o = destroy::run(
+        &aws,
+        &[pipeline()],
+        &opts,
+        &Log::new(Style::Json),
+        &target(),
+    )
+    .await;
+    assert_eq!(o, Outcome::Done);
+    let mut buckets: Vec<String> = deleted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| d.starts_with("bucket "))
+        .cloned()
+        .collect();
+    buckets.sort();
+    assert_eq!(buckets, [format!("bucket {LOGS}"), format!("bucket {RAW}")]);
+    let catalog: Vec<String> = deleted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| d.starts_with("table ") || d.starts_with("database "))
+        .cloned()
+        .collect();
+    assert_eq!(catalog, ["table demo.orders", "database demo"]);
+    // Each bucket was emptied before it was deleted.
+    let all = deleted.lock().unwrap().clone();
+    for b in [RAW, LOGS] {
+        let emptied = all.iter().position(|d| d == &format!("objects {b}"));
+        let gone = all.iter().position(|d| d == &format!("bucket {b}"));
+        assert!(emptied.is_some() && emptied < gone, "{all:?}");
+    }
+    assert!(calls.lock().unwrap().is_empty(), "no stack was touched");
+}
+
+#[tokio::test]
+async fn delete_data_refuses_a_foreign_bucket_before_deleting_anything() {
+    use pipec::deploy::destroy;
+    let calls: Calls = Default::default();
+    let deleted: Deleted = Default::default();
+    let cfn = cfn_rules(&calls, ChangeAction::Import);
+    let (mut s3, mut glue) = (s3_rules("someone-else"), glue_rules());
+    let (s3_del, glue_del) = deleting_rules(&deleted);
+    s3.extend(s3_del);
+    glue.extend(glue_del);
+    let aws = aws(
+        &cfn.iter().collect::<Vec<_>>(),
+        &s3.iter().collect::<Vec<_>>(),
+        &glue.iter().collect::<Vec<_>>(),
+    );
+    let opts = destroy::Options {
+        yes: true,
+        delete_data: true,
+        ..Default::default()
+    };
+    let o = destroy::run(
+        &aws,
+        &[pipeline()],
+        &opts,
+        &Log::new(Style::Json),
+        &target(),
+    )
+    .await;
+    assert_eq!(o, Outcome::Failed);
+    assert!(
+        deleted.lock().unwrap().is_empty(),
+        "{:?}",
+        deleted.lock().unwrap()
     );
 }

@@ -786,3 +786,38 @@ async fn delete_data_refuses_a_foreign_bucket_before_deleting_anything() {
         deleted.lock().unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_glue_database_without_pipecs_description_is_someone_elses() {
+    use aws_sdk_glue::Client as Glue;
+    use aws_sdk_glue::operation::get_database::GetDatabaseOutput;
+    use aws_sdk_glue::types::Database;
+    let calls: Calls = Default::default();
+    let cfn = cfn_rules(&calls, ChangeAction::Import);
+    let s3 = s3_rules("demo");
+    let db = mock!(Glue::get_database).then_output(|| {
+        GetDatabaseOutput::builder()
+            .database(
+                Database::builder()
+                    .name("demo")
+                    .description("The finance team's tables.")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let aws = aws(
+        &cfn.iter().collect::<Vec<_>>(),
+        &s3.iter().collect::<Vec<_>>(),
+        &[&db],
+    );
+    let (o, r) = deploy(&aws).await;
+    assert_eq!(o, Outcome::Failed);
+    let msg = r.unwrap_err().message();
+    assert!(msg.contains("Glue database demo already exists"), "{msg}");
+    assert!(
+        msg.contains("its description is \"The finance team's tables.\""),
+        "{msg}"
+    );
+    assert!(calls.lock().unwrap().is_empty(), "no change set was made");
+}

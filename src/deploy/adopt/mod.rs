@@ -44,10 +44,6 @@ use std::collections::BTreeMap;
 /// The tag that names a resource's pipeline (also a stack tag).
 pub const OWNER_TAG: &str = "pipec:pipeline";
 
-/// The owner given for a bucket whose tags S3 refuses to show (a bucket of
-/// another account answers AccessDenied).
-const DENIED: &str = "\u{0}access-denied";
-
 /// Tags CloudFormation itself puts on what it creates.
 const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
 const LOGICAL_ID_TAG: &str = "aws:cloudformation:logical-id";
@@ -64,6 +60,17 @@ pub struct Found {
     pub display: String,
 }
 
+/// Why a resource is not this pipeline's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// Its `pipec:pipeline` tag, or none.
+    Tag(Option<String>),
+    /// S3 answered AccessDenied for its tags: another account's bucket.
+    Denied,
+    /// A Glue database whose description is not the one pipec gives.
+    Description(Option<String>),
+}
+
 /// What can go wrong finding or importing retained resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdoptError {
@@ -71,7 +78,7 @@ pub enum AdoptError {
     Foreign {
         stack: String,
         resource: String,
-        owner: Option<String>,
+        why: Why,
         pipeline: String,
     },
     /// A found resource refers to one that cannot be imported with it.
@@ -104,16 +111,20 @@ impl AdoptError {
             AdoptError::Foreign {
                 stack,
                 resource,
-                owner,
+                why,
                 pipeline,
             } => {
-                let whose = match owner.as_deref() {
-                    Some(DENIED) => {
+                let whose = match why {
+                    Why::Denied => {
                         "its tags cannot be read: access denied, so it is another account's"
                             .to_string()
                     }
-                    Some(o) => format!("it is tagged {OWNER_TAG}={o}"),
-                    None => format!("it has no {OWNER_TAG}={pipeline} mark"),
+                    Why::Tag(Some(o)) => format!("it is tagged {OWNER_TAG}={o}"),
+                    Why::Tag(None) => format!("it has no {OWNER_TAG}={pipeline} tag"),
+                    Why::Description(d) => format!(
+                        "its description is {:?}, not the one pipec gives",
+                        d.as_deref().unwrap_or("")
+                    ),
                 };
                 format!(
                     "stack {stack}: {resource} already exists and does not belong to pipeline {pipeline} ({whose}); pipec neither adopts nor deletes it. Remove or rename it, or give the pipeline another name"
@@ -247,10 +258,10 @@ pub async fn find(
             detail,
         }
     };
-    let foreign = |resource: String, owner: Option<String>| AdoptError::Foreign {
+    let foreign = |resource: String, why: Why| AdoptError::Foreign {
         stack: stack.to_string(),
         resource,
-        owner,
+        why,
         pipeline: pipeline.to_string(),
     };
     let mut found: Vec<Found> = Vec::new();
@@ -272,7 +283,7 @@ pub async fn find(
             Some(n) => {
                 let tags = match bucket_tags(aws, &n).await {
                     Err(e) if e.starts_with("AccessDenied") => {
-                        return Err(foreign(format!("bucket {n}"), Some(DENIED.into())));
+                        return Err(foreign(format!("bucket {n}"), Why::Denied));
                     }
                     other => other.map_err(api("GetBucketTagging"))?,
                 };
@@ -281,7 +292,7 @@ pub async fn find(
                     Some(tags) => {
                         let owner = tags.get(OWNER_TAG).cloned();
                         if owner.as_deref() != Some(pipeline) {
-                            return Err(foreign(format!("bucket {n}"), owner));
+                            return Err(foreign(format!("bucket {n}"), Why::Tag(owner)));
                         }
                     }
                 }
@@ -391,7 +402,10 @@ pub async fn find(
             Ok(out) => {
                 let have = out.database().and_then(|d| d.description());
                 if have != want {
-                    return Err(foreign(format!("Glue database {name}"), None));
+                    return Err(foreign(
+                        format!("Glue database {name}"),
+                        Why::Description(have.map(str::to_string)),
+                    ));
                 }
             }
             Err(e) if is_not_found(&e) => continue,

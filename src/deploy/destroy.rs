@@ -6,7 +6,11 @@
 //! selected stack depending on it is gone; data resources the templates
 //! retain (`DeletionPolicy: Retain`: buckets, KMS key, Glue database and
 //! tables) left in place, or with `--delete-data` the retained buckets
-//! emptied (every object version) and deleted. Errors: `DestroyError`.
+//! emptied (every object version) and deleted. With `--delete-data`, the
+//! retained resources of stacks that are already gone are found too
+//! (`adopt::find`: by name and the `pipec:pipeline` tag), listed, and after
+//! the same confirmation deleted: buckets emptied and deleted, Glue tables
+//! and database deleted, the KMS key kept. Errors: `DestroyError`.
 
 use super::plan::{Pipeline, Stack};
 use super::{Aws, Log, Outcome, describe};
@@ -23,10 +27,25 @@ pub struct Options {
 /// What can go wrong destroying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestroyError {
-    NeedsYes { stacks: Vec<String> },
-    Stack { stack: String, detail: String },
-    Bucket { bucket: String, detail: String },
-    DependentFailed { stack: String, dependent: String },
+    NeedsYes {
+        stacks: Vec<String>,
+    },
+    Stack {
+        stack: String,
+        detail: String,
+    },
+    Bucket {
+        bucket: String,
+        detail: String,
+    },
+    DependentFailed {
+        stack: String,
+        dependent: String,
+    },
+    /// Finding or deleting the retained resources of a stack that is gone.
+    Orphans {
+        detail: String,
+    },
 }
 
 impl DestroyError {
@@ -45,6 +64,7 @@ impl DestroyError {
             DestroyError::DependentFailed { stack, dependent } => format!(
                 "stack {stack} kept: {dependent}, which depends on it, could not be deleted"
             ),
+            DestroyError::Orphans { detail } => detail.clone(),
         }
     }
 }
@@ -112,7 +132,27 @@ pub async fn run(
             }
         }
         all.extend(present.iter().map(|s| s.stack_name.clone()));
-        plans.push((p, present));
+        let orphans = if opts.delete_data {
+            match orphans_of(aws, p, &selected, &present, &target.account, log).await {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("error: {}", e.message());
+                    return if e.unreachable() {
+                        Outcome::Usage
+                    } else {
+                        Outcome::Failed
+                    };
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        all.extend(
+            orphans
+                .iter()
+                .flat_map(|(_, found)| found.iter().map(|f| f.display.clone())),
+        );
+        plans.push((p, present, orphans));
     }
     if all.is_empty() {
         log.note("nothing to delete");
@@ -141,10 +181,84 @@ pub async fn run(
         }
     }
     let mut outcome = Outcome::Done;
-    for (p, present) in plans {
-        outcome = outcome.max(destroy_pipeline(aws, p, &present, opts, log).await);
+    for (p, present, orphans) in plans {
+        if !present.is_empty() {
+            outcome = outcome.max(destroy_pipeline(aws, p, &present, opts, log).await);
+        }
+        for (stack, found) in &orphans {
+            if let Err(e) = delete_orphans(aws, log, &p.name, stack, found).await {
+                eprintln!("error: {}", e.message());
+                outcome = outcome.max(Outcome::Failed);
+            }
+        }
     }
     outcome
+}
+
+/// The retained resources of the selected stacks that are gone, by stack
+/// name; each is listed as an `orphan` event. A resource of pipec's name
+/// that belongs to someone else stops the destroy before anything is deleted.
+async fn orphans_of(
+    aws: &Aws,
+    p: &Pipeline,
+    selected: &std::collections::BTreeSet<String>,
+    present: &[Stack],
+    account: &str,
+    log: &Log,
+) -> Result<Vec<(String, Vec<super::adopt::Found>)>, super::adopt::AdoptError> {
+    let mut out = Vec::new();
+    for s in p.stacks.iter().filter(|s| selected.contains(&s.name)) {
+        if present.iter().any(|x| x.name == s.name) || retained(&s.template).is_empty() {
+            continue;
+        }
+        let found = super::adopt::find(aws, &p.name, &s.stack_name, &s.template, account).await?;
+        for f in &found {
+            log.event(&p.name, &s.stack_name, "orphan", &f.display);
+        }
+        if !found.is_empty() {
+            out.push((s.stack_name.clone(), found));
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes what `orphans_of` found for one stack: buckets emptied and
+/// deleted, Glue tables then the database; the KMS key is kept.
+async fn delete_orphans(
+    aws: &Aws,
+    log: &Log,
+    pipeline: &str,
+    stack: &str,
+    found: &[super::adopt::Found],
+) -> Result<(), DestroyError> {
+    for f in found {
+        match f.resource_type.as_str() {
+            "AWS::S3::Bucket" => {
+                let bucket = &f.identifier[0].1;
+                empty_and_delete(aws, bucket).await?;
+                log.event(pipeline, stack, "data-deleted", &f.display);
+            }
+            "AWS::KMS::Key" => log.event(
+                pipeline,
+                stack,
+                "retained",
+                &format!("{} (kept, so that backups stay readable)", f.display),
+            ),
+            _ => {}
+        }
+    }
+    super::adopt::delete_catalog(aws, stack, found)
+        .await
+        .map_err(|e| DestroyError::Orphans {
+            detail: e.message(),
+        })?;
+    for f in found
+        .iter()
+        .filter(|f| CATALOG_DATA.contains(&f.resource_type.as_str()))
+    {
+        log.event(pipeline, stack, "data-deleted", &f.display);
+    }
+    Ok(())
 }
 
 async fn destroy_pipeline(

@@ -11,11 +11,13 @@
 //! Phases, each a module with its own error type and wording:
 //! `plan` (no AWS: what to act on, `PlanError`), `diff` (read only,
 //! `DiffError`), `apply` (`deploy`: change sets, `DeployError`) and
-//! `destroy` (`DestroyError`); `preflight` (`check --live`: EC2 read only,
+//! `destroy` (`DestroyError`), with `adopt` (retained resources found again,
+//! re-imported or listed for deletion, `AdoptError`); `preflight` (`check --live`: EC2 read only,
 //! `GatherError`). Running: `run` (`pipec run`: a workflow or one job, watched),
 //! `runs` (`pipec status`), `athena` (`pipec query`), all naming what they
 //! call from the stacks (`resources`).
 
+pub mod adopt;
 pub mod apply;
 pub mod athena;
 pub mod changeset;

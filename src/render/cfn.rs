@@ -48,6 +48,28 @@ impl Template {
             .expect("just inserted")
     }
 
+    /// Puts `key: value` in the `Tags` of every retained bucket. Stack tags
+    /// reach resources only through the stack (and not on moto); this tag is
+    /// part of the bucket's declaration and stays with it after a `destroy`,
+    /// and `deploy` re-adopts it by this tag (`deploy::adopt`). The KMS key
+    /// is recognized through the buckets it encrypts (moto fails on Tags of
+    /// an AWS::KMS::Key created through CloudFormation).
+    pub fn tag_retained(&mut self, key: &str, value: &str) {
+        for r in self.resources.values_mut() {
+            let Some(m) = r.as_object_mut() else { continue };
+            let taggable = m.get("Type").and_then(Value::as_str) == Some("AWS::S3::Bucket");
+            if !taggable || m.get("DeletionPolicy").and_then(Value::as_str) != Some("Retain") {
+                continue;
+            }
+            if let Some(props) = m.get_mut("Properties").and_then(Value::as_object_mut) {
+                props.insert(
+                    "Tags".into(),
+                    serde_json::json!([{"Key": key, "Value": value}]),
+                );
+            }
+        }
+    }
+
     /// Adds a resource built elsewhere (see `stacks::resource`).
     pub fn insert_raw(&mut self, id: &str, resource: Value) {
         self.resources.insert(id.to_string(), resource);

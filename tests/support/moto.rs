@@ -26,16 +26,33 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::launch(&[])
+    }
+
+    /// moto with CloudFormation resource import added
+    /// (`tests/support/moto_import.py`), which moto itself lacks.
+    pub fn start_with_import() -> Moto {
+        let script = root().join("tests/support/moto_import.py");
+        Moto::launch(&[script.to_str().expect("a UTF-8 path")])
+    }
+
+    /// `moto_server`, or with `script` the venv's Python running it.
+    fn launch(script: &[&str]) -> Moto {
         let venv = std::env::var_os("PIPEC_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join(".venv"));
-        let bin = venv.join("bin/moto_server");
+        let bin = venv.join(if script.is_empty() {
+            "bin/moto_server"
+        } else {
+            "bin/python"
+        });
         assert!(
             bin.is_file(),
             "{} missing: run ./tests/run-all.sh, which installs the pinned moto",
             bin.display()
         );
         let mut child = Command::new(bin)
+            .args(script)
             .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

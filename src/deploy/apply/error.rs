@@ -65,6 +65,11 @@ pub enum DeployError {
         stack: String,
         refusals: Vec<String>,
     },
+    /// Re-adopting retained resources failed (`adopt::AdoptError::message`).
+    Adopt {
+        detail: String,
+        unreachable: bool,
+    },
     /// Changes are due, and there is neither a terminal nor `--yes`.
     NeedsYes {
         stacks: Vec<String>,
@@ -146,6 +151,7 @@ impl DeployError {
                 "stack {stack}: refused, and no stack of this run was changed:\n  - {}",
                 refusals.join("\n  - ")
             ),
+            DeployError::Adopt { detail, .. } => detail.clone(),
             DeployError::NeedsYes { stacks } => format!(
                 "about to change {}; there is no terminal to confirm: run again with --yes. Nothing was uploaded or changed",
                 stacks.join(", ")
@@ -184,6 +190,7 @@ impl DeployError {
     pub fn outcome(&self) -> Outcome {
         match self {
             DeployError::NeedsYes { .. } => Outcome::Usage,
+            DeployError::Adopt { unreachable, .. } if *unreachable => Outcome::Usage,
             DeployError::Api { detail, .. }
             | DeployError::Upload { detail, .. }
             | DeployError::Lock { detail, .. }

@@ -47,7 +47,7 @@ pub async fn execute(ctx: &Ctx, stack: &Stack, p: &Prepared) -> Result<Done, Dep
                 == Some(true);
             protect(ctx, stack, on).await;
             ctx.log.event(&ctx.pipeline, name, "done", status.as_str());
-            Ok(if p.creating {
+            Ok(if p.creating || p.adopted {
                 Done::Created
             } else {
                 Done::Updated

@@ -77,6 +77,7 @@ mod tests {
             name: "glue-catalog".into(),
             stack_name: "demo-glue-catalog".into(),
             creating: false,
+            adopted: false,
             change_set: "arn".into(),
             changes,
             deployed: Some("Resources: {}\n".into()),

@@ -92,6 +92,8 @@ pub(crate) struct Ctx {
     pipeline: String,
     tags: BTreeMap<String, String>,
     bucket: String,
+    /// The account, for the physical names of retained resources.
+    account: String,
 }
 
 /// The name script uploads are shown under (not a stack, never counted).
@@ -159,6 +161,7 @@ pub async fn deploy_pipeline(
         pipeline: p.name.clone(),
         tags: p.tags.clone(),
         bucket: p.bucket(&target.account, &aws.region),
+        account: target.account.clone(),
     });
     let stacks: Vec<Stack> = p
         .stacks

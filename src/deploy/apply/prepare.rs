@@ -45,6 +45,9 @@ pub struct Prepared {
     pub name: String,
     pub stack_name: String,
     pub creating: bool,
+    /// Retained resources were imported into a new stack first; the change
+    /// set is then an update, and the stack counts as created.
+    pub adopted: bool,
     /// The change set's ARN, as CreateChangeSet returned it.
     pub change_set: String,
     pub changes: Vec<ResourceChange>,
@@ -166,9 +169,14 @@ pub async fn prepare(
         Found::Update { .. } => drop_stale_change_sets(ctx, name).await?,
         Found::Create { review: false } => {}
     }
+    // Retained resources of a stack that is gone (after `destroy`) are
+    // imported first, so the new stack adopts them instead of failing on
+    // names that exist. The import is the one write before the gate: it
+    // adopts, changes and deletes nothing, and is confirmed like the rest.
+    let adopted = found.creates() && adopt_retained(ctx, stack).await?;
     // The stack's own scripts first: its jobs must find them once it runs.
     uploads.ensure_for(ctx, stack).await?;
-    let creating = found.creates();
+    let creating = found.creates() && !adopted;
     ctx.log.event(
         &ctx.pipeline,
         name,
@@ -224,6 +232,7 @@ pub async fn prepare(
         name: stack.name.clone(),
         stack_name: name.to_string(),
         creating,
+        adopted,
         change_set: arn,
         changes,
         deployed: match found {
@@ -421,4 +430,59 @@ async fn drop_stale_change_sets(ctx: &Ctx, name: &str) -> Result<(), DeployError
         execute::drop_change_set(ctx, name, id).await;
     }
     Ok(())
+}
+
+/// The hook before a stack is created: when retained resources of its
+/// template still exist (after a `destroy`), `adopt` checks they are this
+/// pipeline's and imports them into the new stack, which the caller then
+/// updates to the whole template. True when it imported anything.
+async fn adopt_retained(ctx: &Ctx, stack: &Stack) -> Result<bool, DeployError> {
+    static PROMPT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let name = stack.stack_name.as_str();
+    let err = |e: super::super::adopt::AdoptError| DeployError::Adopt {
+        detail: e.message(),
+        unreachable: e.unreachable(),
+    };
+    let found =
+        super::super::adopt::find(&ctx.aws, &ctx.pipeline, name, &stack.template, &ctx.account)
+            .await
+            .map_err(err)?;
+    if found.is_empty() {
+        return Ok(false);
+    }
+    let list: Vec<&str> = found.iter().map(|f| f.display.as_str()).collect();
+    ctx.log
+        .event(&ctx.pipeline, name, "adopt", &list.join(", "));
+    if !ctx.opts.yes {
+        let _guard = PROMPT.lock().await;
+        match super::super::confirm(&format!(
+            "Import the retained {} into the new stack {name}?",
+            list.join(", ")
+        )) {
+            None => {
+                return Err(DeployError::NeedsYes {
+                    stacks: vec![name.to_string()],
+                });
+            }
+            Some(false) => {
+                return Err(DeployError::Adopt {
+                    detail: format!(
+                        "stack {name}: not created: the retained resources were not imported"
+                    ),
+                    unreachable: false,
+                });
+            }
+            Some(true) => {}
+        }
+    }
+    super::super::adopt::import(&ctx.aws, name, &stack.template, &found, &ctx.tags)
+        .await
+        .map_err(err)?;
+    ctx.log.event(
+        &ctx.pipeline,
+        name,
+        "imported",
+        &format!("{} resources", found.len()),
+    );
+    Ok(true)
 }

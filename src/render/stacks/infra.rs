@@ -225,6 +225,7 @@ pub(super) fn render(cx: &Ctx) -> Template {
         "KMS key of the pipeline.",
         get_att("DataKey", "Arn"),
     );
+    t.tag_retained("pipec:pipeline", cx.name);
     t
 }
 

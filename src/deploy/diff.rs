@@ -517,41 +517,6 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-pub fn colour(diff: &str) -> String {
-    let mut out = String::new();
-    for line in diff.lines() {
-        let code = if line.starts_with("+++") || line.starts_with("---") {
-            "1"
-        } else if line.starts_with('+') {
-            "32"
-        } else if line.starts_with('-') {
-            "31"
-        } else if line.starts_with("@@") {
-            "36"
-        } else {
-            ""
-        };
-        if code.is_empty() {
-            out.push_str(line);
-        } else {
-            out.push_str(&format!("\x1b[{code}m{line}\x1b[0m"));
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// What a script line says beside its state: the new key, and the deployed
-/// one when it is another.
-fn script_where(s: &ScriptDiff) -> String {
-    match &s.deployed_key {
-        Some(k) if !s.key.ends_with(&format!("/{k}")) => {
-            format!("{}, deployed {k}", s.key)
-        }
-        _ => s.key.clone(),
-    }
-}
-
 /// Runs `pipec diff` over pipelines and prints the result: the target
 /// first, then per pipeline a warning for each committed file that differs
 /// from what its source renders, then the stacks and scripts, then (with
@@ -569,8 +534,8 @@ pub async fn run(
     let color = format == Format::Text
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let paint = |d: &str| if color { colour(d) } else { d.to_string() };
     let mut any = false;
+    let mut any_drift = false;
     let mut json_pipelines = Vec::new();
     let mut out = match format {
         Format::Text => format!("{}\n", target.line()),
@@ -602,123 +567,41 @@ pub async fn run(
         } else {
             None
         };
-        let (stacks, scripts) = (&cmp.stacks, &cmp.scripts);
         let differs = cmp.differs();
-        any |= differs || drifted.as_ref().is_some_and(|r| r.drifted());
+        let has_drifted = drifted.as_ref().is_some_and(|r| r.drifted());
+        any_drift |= has_drifted;
+        any |= differs || has_drifted;
         match format {
-            Format::Text => {
-                for w in &warnings {
-                    out.push_str(&format!("warning: {w}\n"));
-                }
-                for s in stacks {
-                    out.push_str(&format!("{}: {}\n", s.stack_name, s.state.word()));
-                    for t in &s.tags {
-                        out.push_str(&format!("  tag {t}\n"));
-                    }
-                    if s.state != State::New && !s.diff.is_empty() {
-                        out.push_str(&paint(&s.diff));
-                    }
-                }
-                for s in scripts.iter().filter(|s| s.state != State::Unchanged) {
-                    out.push_str(&format!(
-                        "script {}: {} ({})\n",
-                        s.stage,
-                        s.state.word(),
-                        script_where(s)
-                    ));
-                    if let Some(n) = &s.note {
-                        out.push_str(&format!("  note: {n}\n"));
-                    }
-                    out.push_str(&paint(&s.diff));
-                }
-                if let Some(r) = &drifted {
-                    out.push_str(&paint_drift(&r.text(), color));
-                }
-            }
-            Format::Markdown => {
-                out.push_str(&format!("### pipec diff: pipeline `{}`\n\n", p.name));
-                for w in &warnings {
-                    out.push_str(&format!("> **Warning:** {w}\n\n"));
-                }
-                out.push_str("| stack | state |\n| --- | --- |\n");
-                for s in stacks {
-                    out.push_str(&format!("| `{}` | {} |\n", s.stack_name, s.state.word()));
-                }
-                for s in scripts.iter().filter(|s| s.state != State::Unchanged) {
-                    out.push_str(&format!("| script `{}` | {} |\n", s.stage, s.state.word()));
-                }
-                out.push('\n');
-                for s in stacks.iter().filter(|s| s.state != State::Unchanged) {
-                    out.push_str(&format!(
-                        "<details><summary><code>{}</code> ({})</summary>\n\n",
-                        s.stack_name,
-                        s.state.word()
-                    ));
-                    for t in &s.tags {
-                        out.push_str(&format!("- tag {t}\n"));
-                    }
-                    if !s.diff.is_empty() {
-                        out.push_str(&format!("\n```diff\n{}```\n", s.diff));
-                    }
-                    out.push_str("\n</details>\n\n");
-                }
-                for s in scripts
-                    .iter()
-                    .filter(|s| !s.diff.is_empty() || s.note.is_some())
-                {
-                    out.push_str(&format!(
-                        "<details><summary>script <code>{}</code> ({})</summary>\n\n",
-                        s.stage,
-                        s.state.word()
-                    ));
-                    if let Some(n) = &s.note {
-                        out.push_str(&format!("- {n}\n"));
-                    }
-                    if !s.diff.is_empty() {
-                        out.push_str(&format!("\n```diff\n{}```\n", s.diff));
-                    }
-                    out.push_str("\n</details>\n\n");
-                }
-                if let Some(r) = &drifted {
-                    out.push_str(&r.markdown());
-                }
-                if !differs && !drifted.as_ref().is_some_and(|r| r.drifted()) {
-                    out.push_str("No differences.\n\n");
-                }
-            }
-            Format::Json => {
-                let mut v = serde_json::json!({
-                    "pipeline": p.name,
-                    "warnings": warnings,
-                    "stacks": stacks.iter().map(|s| serde_json::json!({
-                        "stack_name": s.stack_name,
-                        "state": s.state.word(),
-                        "diff": s.diff,
-                        "tags": s.tags,
-                    })).collect::<Vec<_>>(),
-                    "scripts": scripts.iter().map(|s| serde_json::json!({
-                        "stage": s.stage,
-                        "key": s.key,
-                        "state": s.state.word(),
-                        "deployed_key": s.deployed_key,
-                        "diff": s.diff,
-                        "note": s.note,
-                    })).collect::<Vec<_>>(),
-                });
-                if let (Some(r), Some(o)) = (&drifted, v.as_object_mut()) {
-                    o.insert("drift".into(), r.json());
-                }
-                json_pipelines.push(v);
-            }
+            Format::Text => out.push_str(&super::diff_output::text(
+                &cmp,
+                &warnings,
+                drifted.as_ref(),
+                color,
+            )),
+            Format::Markdown => out.push_str(&super::diff_output::markdown(
+                &p.name,
+                &cmp,
+                &warnings,
+                drifted.as_ref(),
+            )),
+            Format::Json => json_pipelines.push(super::diff_output::json(
+                &p.name,
+                &cmp,
+                &warnings,
+                drifted.as_ref(),
+            )),
         }
     }
     if format == Format::Json {
-        out = serde_json::json!({
+        let mut doc = serde_json::json!({
             "target": target.json(),
             "differs": any,
             "pipelines": json_pipelines,
-        })
-        .to_string();
+        });
+        if let (true, Some(o)) = (drift, doc.as_object_mut()) {
+            o.insert("drifted".into(), any_drift.into());
+        }
+        out = doc.to_string();
         out.push('\n');
     }
     let mut stdout = std::io::stdout().lock();
@@ -727,33 +610,9 @@ pub async fn run(
     if any { Outcome::Failed } else { Outcome::Done }
 }
 
-/// Drift lines in red on a terminal where they say something drifted.
-fn paint_drift(text: &str, color: bool) -> String {
-    if !color {
-        return text.to_string();
-    }
-    text.lines()
-        .map(|l| {
-            if l.contains("drifted") || l.contains("failed") || l.contains("missing") {
-                format!("\x1b[31m{l}\x1b[0m\n")
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colour_marks_added_and_removed_lines() {
-        let d = unified("a", "b", "x: 1\n", "x: 2\n");
-        let c = colour(&d);
-        assert!(c.contains("\x1b[31m-x: 1"));
-        assert!(c.contains("\x1b[32m+x: 2"));
-    }
 
     #[test]
     fn control_characters_from_outside_are_escaped() {

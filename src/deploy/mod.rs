@@ -21,6 +21,7 @@ pub mod athena;
 pub mod changeset;
 pub mod destroy;
 pub mod diff;
+pub mod diff_output;
 pub mod drift;
 pub mod identity;
 pub mod plan;

@@ -94,7 +94,7 @@ measure() {
 "$pipec" deploy --pipeline leads --yes >/dev/null 2>&1 || true
 
 stacks() {
-  "$pipec" diff "$@" --format json 2>/dev/null |
+  { "$pipec" diff "$@" --format json 2>/dev/null || true; } |
     "$venv/bin/python" -c 'import json,sys; print(sum(len(p["stacks"]) for p in json.load(sys.stdin)["pipelines"]))'
 }
 

@@ -228,32 +228,57 @@ fn key_hash(sha256: &str) -> String {
     sha256.chars().take(16).collect()
 }
 
-/// The key in a deployed template that addresses the same script as
-/// `new_key` with another content hash: `new_key` with any 16 lower-case
-/// hex digits in place of its hash.
-pub fn find_key(body: &str, new_key: &str, hash: &str) -> Option<String> {
-    let (before, after) = new_key.split_once(hash)?;
+/// Every script key a template names: each `scripts/...` run of key
+/// characters that is not the tail of a longer word. One pass over the text,
+/// so finding the keys of N scripts costs the template's length, not N times
+/// it.
+pub fn keys_in(body: &str) -> BTreeSet<String> {
+    let key_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/');
+    let mut keys = BTreeSet::new();
     let mut from = 0;
-    while let Some(i) = body[from..].find(before) {
+    while let Some(i) = body[from..].find(SCRIPTS_PREFIX) {
         let at = from + i;
-        from = at + before.len();
+        from = at + SCRIPTS_PREFIX.len();
         let glued = body[..at]
             .chars()
             .next_back()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        let rest = &body[from..];
-        let digits = rest.get(..16);
-        if !glued
-            && digits.is_some_and(|d| {
-                d.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            })
-            && rest[16..].starts_with(after)
-        {
-            return Some(format!("{before}{}{after}", &rest[..16]));
+        if glued {
+            continue;
         }
+        let len = body[at..]
+            .find(|c: char| !key_char(c))
+            .unwrap_or(body.len() - at);
+        keys.insert(body[at..at + len].to_string());
+        from = at + len.max(SCRIPTS_PREFIX.len());
     }
-    None
+    keys
+}
+
+/// The key among `keys` that addresses the same script as `new_key` with
+/// another content hash: `new_key` with any 16 lower-case hex digits in
+/// place of its hash `hash`.
+pub fn same_script<'a>(
+    keys: impl IntoIterator<Item = &'a String>,
+    new_key: &str,
+    hash: &str,
+) -> Option<String> {
+    let (before, after) = new_key.split_once(hash)?;
+    keys.into_iter()
+        .find(|k| {
+            k.len() == new_key.len()
+                && k.starts_with(before)
+                && k.ends_with(after)
+                && k[before.len()..before.len() + hash.len()]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .cloned()
+}
+
+/// `same_script` over the keys a template names.
+pub fn find_key(body: &str, new_key: &str, hash: &str) -> Option<String> {
+    same_script(&keys_in(body), new_key, hash)
 }
 
 /// Compares one pipeline with what is deployed.
@@ -289,8 +314,8 @@ pub async fn compare(
                 stack: s.stack_name.clone(),
                 detail,
             })?;
-        let new = super::plan::normalize(&s.template);
         let Some(body) = body else {
+            let new = super::plan::normalize(&s.template);
             stacks.push(StackDiff {
                 stack_name: s.stack_name.clone(),
                 state: State::New,
@@ -299,7 +324,16 @@ pub async fn compare(
             });
             continue;
         };
-        let old = super::plan::normalize(&body);
+        // GetTemplate returns the body as submitted: the same text needs no
+        // normalizing (the costly part of diffing a large stack).
+        let (old, new) = if body == s.template {
+            (String::new(), String::new())
+        } else {
+            (
+                super::plan::normalize(&body),
+                super::plan::normalize(&s.template),
+            )
+        };
         deployed.templates.insert(s.stack_name.clone(), body);
         let have: BTreeMap<String, String> = stack
             .as_ref()
@@ -338,14 +372,23 @@ pub async fn compare(
         });
     }
     // Only the scripts that the selected stacks' templates name.
+    let rendered_keys: Vec<(&str, BTreeSet<String>)> = chosen
+        .iter()
+        .map(|st| (st.stack_name.as_str(), keys_in(&st.template)))
+        .collect();
+    let deployed_keys: BTreeMap<&str, BTreeSet<String>> = deployed
+        .templates
+        .iter()
+        .map(|(n, b)| (n.as_str(), keys_in(b)))
+        .collect();
     let used: Vec<(&super::plan::Script, Vec<&str>)> = p
         .scripts
         .iter()
         .map(|sc| {
-            let by: Vec<&str> = chosen
+            let by: Vec<&str> = rendered_keys
                 .iter()
-                .filter(|st| st.template.contains(&sc.s3_key))
-                .map(|st| st.stack_name.as_str())
+                .filter(|(_, keys)| keys.contains(&sc.s3_key))
+                .map(|(n, _)| *n)
                 .collect();
             (sc, by)
         })
@@ -365,17 +408,17 @@ pub async fn compare(
     let mut downloads = Vec::new();
     for (sc, by) in &used {
         // The stacks that use the script first: that is where its key is.
-        let bodies = by
+        let sets = by
             .iter()
-            .filter_map(|n| deployed.templates.get(*n))
-            .chain(deployed.templates.values());
+            .filter_map(|n| deployed_keys.get(*n))
+            .chain(deployed_keys.values());
         let hash = key_hash(&crate::render::sha256_hex(&sc.text));
-        let old_key = bodies
-            .map(|b| {
-                if b.contains(&sc.s3_key) {
+        let old_key = sets
+            .map(|keys| {
+                if keys.contains(&sc.s3_key) {
                     Some(sc.s3_key.clone())
                 } else {
-                    find_key(b, &sc.s3_key, &hash)
+                    same_script(keys, &sc.s3_key, &hash)
                 }
             })
             .find(Option::is_some)

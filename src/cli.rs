@@ -85,6 +85,9 @@ pub enum Command {
         /// Output: a unified diff, JSON, or Markdown to paste into a pull request.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Also run CloudFormation drift detection and check the deployed scripts' content.
+        #[arg(long)]
+        drift: bool,
     },
     /// Delete the stacks in reverse dependency order; data is retained unless --delete-data.
     Destroy {
@@ -377,13 +380,14 @@ pub fn run(cli: Cli) -> Exit {
             file,
             target,
             format,
+            drift,
         } => aws_command(file, &target.clone(), |aws, pipelines, who| async move {
             let format = match format {
                 DiffFormat::Text => crate::deploy::diff::Format::Text,
                 DiffFormat::Json => crate::deploy::diff::Format::Json,
                 DiffFormat::Markdown => crate::deploy::diff::Format::Markdown,
             };
-            crate::deploy::diff::run(&aws, &pipelines, &target.stacks, format, &who).await
+            crate::deploy::diff::run(&aws, &pipelines, &target.stacks, format, drift, &who).await
         }),
         Command::Destroy {
             file,

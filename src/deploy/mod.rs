@@ -23,6 +23,8 @@ pub mod athena;
 pub mod changeset;
 pub mod destroy;
 pub mod diff;
+pub mod diff_output;
+pub mod drift;
 pub mod gate;
 pub mod identity;
 pub mod lock;

@@ -113,6 +113,11 @@ impl Split {
         (part.entry == trigger).then_some(part.link.as_ref()).flatten()
     }
 
+    /// The whole pipeline as one workflow.
+    pub fn whole(p: &Pipeline) -> Split {
+        Split::single(p, 0)
+    }
+
     fn single(p: &Pipeline, nodes: usize) -> Split {
         let triggers: Vec<String> = p.triggers.keys().cloned().collect();
         let entry = p

@@ -110,7 +110,9 @@ impl Split {
     /// The trigger starts a later part: it becomes that workflow's EVENT trigger.
     pub fn link_of(&self, trigger: &str) -> Option<&Link> {
         let part = &self.parts[self.part_of(trigger)];
-        (part.entry == trigger).then_some(part.link.as_ref()).flatten()
+        (part.entry == trigger)
+            .then_some(part.link.as_ref())
+            .flatten()
     }
 
     /// The whole pipeline as one workflow.
@@ -367,7 +369,8 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
             (1, [(t, _)]) => {
                 let from = sources.first().copied().unwrap_or(0);
                 let name = trigs[*t].name;
-                let preferred = stable_hash(name) % CUT_ONE_IN == 0 && parts[from].nodes >= MIN_NODES;
+                let preferred =
+                    stable_hash(name) % CUT_ONE_IN == 0 && parts[from].nodes >= MIN_NODES;
                 if preferred || parts[from].nodes + unit.size > MAX_NODES {
                     let (node, state) = candidate[*t].unwrap_or(("", State::Succeeded));
                     parts.push(Part {
@@ -388,7 +391,10 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
             }
             (1, _) => sources.first().copied(),
             _ => {
-                let (a, b) = (trigs[unit.incoming[0].0].name, trigs[unit.incoming[1].0].name);
+                let (a, b) = (
+                    trigs[unit.incoming[0].0].name,
+                    trigs[unit.incoming[1].0].name,
+                );
                 return Err(SplitError {
                     trigger: b.to_string(),
                     reason: format!(
@@ -421,7 +427,11 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
                 trigger: first.to_string(),
                 reason: format!(
                     "trigger `{first}` waits in workflow `{}` for more than one stage or crawler, and that workflow would pass {MAX_NODES} jobs, crawlers and triggers",
-                    if part == 0 { p.pipeline.clone() } else { crate::names::glue_part_workflow(&p.pipeline, &parts[part].entry) }
+                    if part == 0 {
+                        p.pipeline.clone()
+                    } else {
+                        crate::names::glue_part_workflow(&p.pipeline, &parts[part].entry)
+                    }
                 ),
                 hint: "a trigger that waits for one stage or crawler can start a new workflow; chain through one",
             });
@@ -471,7 +481,10 @@ mod tests {
         let s = partition(&p).unwrap();
         assert_eq!(s.parts.len(), 1);
         assert_eq!(s.parts[0].nodes, 33 * 3 + 1);
-        assert_eq!(s.trigger_name("synthetic", "after-s3"), "synthetic-after-s3");
+        assert_eq!(
+            s.trigger_name("synthetic", "after-s3"),
+            "synthetic-after-s3"
+        );
     }
 
     #[test]
@@ -500,7 +513,10 @@ mod tests {
         assert_eq!(s.parts.iter().map(|p| p.nodes).sum::<usize>(), 300 * 3 + 1);
         // A later part's names carry its workflow.
         let entry = &s.parts[1].entry;
-        assert_eq!(s.trigger_name("synthetic", entry), format!("synthetic.{entry}"));
+        assert_eq!(
+            s.trigger_name("synthetic", entry),
+            format!("synthetic.{entry}")
+        );
         assert_eq!(s.workflow("synthetic", 1), format!("synthetic.{entry}"));
     }
 
@@ -523,6 +539,10 @@ mod tests {
         let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["workflow-split"], "{errors:?}");
         let d = errors[0];
-        assert!(d.message.contains("`after-parquet`") && d.message.contains("101"), "{}", d.message);
+        assert!(
+            d.message.contains("`after-parquet`") && d.message.contains("101"),
+            "{}",
+            d.message
+        );
     }
 }

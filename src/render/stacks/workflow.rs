@@ -230,9 +230,17 @@ fn chain_rule(cx: &Ctx, split: &Split, name: &str, l: &Link) -> Vec<(String, Val
     let arn = workflow_arn(&workflow);
     let state = workflows::event_state(l.crawler, l.state).unwrap_or("SUCCEEDED");
     let (detail_type, key, aws_name) = if l.crawler {
-        ("Glue Crawler State Change", "crawlerName", names::glue_crawler(cx.name, &l.node))
+        (
+            "Glue Crawler State Change",
+            "crawlerName",
+            names::glue_crawler(cx.name, &l.node),
+        )
     } else {
-        ("Glue Job State Change", "jobName", names::glue_job(cx.name, &l.node))
+        (
+            "Glue Job State Change",
+            "jobName",
+            names::glue_job(cx.name, &l.node),
+        )
     };
     let role_id = format!("ChainRole{pascal}");
     let role = resource(

@@ -573,6 +573,15 @@ async fn run_stage(
         }
     };
     println!("started job {} run {run_id}", job.aws_name);
+    // Glue emits the state change of a job run started by hand too, and the
+    // chain rule does not know where the run came from.
+    for c in r.chain.iter().filter(|c| c.after == job.aws_name) {
+        println!(
+            "note: if this run ends {}, it starts workflow {}",
+            c.state.to_lowercase(),
+            c.workflow
+        );
+    }
     if opts.no_wait {
         return Outcome::Done;
     }

@@ -278,7 +278,7 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
     let mut unit_of_root: HashMap<usize, usize> = HashMap::new();
     let mut unit_of = vec![0; trigs.len()];
     let mut units: Vec<Unit> = Vec::new();
-    for i in 0..trigs.len() {
+    for (i, slot) in unit_of.iter_mut().enumerate() {
         let r = find(&mut parent, i);
         let u = *unit_of_root.entry(r).or_insert_with(|| {
             units.push(Unit {
@@ -288,7 +288,7 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
             });
             units.len() - 1
         });
-        unit_of[i] = u;
+        *slot = u;
         units[u].triggers.push(i);
     }
     let mut total = 0;
@@ -370,7 +370,7 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
                 let from = sources.first().copied().unwrap_or(0);
                 let name = trigs[*t].name;
                 let preferred =
-                    stable_hash(name) % CUT_ONE_IN == 0 && parts[from].nodes >= MIN_NODES;
+                    stable_hash(name).is_multiple_of(CUT_ONE_IN) && parts[from].nodes >= MIN_NODES;
                 if preferred || parts[from].nodes + unit.size > MAX_NODES {
                     let (node, state) = candidate[*t].unwrap_or(("", State::Succeeded));
                     parts.push(Part {

@@ -449,9 +449,13 @@ pub fn partition(p: &Pipeline) -> Result<Split, SplitError> {
 }
 
 /// Reports the trigger where the workflow cannot be split. Runs only on a
-/// pipeline without errors so far: a broken trigger graph has its own.
+/// pipeline without errors so far, and with none of its stages, crawlers or
+/// triggers left out by the schema phase: a broken graph has its own errors.
 pub(super) fn check(cx: &mut super::Ctx) {
-    if cx.diags.iter().any(crate::diagnostic::Diagnostic::is_error) {
+    let excluded = ["stages", "crawlers", "triggers"]
+        .iter()
+        .any(|s| !cx.excluded.pointers(s).is_empty());
+    if excluded || cx.diags.iter().any(crate::diagnostic::Diagnostic::is_error) {
         return;
     }
     if let Err(e) = partition(cx.p) {

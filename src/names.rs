@@ -22,6 +22,18 @@ pub fn glue_trigger(pipeline: &str, trigger: &str) -> String {
     format!("{pipeline}-{trigger}")
 }
 
+/// The Glue workflow of a later part of a split pipeline, named after the
+/// trigger that starts it. No user name holds `.`, so it never meets another
+/// pipeline's workflow or a trigger name of part 1.
+pub fn glue_part_workflow(pipeline: &str, entry: &str) -> String {
+    format!("{pipeline}.{entry}")
+}
+
+/// A trigger of a later part, other than the one that starts it.
+pub fn glue_part_trigger(pipeline: &str, entry: &str, trigger: &str) -> String {
+    format!("{pipeline}.{entry}.{trigger}")
+}
+
 pub fn glue_connection(pipeline: &str, connection: &str) -> String {
     format!("{pipeline}-{connection}")
 }

@@ -429,8 +429,9 @@ fn each_workflow_rule_catches_a_violation() {
         none(),
     );
     let mut triggers = serde_json::Map::new();
+    // 51 triggers and the 51 distinct jobs they start.
     for i in 0..51 {
-        triggers.insert(format!("T{i}"), json!({"Type": "AWS::Glue::Trigger", "Properties": {"WorkflowName": "wf", "Type": "ON_DEMAND", "Actions": [{"JobName": "j"}]}}));
+        triggers.insert(format!("T{i}"), json!({"Type": "AWS::Glue::Trigger", "Properties": {"WorkflowName": "wf", "Type": "CONDITIONAL", "Actions": [{"JobName": format!("j{i}")}]}}));
     }
     assert_caught(
         "workflow-size",
@@ -438,7 +439,23 @@ fn each_workflow_rule_catches_a_violation() {
         json!({"Name": "wf"}),
         Value::Object(triggers),
     );
+    let mut starts = serde_json::Map::new();
+    for (i, ty) in ["ON_DEMAND", "EVENT"].iter().enumerate() {
+        starts.insert(format!("T{i}"), json!({"Type": "AWS::Glue::Trigger", "Properties": {"WorkflowName": "wf", "Type": ty, "Actions": [{"JobName": "j"}]}}));
+    }
+    assert_caught(
+        "workflow-one-start-trigger",
+        "AWS::Glue::Workflow",
+        json!({"Name": "wf"}),
+        Value::Object(starts),
+    );
     let e = "AWS::Events::Rule";
+    assert_caught(
+        "events-glue-crawler-states",
+        e,
+        json!({"EventPattern": {"source": ["aws.glue"], "detail-type": ["Glue Crawler State Change"], "detail": {"state": ["SUCCEEDED"]}}}),
+        none(),
+    );
     // Finding 9: Glue never emits a job state ERROR.
     assert_caught(
         "events-glue-job-states",

@@ -62,6 +62,7 @@ fn resources() -> Resources {
     Resources {
         pipeline: "etl".into(),
         workflow: Some("etl".into()),
+        chain: Vec::new(),
         jobs: vec![named("extract"), named("clean")],
         crawlers: vec![named("raw")],
         database: Some("etl".into()),
@@ -450,6 +451,86 @@ async fn one_stage_runs_to_each_final_state() {
         assert_eq!(run::run(&client, &resources(), &o).await, want, "{state:?}");
         assert_eq!(start.num_calls(), 1);
         assert_eq!(get.num_calls(), 2, "{state:?}");
+    }
+}
+
+/// A pipeline split into chained workflows: once the first run ends with the
+/// stage that starts the next workflow succeeded, the next workflow's run
+/// that began after it is found and watched too; when that stage failed,
+/// nothing more is looked for.
+#[tokio::test]
+async fn a_chained_workflow_is_followed_to_its_end() {
+    use aws_sdk_glue::operation::get_workflow_runs::GetWorkflowRunsOutput;
+    let mut r = resources();
+    r.jobs.push(Named {
+        name: "repartition".into(),
+        aws_name: "etl-repartition".into(),
+    });
+    r.chain.push(pipec::deploy::resources::Chained {
+        workflow: "etl.after-clean".into(),
+        after: "etl-clean".into(),
+        state: "SUCCEEDED".into(),
+    });
+    for (clean, want, followed) in [
+        (JobRunState::Succeeded, Outcome::Done, true),
+        (JobRunState::Failed, Outcome::Failed, false),
+    ] {
+        let state = clean.clone();
+        let start = mock!(aws_sdk_glue::Client::start_workflow_run)
+            .match_requests(|q| q.name() == Some("etl"))
+            .then_output(|| StartWorkflowRunOutput::builder().run_id("wr_1").build());
+        let first = mock!(aws_sdk_glue::Client::get_workflow_run)
+            .match_requests(|q| q.name() == Some("etl") && q.run_id() == Some("wr_1"))
+            .then_output(move || {
+                let nodes = vec![job_node(
+                    "etl-clean",
+                    vec![job_run("jr_1", state.clone(), 0, 40, None)],
+                )];
+                GetWorkflowRunOutput::builder()
+                    .run(workflow_run(WorkflowRunStatus::Completed, nodes))
+                    .build()
+            });
+        // An older run of the later workflow, and the one this run started.
+        let runs = mock!(aws_sdk_glue::Client::get_workflow_runs)
+            .match_requests(|q| q.name() == Some("etl.after-clean"))
+            .then_output(|| {
+                let run = |id: &str, s: i64| {
+                    WorkflowRun::builder()
+                        .workflow_run_id(id)
+                        .started_on(at(s))
+                        .build()
+                };
+                GetWorkflowRunsOutput::builder()
+                    .runs(run("wr_old", -500))
+                    .runs(run("wr_2", 45))
+                    .build()
+            });
+        let second = mock!(aws_sdk_glue::Client::get_workflow_run)
+            .match_requests(|q| q.name() == Some("etl.after-clean") && q.run_id() == Some("wr_2"))
+            .then_output(|| {
+                let nodes = vec![job_node(
+                    "etl-repartition",
+                    vec![job_run("jr_2", JobRunState::Succeeded, 0, 90, None)],
+                )];
+                GetWorkflowRunOutput::builder()
+                    .run(workflow_run(WorkflowRunStatus::Completed, nodes))
+                    .build()
+            });
+        let job = mock!(aws_sdk_glue::Client::get_job).then_output(|| {
+            GetJobOutput::builder()
+                .job(Job::builder().name("etl-clean").build())
+                .build()
+        });
+        let job_run_rule = mock!(aws_sdk_glue::Client::get_job_run).then_output(|| {
+            GetJobRunOutput::builder()
+                .job_run(JobRun::builder().build())
+                .build()
+        });
+        let client = glue(&[&start, &first, &runs, &second, &job, &job_run_rule]);
+        assert_eq!(run::run(&client, &r, &opts()).await, want, "{clean:?}");
+        assert_eq!(first.num_calls(), 1);
+        assert_eq!(runs.num_calls(), usize::from(followed), "{clean:?}");
+        assert_eq!(second.num_calls(), usize::from(followed), "{clean:?}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! Contracts of the workflow resources: trigger types and what each needs,
 //! the states a condition can wait for, event batching limits, the workflow's
-//! size, and the EventBridge rules (Glue job states, workflow targets).
+//! size and its one start trigger, and the EventBridge rules (Glue job and
+//! crawler states, workflow targets).
 //!
 //! In: one resource. Out: messages for `contracts::check`.
 
@@ -108,25 +109,57 @@ fn trigger_actions(r: &Resource) -> Vec<String> {
         .collect()
 }
 
+/// The triggers of a workflow in this template, with their properties.
+fn triggers_of<'a>(r: &'a Resource, name: &'a str) -> impl Iterator<Item = &'a Value> {
+    r.others().filter_map(move |(_, ty, props)| {
+        (ty == "AWS::Glue::Trigger"
+            && props.get("WorkflowName").and_then(Value::as_str) == Some(name))
+        .then_some(props)
+    })
+}
+
 fn workflow_size(r: &Resource) -> Vec<String> {
-    // AWS asks for at most 100 jobs, crawlers and triggers per workflow.
+    // AWS asks for at most 100 jobs, crawlers and triggers per workflow: the
+    // triggers, and the jobs and crawlers they start or wait for.
     let Some(name) = r.str("Name") else {
         return Vec::new();
     };
-    let mut n = 0;
-    for (_, ty, props) in r.others() {
-        if ty == "AWS::Glue::Trigger"
-            && props.get("WorkflowName").and_then(Value::as_str) == Some(name)
-        {
-            n += 1 + props
-                .get("Actions")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
+    let mut triggers = 0;
+    let mut nodes = std::collections::BTreeSet::new();
+    for props in triggers_of(r, name) {
+        triggers += 1;
+        let actions = props.get("Actions").and_then(Value::as_array);
+        let conditions = props
+            .pointer("/Predicate/Conditions")
+            .and_then(Value::as_array);
+        for v in actions.into_iter().chain(conditions).flatten() {
+            for key in ["JobName", "CrawlerName"] {
+                if let Some(n) = v.get(key).and_then(Value::as_str) {
+                    nodes.insert((key, n));
+                }
+            }
         }
     }
+    let n = triggers + nodes.len();
     if n > 100 {
         vec![format!(
-            "workflow `{name}` has {n} triggers and actions in this template; AWS supports 100"
+            "workflow `{name}` has {n} jobs, crawlers and triggers in this template; AWS supports 100"
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn one_start_trigger(r: &Resource) -> Vec<String> {
+    let Some(name) = r.str("Name") else {
+        return Vec::new();
+    };
+    let starts = triggers_of(r, name)
+        .filter(|p| p.get("Type").and_then(Value::as_str) != Some("CONDITIONAL"))
+        .count();
+    if starts > 1 {
+        vec![format!(
+            "workflow `{name}` has {starts} start triggers; Glue permits one"
         )]
     } else {
         Vec::new()
@@ -151,6 +184,24 @@ fn glue_job_states(r: &Resource) -> Vec<String> {
     .collect()
 }
 
+fn glue_crawler_states(r: &Resource) -> Vec<String> {
+    let pattern = r.get("EventPattern");
+    let source = strings(pattern.and_then(|p| p.get("source")));
+    let types = strings(pattern.and_then(|p| p.get("detail-type")));
+    if !source.contains(&"aws.glue") || !types.contains(&"Glue Crawler State Change") {
+        return Vec::new();
+    }
+    strings(
+        pattern
+            .and_then(|p| p.get("detail"))
+            .and_then(|d| d.get("state")),
+    )
+    .into_iter()
+    .filter(|s| !["Started", "Succeeded", "Failed"].contains(s))
+    .map(|s| format!("Glue emits no \"Glue Crawler State Change\" event with state {s}"))
+    .collect()
+}
+
 fn workflow_target_role(r: &Resource) -> Vec<String> {
     let Some(targets) = r.get("Targets").and_then(Value::as_array) else {
         return Vec::new();
@@ -165,7 +216,7 @@ fn workflow_target_role(r: &Resource) -> Vec<String> {
         .collect()
 }
 
-pub(super) static RULES: [Rule; 8] = [
+pub(super) static RULES: [Rule; 10] = [
     Rule {
         id: "trigger-type-properties",
         resource_type: "AWS::Glue::Trigger",
@@ -208,8 +259,15 @@ pub(super) static RULES: [Rule; 8] = [
         id: "workflow-size",
         resource_type: "AWS::Glue::Workflow",
         covers: &["Name", "MaxConcurrentRuns"],
-        doc: "https://docs.aws.amazon.com/glue/latest/dg/blueprint-workflow-restrictions.html",
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/blueprint_workflow_restrictions.html",
         check: workflow_size,
+    },
+    Rule {
+        id: "workflow-one-start-trigger",
+        resource_type: "AWS::Glue::Workflow",
+        covers: &["Name"],
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/blueprint_workflow_restrictions.html",
+        check: one_start_trigger,
     },
     Rule {
         id: "events-glue-job-states",
@@ -217,6 +275,13 @@ pub(super) static RULES: [Rule; 8] = [
         covers: &["EventPattern/detail/state"],
         doc: "https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html",
         check: glue_job_states,
+    },
+    Rule {
+        id: "events-glue-crawler-states",
+        resource_type: "AWS::Events::Rule",
+        covers: &["EventPattern/detail/state"],
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html",
+        check: glue_crawler_states,
     },
     Rule {
         id: "events-workflow-target-role",

@@ -1,5 +1,8 @@
 //! `pipec run` on AWS: starts the pipeline's Glue workflow (or one stage's
-//! job) and watches it to the end.
+//! job) and watches it to the end. A pipeline split into chained workflows
+//! is followed from workflow to workflow: when a watched run's node reached
+//! the state that starts a later workflow, the later workflow's run that
+//! began after it is found (GetWorkflowRuns) and watched in turn.
 //!
 //! In: the pipeline's `Resources` (workflow and job names from its stacks), a
 //! Glue client and the user's choices (`--stage`, `--no-wait`, `--timeout`).
@@ -299,7 +302,8 @@ async fn run_workflow(glue: &aws_sdk_glue::Client, r: &Resources, opts: &Options
     watch_workflow(glue, r, workflow, &run_id, opts).await
 }
 
-/// Watches one workflow run until it ends or `--timeout` passes.
+/// Watches one workflow run until it ends or `--timeout` passes, then the
+/// runs of the later workflows it started. Done only when every run is.
 pub async fn watch_workflow(
     glue: &aws_sdk_glue::Client,
     r: &Resources,
@@ -307,6 +311,108 @@ pub async fn watch_workflow(
     run_id: &str,
     opts: &Options,
 ) -> Outcome {
+    let mut queue = std::collections::VecDeque::from([(workflow.to_string(), run_id.to_string())]);
+    let mut outcome = Outcome::Done;
+    while let Some((wf, id)) = queue.pop_front() {
+        let (o, ended) = watch_one(glue, r, &wf, &id, opts).await;
+        if o != Outcome::Done {
+            outcome = Outcome::Failed;
+        }
+        let Some((started, nodes)) = ended else {
+            continue;
+        };
+        for link in r.chain.iter().filter(|c| starts_next(c, &nodes)) {
+            match next_run(glue, &link.workflow, &started, opts).await {
+                Some(next) => {
+                    println!(
+                        "workflow {wf} started workflow {} run {next}",
+                        link.workflow
+                    );
+                    queue.push_back((link.workflow.clone(), next));
+                }
+                None => {
+                    println!(
+                        "error: workflow {} did not start after {} ended {} (EventBridge delivers Glue events on a best-effort basis; start it with `aws glue start-workflow-run --name {}`)",
+                        link.workflow,
+                        r.short_name(&link.after),
+                        link.state.to_lowercase(),
+                        link.workflow
+                    );
+                    outcome = Outcome::Failed;
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// The node a chain link waits for ended in the link's state in this run.
+fn starts_next(link: &super::resources::Chained, nodes: &[Watched]) -> bool {
+    let word = match link.state.to_ascii_uppercase().as_str() {
+        "SUCCEEDED" => NodeState::Succeeded,
+        "FAILED" => NodeState::Failed,
+        "TIMEOUT" => NodeState::Timeout,
+        "STOPPED" => NodeState::Stopped,
+        _ => return false,
+    };
+    nodes
+        .iter()
+        .any(|n| n.aws_name == link.after && n.status.state == word)
+}
+
+/// How long a later workflow may take to start after the event that starts it.
+const CHAIN_WAIT: Duration = Duration::from_secs(300);
+
+/// The first run of `workflow` that started at or after `since`, waiting up
+/// to `CHAIN_WAIT` (or `--timeout`, when shorter) for it to appear.
+async fn next_run(
+    glue: &aws_sdk_glue::Client,
+    workflow: &str,
+    since: &DateTime,
+    opts: &Options,
+) -> Option<String> {
+    let limit = opts.timeout.map_or(CHAIN_WAIT, |t| t.min(CHAIN_WAIT));
+    let start = std::time::Instant::now();
+    let mut wait = opts.poll.first;
+    let since = since.to_millis().unwrap_or(0);
+    loop {
+        if let Ok(out) = glue
+            .get_workflow_runs()
+            .name(workflow)
+            .max_results(10)
+            .include_graph(false)
+            .send()
+            .await
+        {
+            let found = out
+                .runs()
+                .iter()
+                .filter_map(|run| {
+                    let at = run.started_on()?.to_millis().ok()?;
+                    (at >= since).then_some((at, run.workflow_run_id()?))
+                })
+                .min();
+            if let Some((_, id)) = found {
+                return Some(id.to_string());
+            }
+        }
+        if start.elapsed() >= limit {
+            return None;
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 3 / 2).min(opts.poll.max);
+    }
+}
+
+/// Watches one workflow run until it ends or `--timeout` passes. When it
+/// ended, also returns when it started and its nodes as last seen.
+async fn watch_one(
+    glue: &aws_sdk_glue::Client,
+    r: &Resources,
+    workflow: &str,
+    run_id: &str,
+    opts: &Options,
+) -> (Outcome, Option<(DateTime, Vec<Watched>)>) {
     let start = std::time::Instant::now();
     let mut wait = opts.poll.first;
     let mut shown: Vec<Watched> = Vec::new();
@@ -322,12 +428,12 @@ pub async fn watch_workflow(
             Ok(o) => o,
             Err(e) => {
                 eprintln!("error: cannot read workflow run {run_id}: {}", describe(&e));
-                return Outcome::Failed;
+                return (Outcome::Failed, None);
             }
         };
         let Some(run) = out.run() else {
             eprintln!("error: Glue returned no workflow run {run_id}");
-            return Outcome::Failed;
+            return (Outcome::Failed, None);
         };
         let mut nodes = graph_nodes(run, r, &now());
         for n in nodes.iter_mut() {
@@ -348,7 +454,9 @@ pub async fn watch_workflow(
         shown = nodes;
         let status = run.status().cloned().unwrap_or(WorkflowRunStatus::Running);
         if !is_running(&status) {
-            return summary(run, &status, &shown);
+            let outcome = summary(run, &status, &shown);
+            let started = run.started_on().cloned().unwrap_or_else(now);
+            return (outcome, Some((started, shown)));
         }
         if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
             println!(
@@ -356,7 +464,7 @@ pub async fn watch_workflow(
                 human(start.elapsed()),
                 status.as_str().to_lowercase()
             );
-            return Outcome::Failed;
+            return (Outcome::Failed, None);
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 3 / 2).min(opts.poll.max);
@@ -465,6 +573,15 @@ async fn run_stage(
         }
     };
     println!("started job {} run {run_id}", job.aws_name);
+    // Glue emits the state change of a job run started by hand too, and the
+    // chain rule does not know where the run came from.
+    for c in r.chain.iter().filter(|c| c.after == job.aws_name) {
+        println!(
+            "note: if this run ends {}, it starts workflow {}",
+            c.state.to_lowercase(),
+            c.workflow
+        );
+    }
     if opts.no_wait {
         return Outcome::Done;
     }

@@ -1,6 +1,7 @@
-//! `pipec status` on AWS: the last runs of a pipeline's Glue workflow.
+//! `pipec status` on AWS: the last runs of a pipeline's Glue workflow, and
+//! of each later workflow when the pipeline is split into chained ones.
 //!
-//! In: the pipeline's `Resources` (its workflow name), a Glue client and how
+//! In: the pipeline's `Resources` (its workflow names), a Glue client and how
 //! many runs to show. Out: one line per run, newest first (run id, state,
 //! start time, duration, node counts), and an `Outcome`.
 
@@ -54,7 +55,7 @@ pub fn run_line(run: &WorkflowRun, now: &DateTime) -> String {
     )
 }
 
-/// Prints the last `limit` runs of the workflow.
+/// Prints the last `limit` runs of the workflow, then of each later one.
 pub async fn status(glue: &aws_sdk_glue::Client, r: &Resources, limit: i32) -> Outcome {
     let Some(workflow) = &r.workflow else {
         eprintln!(
@@ -63,6 +64,25 @@ pub async fn status(glue: &aws_sdk_glue::Client, r: &Resources, limit: i32) -> O
         );
         return Outcome::Usage;
     };
+    let first = workflow_status(glue, r, workflow, limit).await;
+    if first != Outcome::Done {
+        return first;
+    }
+    for c in &r.chain {
+        let o = workflow_status(glue, r, &c.workflow, limit).await;
+        if o != Outcome::Done {
+            return o;
+        }
+    }
+    Outcome::Done
+}
+
+async fn workflow_status(
+    glue: &aws_sdk_glue::Client,
+    r: &Resources,
+    workflow: &str,
+    limit: i32,
+) -> Outcome {
     let out = match glue
         .get_workflow_runs()
         .name(workflow)

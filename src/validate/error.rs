@@ -52,6 +52,8 @@ pub enum SemanticError {
     NeverStarts { stage: String, why: String },
     /// A crawler no trigger starts: it runs only by hand.
     CrawlerNeverStarts { crawler: String },
+    /// The trigger graph cannot be cut into Glue workflows of at most 100 nodes.
+    WorkflowSplit { reason: String, hint: &'static str },
     /// A column that does not exist at this point of a stage.
     UnknownColumn {
         column: String,
@@ -215,6 +217,7 @@ impl SemanticError {
             SemanticError::Cycle { .. } => "cycle",
             SemanticError::NeverStarts { .. } => "never-starts",
             SemanticError::CrawlerNeverStarts { .. } => "crawler-never-starts",
+            SemanticError::WorkflowSplit { .. } => "workflow-split",
             SemanticError::UnknownColumn { .. } => "unknown-column",
             SemanticError::UnknownTableColumn { .. } => "unknown-table-column",
             SemanticError::ColumnClash { .. } => "column-clash",
@@ -306,6 +309,9 @@ impl SemanticError {
             SemanticError::NeverStarts { stage, why } => {
                 format!("stage `{stage}` can never start: {why}")
             }
+            SemanticError::WorkflowSplit { reason, .. } => format!(
+                "this pipeline needs more than one Glue workflow (AWS supports 100 jobs, crawlers and triggers in one), and it cannot be cut here: {reason}"
+            ),
             SemanticError::CrawlerNeverStarts { crawler } => format!(
                 "crawler `{crawler}` is started by no trigger, so it runs only when started by hand"
             ),
@@ -547,6 +553,7 @@ impl SemanticError {
                 Some("shorten the pipeline name or this name".into())
             }
             SemanticError::Missing { hint, .. } => hint.map(str::to_string),
+            SemanticError::WorkflowSplit { hint, .. } => Some((*hint).to_string()),
             SemanticError::Cycle { .. } => {
                 Some("a Glue workflow is a graph without cycles; remove one of these conditions".into())
             }

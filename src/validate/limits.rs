@@ -261,6 +261,12 @@ impl Ctx<'_> {
 }
 
 /// Applies the table above to every field pipec writes from user text.
+/// Limits that hold for the pipeline as a whole: its workflow must fit in
+/// Glue workflows of at most 100 nodes (see `workflows`).
+pub(super) fn check_whole(cx: &mut Ctx) {
+    super::workflows::check(cx);
+}
+
 pub(super) fn check(cx: &mut Ctx) {
     let p = cx.p;
     if let Some(d) = &p.description {

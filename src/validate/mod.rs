@@ -29,6 +29,7 @@ mod stages;
 mod tables;
 pub mod text;
 mod triggers;
+pub mod workflows;
 mod zones;
 
 use alerts::{check_alerts, check_misc};
@@ -278,6 +279,7 @@ pub fn validate(
     check_alerts(&mut cx);
     check_misc(&mut cx);
     limits::check(&mut cx);
+    limits::check_whole(&mut cx);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
     let frames = cx.frames;

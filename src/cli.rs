@@ -462,6 +462,7 @@ pub fn run(cli: Cli) -> Exit {
                 jdbc,
                 jobs,
                 generated: on.generated,
+                env: on.env.env,
             };
             run_local(&args)
         }
@@ -644,7 +645,7 @@ where
         Some(f) => plan::Source::File(f.clone()),
         None => plan::Source::Generated(target.generated.clone()),
     };
-    let pipelines = match plan::load(&source, target.pipeline.as_deref())
+    let pipelines = match plan::load_env(&source, target.pipeline.as_deref(), target.env.name())
         .and_then(|ps| plan::narrow(ps, &target.stacks))
     {
         Ok(p) => p,
@@ -665,14 +666,35 @@ where
         Ok(rt) => rt,
         Err(e) => return e,
     };
+    let envs: Vec<crate::env::Chosen> = pipelines
+        .iter()
+        .filter_map(|p| p.environment.clone())
+        .collect();
+    let env_refs: Vec<&crate::env::Chosen> = envs.iter().collect();
+    let region =
+        match crate::deploy::identity::environment_region(&env_refs, target.region.as_deref()) {
+            Ok(r) => r.or_else(|| target.region.clone()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        };
     rt.block_on(async {
         let connect = crate::deploy::Connect {
             profile: target.profile.clone(),
-            region: target.region.clone(),
+            region,
             endpoint_url: None,
         };
         match crate::deploy::identity::connect(&connect).await {
-            Ok((aws, who)) => body(aws, pipelines, who).await.into(),
+            Ok((aws, who)) => {
+                // The account guard, before anything is read or changed.
+                if let Err(e) = crate::deploy::identity::guard(&env_refs, &who) {
+                    eprintln!("{}", who.line());
+                    eprintln!("error: {e}");
+                    return Exit::Usage;
+                }
+                body(aws, pipelines, who).await.into()
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage
@@ -693,7 +715,7 @@ where
         Some(f) => plan::Source::File(f.clone()),
         None => plan::Source::Generated(on.generated.clone()),
     };
-    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+    let pipelines = match plan::load_env(&source, on.pipeline.as_deref(), on.env.name()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", e.message());
@@ -713,6 +735,14 @@ where
         }
     };
     let resources = crate::deploy::resources::Resources::of(pipeline);
+    let env: Vec<&crate::env::Chosen> = pipeline.environment.iter().collect();
+    let region = match crate::deploy::identity::environment_region(&env, on.region.as_deref()) {
+        Ok(r) => r.or_else(|| on.region.clone()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return e,
@@ -720,16 +750,27 @@ where
     rt.block_on(async {
         let connect = crate::deploy::Connect {
             profile: on.profile.clone(),
-            region: on.region.clone(),
+            region,
             endpoint_url: on.endpoint_url.clone(),
         };
-        match crate::deploy::Aws::connect(&connect).await {
-            Ok(aws) => body(aws, resources).await.into(),
+        let aws = match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => aws,
             Err(e) => {
                 eprintln!("error: {e}");
-                Exit::Usage
+                return Exit::Usage;
+            }
+        };
+        // An environment with an account is guarded as deploys are.
+        if env.iter().any(|e| e.account.is_some()) {
+            let guarded = crate::deploy::identity::identify(&aws)
+                .await
+                .and_then(|who| crate::deploy::identity::guard(&env, &who));
+            if let Err(e) = guarded {
+                eprintln!("error: {e}");
+                return Exit::Usage;
             }
         }
+        body(aws, resources).await.into()
     })
 }
 
@@ -815,6 +856,7 @@ struct RunArgs {
     jdbc: Vec<String>,
     jobs: Option<usize>,
     generated: PathBuf,
+    env: Option<String>,
 }
 
 /// `pipec run --local`: loads the pipeline, plans the run, runs it and
@@ -831,7 +873,10 @@ fn run_local(a: &RunArgs) -> Exit {
             }
         },
     };
-    let loaded = match crate::load_path(&file) {
+    // Without --env a local run is of the file's own pipeline: no account
+    // or region matters on this machine.
+    let choice = crate::Envs::from_flag(a.env.as_deref(), crate::Envs::Base);
+    let loaded = match crate::load_path_envs(&file, choice) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", file.display());
@@ -842,7 +887,13 @@ fn run_local(a: &RunArgs) -> Exit {
     for d in &loaded.diagnostics {
         let _ = write!(err, "{}", d.render_text(&loaded.file));
     }
-    let Some(valid) = &loaded.pipeline else {
+    if loaded.errors() == 0
+        && let Some(problem) = loaded.env_problem(a.env.as_deref())
+    {
+        let _ = writeln!(err, "error: {problem}");
+        return Exit::Usage;
+    }
+    let Some(valid) = loaded.pipelines.first() else {
         let _ = writeln!(
             err,
             "{}: {} errors; nothing run",

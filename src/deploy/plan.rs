@@ -282,9 +282,14 @@ pub fn load_env(
     if let (Source::File(path), Some(name)) = (source, only_pipeline)
         && !pipelines[0].is_named(name)
     {
+        let p = &pipelines[0];
         return Err(PlanError::OtherPipeline {
             file: path.display().to_string(),
-            declared: pipelines[0].name.clone(),
+            declared: p
+                .environment
+                .as_ref()
+                .map_or(&p.name, |e| &e.pipeline)
+                .clone(),
             wanted: name.to_string(),
         });
     }
@@ -337,6 +342,12 @@ pub fn load_env(
         }
     }
     Ok(pipelines)
+}
+
+/// Every pipeline and every environment `generated/` holds, with no
+/// `--pipeline` or `--env` choice (for listings and tests).
+pub fn load_every(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
+    from_generated(dir)
 }
 
 fn from_file(path: &Path, env: Option<&str>) -> Result<Pipeline, PlanError> {
@@ -770,9 +781,33 @@ mod tests {
     #[test]
     fn committed_generated_output_loads_in_dependency_order() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
-        let ps = load(&Source::Generated(dir), None).unwrap();
-        assert!(ps.len() >= 4);
-        let etl = ps.iter().find(|p| p.name == "etl").unwrap();
+        let ps = load_every(&dir).unwrap();
+        assert!(ps.len() >= 5);
+        let etl = ps.iter().find(|p| p.name == "etl-dev").unwrap();
+        assert_eq!(
+            etl.environment.as_ref().unwrap().account.as_deref(),
+            Some("123456789012")
+        );
+        let prod = ps.iter().find(|p| p.name == "etl-prod").unwrap();
+        assert_eq!(
+            prod.environment.as_ref().unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
+        // Without --env a pipeline with environments is refused; with it,
+        // `--pipeline` takes the file's pipeline name.
+        let env = |e: Option<&str>| load_env(&Source::Generated(dir.clone()), Some("etl"), e);
+        assert!(matches!(env(None), Err(PlanError::NeedsEnvironment { .. })));
+        assert_eq!(env(Some("prod")).unwrap()[0].name, "etl-prod");
+        assert!(matches!(
+            env(Some("stg")),
+            Err(PlanError::UnknownEnvironment { .. })
+        ));
+        assert_eq!(
+            load(&Source::Generated(dir.clone()), Some("leads"))
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(etl.stacks[0].name, "basic-infra");
         // The committed output is what its sources render: nothing edited.
         for p in &ps {
@@ -780,7 +815,7 @@ mod tests {
         }
         assert_eq!(etl.bucket_stack().unwrap().name, "basic-infra");
         let sel = etl
-            .select(&["etl-glue-workflow".into()], false, false)
+            .select(&["etl-dev-glue-workflow".into()], false, false)
             .unwrap();
         assert!(sel.contains("glue-jobs") && sel.contains("basic-infra"));
         assert!(!sel.contains("alerts"));
@@ -791,7 +826,7 @@ mod tests {
         assert!(etl.uses_scripts(etl.stack("glue-jobs").unwrap()));
         assert_eq!(
             etl.bucket("123456789012", "us-east-1"),
-            "etl-artifacts-123456789012-us-east-1"
+            "etl-dev-artifacts-123456789012-us-east-1"
         );
         let normalized = normalize(&etl.stacks[0].template);
         assert!(!normalized.contains("# Generated"));

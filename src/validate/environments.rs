@@ -45,11 +45,14 @@ pub(crate) fn check(cx: &mut Ctx) {
         }
         for stage in e.stages.keys() {
             if !p.stages.contains_key(stage) {
-                cx.unknown(
+                // The name is the key here, so the error points at it.
+                cx.at_key(
                     &ptr(&["environments", name, "stages", stage]),
-                    "stage",
-                    stage,
-                    p.stages.keys().cloned(),
+                    SemanticError::Unknown {
+                        what: "stage",
+                        name: stage.clone(),
+                        candidates: p.stages.keys().cloned().collect(),
+                    },
                 );
             }
         }

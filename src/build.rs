@@ -231,6 +231,34 @@ fn existing(dir: &Path) -> io::Result<BTreeSet<String>> {
     Ok(found)
 }
 
+/// The built pipelines of an output folder by name, each with a folder that
+/// holds one of its manifests: `<out>/<pipeline>/`, or for a pipeline with
+/// environments its first environment's folder (every environment names
+/// the same source file). Sorted by name.
+pub fn built_pipelines(out: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(out)? {
+        let dir = e?.path();
+        let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if dir.join("manifest.yaml").is_file() {
+            found.push((name, dir));
+        } else if dir.is_dir() {
+            let mut envs: Vec<PathBuf> = std::fs::read_dir(&dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("manifest.yaml").is_file())
+                .collect();
+            envs.sort();
+            if let Some(first) = envs.into_iter().next() {
+                found.push((name, first));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// The folders under a pipeline's output folder that another layout left
 /// behind: with `environments` declared, the folder's own files and the
 /// folders of environments no longer declared; without, every environment

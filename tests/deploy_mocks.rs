@@ -115,6 +115,7 @@ fn pipeline(protect: bool) -> Pipeline {
         }],
         scripts: vec![],
         findings: vec![],
+        environment: None,
     }
 }
 

@@ -273,6 +273,30 @@ environments:
     }
 
     #[test]
+    fn malformed_environments_are_reported_never_a_panic() {
+        let shapes = [
+            "environments: 3",
+            "environments: {dev: 3}",
+            "environments: {dev: {defaults: 3, stages: [a], schedules: 4, alert_emails: x, tags: [1]}}",
+            "environments: {dev: {stages: {clean: 3}, name_suffix: 7}}",
+            "environments: {dev: {defaults: {workers: two}}}",
+            "defaults: 3\ntags: x\nalerts: 1\ntriggers: [1]\nenvironments: {dev: {defaults: {workers: 2}, tags: {a: b}, alert_emails: [a@b.co], schedules: paused}}",
+            "pipeline: [x]\nenvironments: {dev: {name_prefix: a-}}",
+        ];
+        for shape in shapes {
+            let text = format!("pipeline: p\nzones: {{}}\nschemas: {{}}\nstages: {{}}\n{shape}\n");
+            let l = crate::load_bytes_envs(
+                "p.yaml",
+                text.as_bytes(),
+                std::path::Path::new("."),
+                crate::Envs::All,
+            );
+            assert!(l.errors() > 0, "{shape}: {:?}", l.diagnostics);
+            assert!(l.pipelines.is_empty(), "{shape}");
+        }
+    }
+
+    #[test]
     fn unknown_environments_and_names() {
         let (_, d) = doc();
         assert!(overlay(&d.value, &d.locations, "staging").is_none());

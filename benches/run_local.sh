@@ -25,7 +25,7 @@ start=$(now)
     || { cat "$tmp/run.log"; exit 1; }
 whole=$(echo "$(now) - $start" | bc)
 
-scripts="$root/generated/etl/scripts"
+scripts="$root/generated/etl/dev/scripts"
 mkdir -p "$tmp/sep/raw/orders"
 cp "$tmp/online_retail.csv" "$tmp/sep/raw/orders/"
 start=$(now)

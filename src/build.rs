@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Sub-folders of a pipeline's output folder that pipec owns entirely.
-const OWNED: [&str; 2] = ["stacks", "scripts"];
+pub const OWNED: [&str; 2] = ["stacks", "scripts"];
 
 /// What `build` does with each file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +229,62 @@ fn existing(dir: &Path) -> io::Result<BTreeSet<String>> {
         }
     }
     Ok(found)
+}
+
+/// The built pipelines of an output folder by name, each with a folder that
+/// holds one of its manifests: `<out>/<pipeline>/`, or for a pipeline with
+/// environments its first environment's folder (every environment names
+/// the same source file). Sorted by name.
+pub fn built_pipelines(out: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(out)? {
+        let dir = e?.path();
+        let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if dir.join("manifest.yaml").is_file() {
+            found.push((name, dir));
+        } else if dir.is_dir() {
+            let mut envs: Vec<PathBuf> = std::fs::read_dir(&dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("manifest.yaml").is_file())
+                .collect();
+            envs.sort();
+            if let Some(first) = envs.into_iter().next() {
+                found.push((name, first));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The folders under a pipeline's output folder that another layout left
+/// behind: with `environments` declared, the folder's own files and the
+/// folders of environments no longer declared; without, every environment
+/// folder. An environment folder is a sub-folder holding a `manifest.yaml`.
+pub fn stale_layouts(folder: &Path, environments: &[String]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if !environments.is_empty() && folder.is_dir() {
+        out.push(folder.to_path_buf());
+    }
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return out;
+    };
+    let mut subs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            !environments
+                .iter()
+                .any(|n| *n == *e.file_name().to_string_lossy())
+        })
+        .map(|e| e.path())
+        .filter(|p| p.join("manifest.yaml").is_file())
+        .collect();
+    subs.sort();
+    out.extend(subs);
+    out
 }
 
 /// The pipeline file as seen from its output folder (`../../pipelines/etl.yaml`

@@ -28,6 +28,8 @@ pub enum Command {
         /// Output format of diagnostics: `text` for people, `json` (one object per line) for tools.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        env: EnvFlag,
     },
     /// Render CloudFormation stacks, job scripts and a manifest into `generated/<pipeline>/`.
     Build {
@@ -40,6 +42,8 @@ pub enum Command {
         /// Write nothing; print a diff and exit 1 if the output folder is out of date.
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        env: EnvFlag,
     },
     /// Deploy the stacks and job scripts to AWS through change sets, in dependency order.
     ///
@@ -234,9 +238,28 @@ pub enum Command {
     },
 }
 
+/// `--env NAME`: one environment of the pipelines that declare `environments:`.
+/// Shared by every command that takes it, so each parses and words it alike.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EnvFlag {
+    /// One environment of the pipeline (`environments:`); `build` and
+    /// `validate` take every environment without it, commands that act on
+    /// AWS need it when the pipeline declares environments.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+}
+
+impl EnvFlag {
+    pub fn name(&self) -> Option<&str> {
+        self.env.as_deref()
+    }
+}
+
 /// Which pipelines and stacks `deploy`, `diff` and `destroy` act on, and where.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
+    #[command(flatten)]
+    pub env: EnvFlag,
     /// A stack, by short name (`glue-jobs`) or CloudFormation name (`etl-glue-jobs`); repeatable.
     #[arg(long = "stack", value_name = "NAME")]
     pub stacks: Vec<String>,
@@ -257,6 +280,8 @@ pub struct Target {
 /// Which deployed pipeline `run`, `status` and `query` act on, and where.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OnAws {
+    #[command(flatten)]
+    pub env: EnvFlag,
     /// Act on this pipeline (when `generated/` holds several).
     #[arg(long, value_name = "NAME")]
     pub pipeline: Option<String>,
@@ -349,8 +374,13 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Validate { files, format } => validate(&files, format),
-        Command::Build { files, out, check } => build(&files, &out, check),
+        Command::Validate { files, format, env } => validate(&files, format, env.name()),
+        Command::Build {
+            files,
+            out,
+            check,
+            env,
+        } => build(&files, &out, check, env.name()),
         Command::Deploy {
             file,
             target,
@@ -446,6 +476,7 @@ pub fn run(cli: Cli) -> Exit {
                 jdbc,
                 jobs,
                 generated: on.generated,
+                env: on.env.env,
             };
             run_local(&args)
         }
@@ -520,19 +551,21 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn validate(files: &[PathBuf], format: Format) -> Exit {
+fn validate(files: &[PathBuf], format: Format, env: Option<&str>) -> Exit {
     let mut exit = Exit::Ok;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     for path in files {
-        let loaded = match crate::load_path(path) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = writeln!(stderr.lock(), "error: cannot read {}: {e}", path.display());
-                exit = Exit::Usage;
-                continue;
-            }
-        };
+        // Without --env every environment is validated, each in full.
+        let loaded =
+            match crate::load_path_envs(path, crate::Envs::from_flag(env, crate::Envs::All)) {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = writeln!(stderr.lock(), "error: cannot read {}: {e}", path.display());
+                    exit = Exit::Usage;
+                    continue;
+                }
+            };
         match format {
             Format::Text => {
                 let mut err = stderr.lock();
@@ -561,22 +594,33 @@ fn validate(files: &[PathBuf], format: Format) -> Exit {
                     if errors == 1 { "" } else { "s" }
                 );
             }
-        } else if format == Format::Text
-            && let Some(p) = &loaded.pipeline
-        {
-            let p = p.pipeline();
-            let count =
-                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            let _ = writeln!(
-                stdout.lock(),
-                "{}: ok: pipeline `{}`, {}, {}, {}, {}",
-                loaded.file.name,
-                p.pipeline,
-                count(p.stages.len(), "stage"),
-                count(p.schemas.len(), "table"),
-                count(p.crawlers.len(), "crawler"),
-                count(p.triggers.len(), "trigger")
-            );
+            continue;
+        }
+        if let Some(problem) = loaded.env_problem(env) {
+            let _ = writeln!(stderr.lock(), "error: {problem}");
+            exit = Exit::Usage;
+            continue;
+        }
+        if format == Format::Text {
+            for v in &loaded.pipelines {
+                let p = v.pipeline();
+                let count =
+                    |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let env = v
+                    .environment()
+                    .map(|e| format!(" (environment `{}`)", e.name))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    stdout.lock(),
+                    "{}: ok: pipeline `{}`{env}, {}, {}, {}, {}",
+                    loaded.file.name,
+                    p.pipeline,
+                    count(p.stages.len(), "stage"),
+                    count(p.schemas.len(), "table"),
+                    count(p.crawlers.len(), "crawler"),
+                    count(p.triggers.len(), "trigger")
+                );
+            }
         }
     }
     exit
@@ -615,7 +659,7 @@ where
         Some(f) => plan::Source::File(f.clone()),
         None => plan::Source::Generated(target.generated.clone()),
     };
-    let pipelines = match plan::load(&source, target.pipeline.as_deref())
+    let pipelines = match plan::load_env(&source, target.pipeline.as_deref(), target.env.name())
         .and_then(|ps| plan::narrow(ps, &target.stacks))
     {
         Ok(p) => p,
@@ -636,14 +680,35 @@ where
         Ok(rt) => rt,
         Err(e) => return e,
     };
+    let envs: Vec<crate::env::Chosen> = pipelines
+        .iter()
+        .filter_map(|p| p.environment.clone())
+        .collect();
+    let env_refs: Vec<&crate::env::Chosen> = envs.iter().collect();
+    let region =
+        match crate::deploy::identity::environment_region(&env_refs, target.region.as_deref()) {
+            Ok(r) => r.or_else(|| target.region.clone()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        };
     rt.block_on(async {
         let connect = crate::deploy::Connect {
             profile: target.profile.clone(),
-            region: target.region.clone(),
+            region,
             endpoint_url: None,
         };
         match crate::deploy::identity::connect(&connect).await {
-            Ok((aws, who)) => body(aws, pipelines, who).await.into(),
+            Ok((aws, who)) => {
+                // The account guard, before anything is read or changed.
+                if let Err(e) = crate::deploy::identity::guard(&env_refs, &who) {
+                    eprintln!("{}", who.line());
+                    eprintln!("error: {e}");
+                    return Exit::Usage;
+                }
+                body(aws, pipelines, who).await.into()
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage
@@ -664,7 +729,7 @@ where
         Some(f) => plan::Source::File(f.clone()),
         None => plan::Source::Generated(on.generated.clone()),
     };
-    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+    let pipelines = match plan::load_env(&source, on.pipeline.as_deref(), on.env.name()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", e.message());
@@ -684,6 +749,14 @@ where
         }
     };
     let resources = crate::deploy::resources::Resources::of(pipeline);
+    let env: Vec<&crate::env::Chosen> = pipeline.environment.iter().collect();
+    let region = match crate::deploy::identity::environment_region(&env, on.region.as_deref()) {
+        Ok(r) => r.or_else(|| on.region.clone()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return e,
@@ -691,16 +764,27 @@ where
     rt.block_on(async {
         let connect = crate::deploy::Connect {
             profile: on.profile.clone(),
-            region: on.region.clone(),
+            region,
             endpoint_url: on.endpoint_url.clone(),
         };
-        match crate::deploy::Aws::connect(&connect).await {
-            Ok(aws) => body(aws, resources).await.into(),
+        let aws = match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => aws,
             Err(e) => {
                 eprintln!("error: {e}");
-                Exit::Usage
+                return Exit::Usage;
+            }
+        };
+        // An environment with an account is guarded as deploys are.
+        if env.iter().any(|e| e.account.is_some()) {
+            let guarded = crate::deploy::identity::identify(&aws)
+                .await
+                .and_then(|who| crate::deploy::identity::guard(&env, &who));
+            if let Err(e) = guarded {
+                eprintln!("error: {e}");
+                return Exit::Usage;
             }
         }
+        body(aws, resources).await.into()
     })
 }
 
@@ -786,6 +870,7 @@ struct RunArgs {
     jdbc: Vec<String>,
     jobs: Option<usize>,
     generated: PathBuf,
+    env: Option<String>,
 }
 
 /// `pipec run --local`: loads the pipeline, plans the run, runs it and
@@ -802,7 +887,10 @@ fn run_local(a: &RunArgs) -> Exit {
             }
         },
     };
-    let loaded = match crate::load_path(&file) {
+    // Without --env a local run is of the file's own pipeline: no account
+    // or region matters on this machine.
+    let choice = crate::Envs::from_flag(a.env.as_deref(), crate::Envs::Base);
+    let loaded = match crate::load_path_envs(&file, choice) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", file.display());
@@ -813,7 +901,13 @@ fn run_local(a: &RunArgs) -> Exit {
     for d in &loaded.diagnostics {
         let _ = write!(err, "{}", d.render_text(&loaded.file));
     }
-    let Some(valid) = &loaded.pipeline else {
+    if loaded.errors() == 0
+        && let Some(problem) = loaded.env_problem(a.env.as_deref())
+    {
+        let _ = writeln!(err, "error: {problem}");
+        return Exit::Usage;
+    }
+    let Some(valid) = loaded.pipelines.first() else {
         let _ = writeln!(
             err,
             "{}: {} errors; nothing run",
@@ -1010,7 +1104,10 @@ fn worse(a: Exit, b: Exit) -> Exit {
     if (b as u8) > (a as u8) { b } else { a }
 }
 
-fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
+/// `pipec build`: every file's pipeline into `<out>/<pipeline>/`, or, for a
+/// pipeline that declares environments, every environment (or the one of
+/// `--env`) into `<out>/<pipeline>/<environment>/`.
+fn build(files: &[PathBuf], out: &std::path::Path, check: bool, env: Option<&str>) -> Exit {
     let mut exit = Exit::Ok;
     let mut stderr = std::io::stderr().lock();
     let mut stdout = std::io::stdout().lock();
@@ -1018,7 +1115,7 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
     // one folder, so neither is built.
     let mut loaded_all = Vec::new();
     for path in files {
-        match crate::load_path(path) {
+        match crate::load_path_envs(path, crate::Envs::from_flag(env, crate::Envs::All)) {
             Ok(l) => loaded_all.push((path, l)),
             Err(e) => {
                 let _ = writeln!(stderr, "error: cannot read {}: {e}", path.display());
@@ -1026,11 +1123,15 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             }
         }
     }
+    let folder_of = |v: &crate::validate::ValidPipeline| match v.environment() {
+        Some(e) => e.pipeline.clone(),
+        None => v.pipeline().pipeline.clone(),
+    };
     let mut declared: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (path, l) in &loaded_all {
-        if let Some(v) = &l.pipeline {
+        if let Some(v) = l.pipelines.first() {
             declared
-                .entry(v.pipeline().pipeline.clone())
+                .entry(folder_of(v))
                 .or_default()
                 .push(path.display().to_string());
         }
@@ -1044,11 +1145,16 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
         );
         exit = worse(exit, Exit::Invalid);
     }
+    let mode = if check {
+        crate::build::Mode::Check
+    } else {
+        crate::build::Mode::Write
+    };
     for (path, loaded) in &loaded_all {
         for d in &loaded.diagnostics {
             let _ = write!(stderr, "{}", d.render_text(&loaded.file));
         }
-        let Some(valid) = &loaded.pipeline else {
+        if loaded.errors() > 0 {
             let _ = writeln!(
                 stderr,
                 "{}: {} errors; nothing built",
@@ -1057,63 +1163,101 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             );
             exit = worse(exit, Exit::Invalid);
             continue;
-        };
-        if declared
-            .get(&valid.pipeline().pipeline)
-            .is_some_and(|p| p.len() > 1)
-        {
-            continue;
         }
-        let dir = out.join(&valid.pipeline().pipeline);
-        let source = crate::build::source_path(path, &dir);
-        let mode = if check {
-            crate::build::Mode::Check
-        } else {
-            crate::build::Mode::Write
-        };
-        // Each file is compared (and written) as it is rendered, then dropped.
-        let mut output = crate::build::Output::new(&dir, mode);
-        if let Err(e) =
-            crate::render::render_each(valid, source.as_deref(), &mut |p, t| output.file(p, t))
-        {
-            let _ = writeln!(stderr, "error: {}", e.message());
+        if let Some(problem) = loaded.env_problem(env) {
+            let _ = writeln!(stderr, "error: {problem}");
             exit = worse(exit, Exit::Usage);
             continue;
         }
-        let changes = match output.finish() {
-            Ok(c) => c,
-            Err(crate::build::Failure::Read(e)) => {
-                let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());
-                exit = worse(exit, Exit::Usage);
-                continue;
-            }
-            Err(crate::build::Failure::Write(e)) => {
-                let _ = writeln!(stderr, "error: cannot write {}: {e}", dir.display());
-                exit = worse(exit, Exit::Usage);
-                continue;
-            }
+        let Some(first) = loaded.pipelines.first() else {
+            continue;
         };
-        if check {
-            if changes.is_empty() {
+        let folder = out.join(folder_of(first));
+        if declared.get(&folder_of(first)).is_some_and(|p| p.len() > 1) {
+            continue;
+        }
+        for valid in &loaded.pipelines {
+            let dir = match valid.environment() {
+                Some(e) => folder.join(&e.name),
+                None => folder.clone(),
+            };
+            let source = crate::build::source_path(path, &dir);
+            // Each file is compared (and written) as it is rendered, then dropped.
+            let mut output = crate::build::Output::new(&dir, mode);
+            if let Err(e) =
+                crate::render::render_each(valid, source.as_deref(), &mut |p, t| output.file(p, t))
+            {
+                let _ = writeln!(stderr, "error: {}", e.message());
+                exit = worse(exit, Exit::Usage);
+                continue;
+            }
+            let e = report(&mut stdout, &mut stderr, output.finish(), &dir, path, check);
+            exit = worse(exit, e);
+        }
+        // What another layout left behind is stale: the file's own output
+        // once it declares environments, and the folders of environments
+        // it no longer declares (or every one, once it declares none).
+        if env.is_none() {
+            for stale in crate::build::stale_layouts(&folder, &loaded.declared) {
+                let output = crate::build::Output::new(&stale, mode);
+                let e = report(
+                    &mut stdout,
+                    &mut stderr,
+                    output.finish(),
+                    &stale,
+                    path,
+                    check,
+                );
+                exit = worse(exit, e);
+            }
+        }
+    }
+    exit
+}
+
+/// Prints what one folder's build did (or, checking, what is out of date).
+fn report(
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+    finished: Result<crate::build::Changes, crate::build::Failure>,
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    check: bool,
+) -> Exit {
+    let changes = match finished {
+        Ok(c) => c,
+        Err(crate::build::Failure::Read(e)) => {
+            let _ = writeln!(stderr, "error: cannot read {}: {e}", dir.display());
+            return Exit::Usage;
+        }
+        Err(crate::build::Failure::Write(e)) => {
+            let _ = writeln!(stderr, "error: cannot write {}: {e}", dir.display());
+            return Exit::Usage;
+        }
+    };
+    if check {
+        if changes.is_empty() {
+            if changes.rendered > 0 {
                 let _ = writeln!(
                     stdout,
                     "{}: up to date ({} files)",
                     dir.display(),
                     changes.rendered
                 );
-            } else {
-                let _ = write!(stdout, "{}", changes.unified_diff(&dir));
-                let _ = writeln!(
-                    stderr,
-                    "{}: {} file(s) out of date; run `pipec build {}`",
-                    dir.display(),
-                    changes.changed.len(),
-                    path.display()
-                );
-                exit = worse(exit, Exit::Invalid);
             }
-            continue;
+            return Exit::Ok;
         }
+        let _ = write!(stdout, "{}", changes.unified_diff(dir));
+        let _ = writeln!(
+            stderr,
+            "{}: {} file(s) out of date; run `pipec build {}`",
+            dir.display(),
+            changes.changed.len(),
+            path.display()
+        );
+        return Exit::Invalid;
+    }
+    if changes.rendered > 0 || !changes.is_empty() {
         let _ = writeln!(
             stdout,
             "{}: {} files, {} changed",
@@ -1122,7 +1266,7 @@ fn build(files: &[PathBuf], out: &std::path::Path, check: bool) -> Exit {
             changes.changed.len()
         );
     }
-    exit
+    Exit::Ok
 }
 
 /// Renders diagnostics as text, for tests and callers that want a string.

@@ -38,7 +38,7 @@ pub struct Document {
 /// Where each node is in the source. Keyed by a hash of the node's JSON
 /// pointer, built token by token while parsing, so that no pointer string is
 /// allocated per node; lookups hash a pointer the same way.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Locations {
     nodes: HashMap<u64, NodeLoc, BuildHasherDefault<PathHasher>>,
 }
@@ -130,6 +130,33 @@ impl Locations {
         }
         let loc = self.nodes.get(&h)?;
         Some((loc.value, loc.style?))
+    }
+
+    /// Places the node at `to`, and every node of `value` below it, where
+    /// the node at `from` (and the same path below it) is written, so that
+    /// a value copied from one place in the document reports at its source.
+    /// Ancestors of `to` that were never written get `from`'s place too.
+    pub fn graft(&mut self, from: &str, to: &str, value: &Value) {
+        let Some(loc) = self.find(from) else { return };
+        let mut h = ROOT;
+        for token in to.split('/').skip(1) {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            h = child(h, &token);
+            self.nodes.entry(h).or_insert(loc);
+        }
+        self.nodes.insert(h, loc);
+        let children: Vec<(String, &Value)> = match value {
+            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (k, v) in children {
+            self.graft(&push_pointer(from, &k), &push_pointer(to, &k), v);
+        }
     }
 
     fn find(&self, pointer: &str) -> Option<NodeLoc> {

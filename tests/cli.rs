@@ -287,18 +287,55 @@ fn flags_that_do_not_apply_are_usage_errors() {
             "--generated",
         ),
         (
-            &["diff", "pipelines/etl.yaml", "--pipeline", "other"],
+            &[
+                "diff",
+                "pipelines/etl.yaml",
+                "--env",
+                "dev",
+                "--pipeline",
+                "other",
+            ],
             "declares pipeline `etl`",
         ),
         (
             &[
                 "deploy",
                 "pipelines/etl.yaml",
+                "--env",
+                "dev",
                 "--pipeline",
                 "other",
                 "--yes",
             ],
             "declares pipeline `etl`",
+        ),
+        // A pipeline with environments is acted on one environment at a time.
+        (&["deploy", "pipelines/etl.yaml", "--yes"], "add --env dev"),
+        (&["deploy", "--pipeline", "etl", "--yes"], "add --env dev"),
+        (&["diff", "--env", "stg"], "environment `stg`"),
+        (
+            &["deploy", "pipelines/etl.yaml", "--env", "stg", "--yes"],
+            "no environment `stg`",
+        ),
+        (
+            &["validate", "pipelines/etl.yaml", "--env", "stg"],
+            "no environment `stg`",
+        ),
+        (
+            &["build", "pipelines/leads.yaml", "--env", "dev", "--check"],
+            "declares no environments",
+        ),
+        (
+            &[
+                "deploy",
+                "pipelines/etl.yaml",
+                "--env",
+                "prod",
+                "--region",
+                "us-east-1",
+                "--yes",
+            ],
+            "deploys to region eu-west-1",
         ),
         (&["check", "pipelines/survey.yaml"], "needs --live"),
         (
@@ -354,8 +391,12 @@ fn an_empty_region_gets_a_clear_message() {
         let mut args = vec![cmd, "--region", ""];
         if cmd == "check" {
             args.extend(["--live", "pipelines/survey.yaml"]);
-        } else if cmd != "diff" {
-            args.push("--yes");
+        } else {
+            // A pipeline without environments: etl's declare their region.
+            args.extend(["--pipeline", "leads"]);
+            if cmd != "diff" {
+                args.push("--yes");
+            }
         }
         let out = pipec_aws(&args, &dead, &[]);
         let err = text(&out.stderr);
@@ -370,9 +411,9 @@ fn connection_and_credential_problems_exit_2_everywhere_without_debug_dumps() {
     let dead = dead_endpoint();
     for cmd in ["deploy", "diff", "destroy", "check"] {
         let args: &[&str] = match cmd {
-            "diff" => &[cmd, "--pipeline", "etl"],
+            "diff" => &[cmd, "--pipeline", "etl", "--env", "dev"],
             "check" => &[cmd, "--live", "pipelines/survey.yaml"],
-            _ => &[cmd, "--pipeline", "etl", "--yes"],
+            _ => &[cmd, "--pipeline", "etl", "--env", "dev", "--yes"],
         };
         let out = pipec_aws(args, &dead, &[]);
         let err = text(&out.stderr);
@@ -442,6 +483,8 @@ fn an_endpoint_dying_mid_deploy_ends_with_a_message_not_a_debug_dump() {
             "deploy",
             "--pipeline",
             "etl",
+            "--env",
+            "dev",
             "--stack",
             "basic-infra",
             "--yes",

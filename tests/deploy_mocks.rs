@@ -154,6 +154,7 @@ fn pipeline(protect: bool) -> Pipeline {
         }],
         scripts: vec![],
         findings: vec![],
+        environment: None,
     }
 }
 

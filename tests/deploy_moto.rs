@@ -98,7 +98,15 @@ fn deploy_diff_destroy_against_moto() {
     std::fs::create_dir_all(&tmp).unwrap();
 
     // Before anything is deployed: every stack is new, diff exits 1.
-    let out = moto.pipec(&["diff", "--pipeline", "etl", "--format", "json"]);
+    let out = moto.pipec(&[
+        "diff",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--format",
+        "json",
+    ]);
     check(&out, 1, "diff before deploy");
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(j["differs"], true);
@@ -113,7 +121,15 @@ fn deploy_diff_destroy_against_moto() {
     // Without a terminal, --yes is required: nothing is executed.
     let out = moto.pipec(&["deploy", "--pipeline", "alerts-none", "--yes"]);
     check(&out, 2, "unknown pipeline is a usage error");
-    let out = moto.pipec(&["deploy", "--stack", "etl-basic-infra", "--format", "json"]);
+    let out = moto.pipec(&[
+        "deploy",
+        "--env",
+        "dev",
+        "--stack",
+        "etl-dev-basic-infra",
+        "--format",
+        "json",
+    ]);
     check(&out, 2, "no --yes without a terminal");
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
     // Refused before any upload or change set: only reads happened.
@@ -129,16 +145,29 @@ fn deploy_diff_destroy_against_moto() {
     );
     assert!(!moto.bucket_exists("etl-artifacts-123456789012-us-east-1"));
 
-    // Every example from scratch, from the committed generated/ output.
+    // Every example from scratch, from the committed generated/ output:
+    // etl declares environments, so it is deployed one environment at a
+    // time (its dev), the other three together.
     let out = moto.pipec(&["deploy", "--yes", "--format", "json"]);
-    check(&out, 0, "deploy every example");
+    check(
+        &out,
+        2,
+        "deploy without --env while etl declares environments",
+    );
     assert!(
-        text(&out.stderr).contains("4 pipelines"),
+        text(&out.stderr).contains("--env dev"),
         "{}",
         text(&out.stderr)
     );
-    let ev = events(&out);
-    for p in ["etl", "leads", "survey", "trips"] {
+    let out = moto.pipec(&["deploy", "--yes", "--format", "json", "--env", "dev"]);
+    check(&out, 0, "deploy etl's dev");
+    let mut ev = events(&out);
+    for p in ["leads", "survey", "trips"] {
+        let out = moto.pipec(&["deploy", "--yes", "--format", "json", "--pipeline", p]);
+        check(&out, 0, &format!("deploy {p}"));
+        ev.extend(events(&out));
+    }
+    for p in ["etl-dev", "leads", "survey", "trips"] {
         let done = ev
             .iter()
             .filter(|e| e["pipeline"] == p && e["event"] == "done")
@@ -148,61 +177,71 @@ fn deploy_diff_destroy_against_moto() {
     // Order: dependencies done before dependents execute; scripts uploaded
     // before the stack that references them.
     let t = |s: &str, w: &str| when(&ev, s, w).unwrap_or_else(|| panic!("no {w} for {s}"));
-    assert!(t("etl-basic-infra", "done") <= t("etl-glue-catalog", "start"));
-    assert!(t("etl-glue-catalog", "done") <= t("etl-data-quality", "execute"));
-    assert!(t("etl-glue-jobs", "done") <= t("etl-glue-workflow", "execute"));
+    assert!(t("etl-dev-basic-infra", "done") <= t("etl-dev-glue-catalog", "start"));
+    assert!(t("etl-dev-glue-catalog", "done") <= t("etl-dev-data-quality", "execute"));
+    assert!(t("etl-dev-glue-jobs", "done") <= t("etl-dev-glue-workflow", "execute"));
     let uploads: Vec<u64> = ev
         .iter()
-        .filter(|e| e["pipeline"] == "etl" && e["stack"] == "(scripts)" && e["event"] == "uploaded")
+        .filter(|e| {
+            e["pipeline"] == "etl-dev" && e["stack"] == "(scripts)" && e["event"] == "uploaded"
+        })
         .filter_map(|e| e["t_ms"].as_u64())
         .collect();
     assert_eq!(uploads.len(), 4, "three stage scripts and the runtime");
-    assert!(uploads.iter().all(|u| *u <= t("etl-glue-jobs", "start")));
+    assert!(
+        uploads
+            .iter()
+            .all(|u| *u <= t("etl-dev-glue-jobs", "start"))
+    );
     // Plan, then apply: every change set of the run exists before any runs
     // (basic-infra, which holds the artifacts bucket, goes first alone).
-    let first_execute = ["etl-glue-catalog", "etl-glue-jobs", "etl-alerts"]
-        .map(|s| t(s, "execute"))
-        .into_iter()
-        .min()
-        .unwrap();
+    let first_execute = [
+        "etl-dev-glue-catalog",
+        "etl-dev-glue-jobs",
+        "etl-dev-alerts",
+    ]
+    .map(|s| t(s, "execute"))
+    .into_iter()
+    .min()
+    .unwrap();
     for s in [
-        "etl-glue-catalog",
-        "etl-glue-jobs",
-        "etl-alerts",
-        "etl-data-quality",
-        "etl-glue-workflow",
+        "etl-dev-glue-catalog",
+        "etl-dev-glue-jobs",
+        "etl-dev-alerts",
+        "etl-dev-data-quality",
+        "etl-dev-glue-workflow",
     ] {
         assert!(
             t(s, "change-set") <= first_execute,
             "{s} planned after an execute"
         );
     }
-    assert!(t("etl-basic-infra", "done") <= t("etl-glue-catalog", "start"));
+    assert!(t("etl-dev-basic-infra", "done") <= t("etl-dev-glue-catalog", "start"));
     // The summary counts stacks only, never the script uploads.
     let summary = ev
         .iter()
-        .find(|e| e["pipeline"] == "etl" && e["event"] == "summary")
+        .find(|e| e["pipeline"] == "etl-dev" && e["event"] == "summary")
         .unwrap();
     assert_eq!(summary["detail"], "6 created");
     // The Spark scripts' shared runtime is uploaded under the key the
     // manifest records and the jobs' --extra-py-files names.
-    let manifest = std::fs::read_to_string(root().join("generated/etl/manifest.yaml")).unwrap();
+    let manifest = std::fs::read_to_string(root().join("generated/etl/dev/manifest.yaml")).unwrap();
     let key = manifest
         .lines()
         .skip_while(|l| *l != "runtime:")
         .find_map(|l| l.trim().strip_prefix("s3_key: "))
         .expect("the manifest records the runtime");
-    let runtime = std::fs::read(root().join("generated/etl/scripts/pipec_runtime.py")).unwrap();
+    let runtime = std::fs::read(root().join("generated/etl/dev/scripts/pipec_runtime.py")).unwrap();
     assert_eq!(
-        moto.object("etl-artifacts-123456789012-us-east-1", key),
+        moto.object("etl-dev-artifacts-123456789012-us-east-1", key),
         Some(runtime)
     );
     // Concurrency: two independent stacks in flight at the same time.
     let (cs, cd) = (
-        t("etl-glue-catalog", "execute"),
-        t("etl-glue-catalog", "done"),
+        t("etl-dev-glue-catalog", "start"),
+        t("etl-dev-glue-catalog", "done"),
     );
-    let (as_, ad) = (t("etl-alerts", "execute"), t("etl-alerts", "done"));
+    let (as_, ad) = (t("etl-dev-alerts", "start"), t("etl-dev-alerts", "done"));
     assert!(
         cs < ad && as_ < cd,
         "glue-catalog [{cs},{cd}] and alerts [{as_},{ad}] did not overlap"
@@ -213,7 +252,16 @@ fn deploy_diff_destroy_against_moto() {
     // stack, and one ListObjectsV2 of the scripts (no HEAD per script, no
     // UpdateTerminationProtection, no lock).
     let before = moto.requests();
-    let out = moto.pipec(&["deploy", "--yes", "--format", "json", "--pipeline", "etl"]);
+    let out = moto.pipec(&[
+        "deploy",
+        "--yes",
+        "--format",
+        "json",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+    ]);
     check(&out, 0, "no-op deploy");
     let spent = moto.requests() - before;
     assert_eq!(spent, 1 + 2 * 6 + 1, "requests of an etl no-op deploy");
@@ -222,7 +270,15 @@ fn deploy_diff_destroy_against_moto() {
     assert!(stacks_with(&ev, "execute").is_empty());
     assert_eq!(stacks_with(&ev, "unchanged").len(), 6);
     for format in ["text", "json", "markdown"] {
-        let out = moto.pipec(&["diff", "--pipeline", "etl", "--format", format]);
+        let out = moto.pipec(&[
+            "diff",
+            "--pipeline",
+            "etl",
+            "--env",
+            "dev",
+            "--format",
+            format,
+        ]);
         check(&out, 0, "diff after deploy");
     }
 
@@ -241,14 +297,14 @@ fn deploy_diff_destroy_against_moto() {
         &tmp.join("samples/etl"),
     );
     let f = file.to_str().unwrap();
-    let out = moto.pipec(&["diff", f]);
+    let out = moto.pipec(&["diff", f, "--env", "dev"]);
     check(&out, 1, "diff after a change");
-    let out = moto.pipec(&["diff", f, "--format", "markdown"]);
+    let out = moto.pipec(&["diff", f, "--env", "dev", "--format", "markdown"]);
     check(&out, 1, "markdown diff");
     let md = text(&out.stdout);
-    assert!(md.contains("| `etl-glue-jobs` | changed |"), "{md}");
+    assert!(md.contains("| `etl-dev-glue-jobs` | changed |"), "{md}");
     assert!(md.contains("```diff"), "{md}");
-    let out = moto.pipec(&["diff", f, "--format", "json"]);
+    let out = moto.pipec(&["diff", f, "--env", "dev", "--format", "json"]);
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     let changed: Vec<&str> = j["pipelines"][0]["stacks"]
         .as_array()
@@ -257,19 +313,21 @@ fn deploy_diff_destroy_against_moto() {
         .filter(|s| s["state"] != "unchanged")
         .map(|s| s["stack_name"].as_str().unwrap())
         .collect();
-    assert_eq!(changed, ["etl-glue-jobs"]);
-    let out = moto.pipec(&["deploy", f, "--yes", "--format", "json"]);
+    assert_eq!(changed, ["etl-dev-glue-jobs"]);
+    let out = moto.pipec(&["deploy", f, "--env", "dev", "--yes", "--format", "json"]);
     check(&out, 0, "deploy the change");
     let ev = events(&out);
-    assert_eq!(stacks_with(&ev, "execute"), ["etl-glue-jobs"]);
+    assert_eq!(stacks_with(&ev, "execute"), ["etl-dev-glue-jobs"]);
     assert_eq!(stacks_with(&ev, "uploaded"), ["(scripts)"]);
-    let out = moto.pipec(&["diff", f]);
+    let out = moto.pipec(&["diff", f, "--env", "dev"]);
     check(&out, 0, "diff after deploying the change");
 
     // --stack with a short name and --only.
     let out = moto.pipec(&[
         "deploy",
         f,
+        "--env",
+        "dev",
         "--stack",
         "glue-workflow",
         "--only",
@@ -280,7 +338,7 @@ fn deploy_diff_destroy_against_moto() {
     check(&out, 0, "--stack --only");
     assert_eq!(
         stacks_with(&events(&out), "unchanged"),
-        ["etl-glue-workflow"]
+        ["etl-dev-glue-workflow"]
     );
 
     // A template over 51,200 bytes goes through S3.
@@ -304,6 +362,8 @@ fn deploy_diff_destroy_against_moto() {
         "deploy",
         "--pipeline",
         "etl",
+        "--env",
+        "dev",
         "--stack",
         "basic-infra",
         "--yes",
@@ -311,17 +371,26 @@ fn deploy_diff_destroy_against_moto() {
     check(&out, 0, "basic-infra again");
 
     // Destroy without --delete-data: stacks gone, data buckets retained.
-    let bucket = "etl-raw-123456789012-us-east-1";
-    let artifacts = "etl-artifacts-123456789012-us-east-1";
+    let bucket = "etl-dev-raw-123456789012-us-east-1";
+    let artifacts = "etl-dev-artifacts-123456789012-us-east-1";
     assert!(moto.bucket_exists(bucket));
-    let out = moto.pipec(&["destroy", "--pipeline", "etl"]);
+    let out = moto.pipec(&["destroy", "--pipeline", "etl", "--env", "dev"]);
     check(&out, 2, "destroy needs --yes without a terminal");
-    let out = moto.pipec(&["destroy", "--pipeline", "etl", "--yes", "--format", "json"]);
+    let out = moto.pipec(&[
+        "destroy",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--yes",
+        "--format",
+        "json",
+    ]);
     check(&out, 0, "destroy etl");
     let ev = events(&out);
     assert_eq!(stacks_with(&ev, "deleted").len(), 6);
-    assert!(t_order(&ev, "etl-glue-workflow", "etl-glue-jobs"));
-    assert!(t_order(&ev, "etl-glue-jobs", "etl-basic-infra"));
+    assert!(t_order(&ev, "etl-dev-glue-workflow", "etl-dev-glue-jobs"));
+    assert!(t_order(&ev, "etl-dev-glue-jobs", "etl-dev-basic-infra"));
     assert!(ev.iter().any(|e| e["event"] == "retained"));
     assert!(
         !ev.iter().any(|e| e["event"] == "release"),
@@ -329,7 +398,15 @@ fn deploy_diff_destroy_against_moto() {
     );
     assert!(moto.bucket_exists(bucket), "retained bucket deleted");
     assert!(moto.bucket_exists(artifacts));
-    let out = moto.pipec(&["diff", "--pipeline", "etl", "--format", "json"]);
+    let out = moto.pipec(&[
+        "diff",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--format",
+        "json",
+    ]);
     check(&out, 1, "all new again");
 
     // Destroy with --delete-data: buckets emptied (scripts in them) and deleted.
@@ -375,11 +452,12 @@ impl Work {
         let dir = root().join(format!("target/{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pipelines")).unwrap();
-        std::fs::copy(
-            root().join("pipelines/etl.yaml"),
-            dir.join("pipelines/etl.yaml"),
-        )
-        .unwrap();
+        // Without its environments: the tampering checks read one
+        // pipeline folder, `g0/etl/`, as any pipeline without them has.
+        let etl = std::fs::read_to_string(root().join("pipelines/etl.yaml")).unwrap();
+        let plain = etl.split("\nenvironments:").next().unwrap();
+        assert!(plain.len() < etl.len(), "etl declares environments");
+        std::fs::write(dir.join("pipelines/etl.yaml"), plain).unwrap();
         copy_dir(
             &root().join("pipelines/samples/etl"),
             &dir.join("pipelines/samples/etl"),

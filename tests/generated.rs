@@ -89,6 +89,96 @@ fn committed_generated_output_is_current() {
     );
 }
 
+/// `build --check` covers every environment of every example: a pipeline
+/// with `environments:` is checked (and built) per environment, in
+/// `<pipeline>/<environment>/`, and the layout it no longer uses is stale.
+#[test]
+fn every_environment_is_built_and_checked_in_its_own_folder() {
+    let files = example_pipelines();
+    let mut args = vec!["build", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    let out = pipec(&args, &root());
+    let stdout = text(&out.stdout);
+    for f in &files {
+        let src = std::fs::read_to_string(root().join(f)).unwrap();
+        let stem = Path::new(f)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let envs: Vec<&str> = src
+            .split("\nenvironments:\n")
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .take_while(|l| l.is_empty() || l.starts_with(' ') || l.starts_with('#'))
+                    .filter_map(|l| l.strip_prefix("  ")?.strip_suffix(':'))
+                    .filter(|k| !k.starts_with(' '))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if envs.is_empty() {
+            assert!(
+                stdout.contains(&format!("generated/{stem}: up to date")),
+                "{stdout}"
+            );
+        }
+        for e in &envs {
+            assert!(
+                stdout.contains(&format!("generated/{stem}/{e}: up to date")),
+                "{stem}/{e}: {stdout}"
+            );
+        }
+    }
+    assert!(stdout.contains("generated/etl/dev: up to date"), "{stdout}");
+    assert!(
+        stdout.contains("generated/etl/prod: up to date"),
+        "{stdout}"
+    );
+
+    // One environment with --env; the old single-folder layout is stale.
+    let dir = root().join("target/test-build-envs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_dir = dir.to_str().unwrap();
+    let build = |extra: &[&str]| {
+        let mut a = vec!["build", "--out", out_dir, "pipelines/etl.yaml"];
+        a.extend_from_slice(extra);
+        pipec(&a, &root())
+    };
+    let out = build(&["--env", "prod"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("etl/prod/manifest.yaml").is_file());
+    assert!(!dir.join("etl/dev").exists());
+    let manifest = std::fs::read_to_string(dir.join("etl/prod/manifest.yaml")).unwrap();
+    assert!(manifest.contains("pipeline: etl-prod"), "{manifest}");
+    assert!(
+        manifest.contains("source: \"../../../../pipelines/etl.yaml\""),
+        "{manifest}"
+    );
+    assert!(manifest.contains("account: \"210987654321\""), "{manifest}");
+    assert!(manifest.contains("region: eu-west-1"), "{manifest}");
+    std::fs::create_dir_all(dir.join("etl/stacks")).unwrap();
+    std::fs::write(dir.join("etl/manifest.yaml"), "old: layout\n").unwrap();
+    std::fs::write(dir.join("etl/stacks/glue-jobs.yaml"), "old: layout\n").unwrap();
+    let out = build(&["--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.contains("etl/manifest.yaml") && diff.contains("etl/stacks/glue-jobs.yaml"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("etl/dev/manifest.yaml"),
+        "dev is missing: {diff}"
+    );
+    let out = build(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!dir.join("etl/manifest.yaml").exists());
+    assert!(!dir.join("etl/stacks/glue-jobs.yaml").exists());
+    assert_eq!(build(&["--check"]).status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn build_check_reports_a_diff_and_exit_1_when_stale() {
     let dir = root().join("target/test-build-check");
@@ -103,10 +193,10 @@ fn build_check_reports_a_diff_and_exit_1_when_stale() {
         &root(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stack = dir.join("etl/stacks/glue-jobs.yaml");
+    let stack = dir.join("etl/dev/stacks/glue-jobs.yaml");
     let body = std::fs::read_to_string(&stack).unwrap();
     std::fs::write(&stack, body.replace("Timeout: 60", "Timeout: 61")).unwrap();
-    std::fs::write(dir.join("etl/stacks/leftover.yaml"), "x: 1\n").unwrap();
+    std::fs::write(dir.join("etl/dev/stacks/leftover.yaml"), "x: 1\n").unwrap();
     let out = pipec(
         &[
             "build",
@@ -128,7 +218,7 @@ fn build_check_reports_a_diff_and_exit_1_when_stale() {
         "{diff}"
     );
     // --check wrote nothing; build repairs both files.
-    assert!(dir.join("etl/stacks/leftover.yaml").exists());
+    assert!(dir.join("etl/dev/stacks/leftover.yaml").exists());
     let out = pipec(
         &[
             "build",
@@ -139,7 +229,7 @@ fn build_check_reports_a_diff_and_exit_1_when_stale() {
         &root(),
     );
     assert_eq!(out.status.code(), Some(0));
-    assert!(!dir.join("etl/stacks/leftover.yaml").exists());
+    assert!(!dir.join("etl/dev/stacks/leftover.yaml").exists());
     let out = pipec(
         &[
             "build",
@@ -254,7 +344,10 @@ fn a_renamed_pipeline_file_changes_no_template_and_no_script() {
         );
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
-    let (fa, fb) = (files_under(&a.join("etl")), files_under(&b.join("etl")));
+    let (fa, fb) = (
+        files_under(&a.join("etl/dev")),
+        files_under(&b.join("etl/dev")),
+    );
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     let deployed: Vec<&String> = fa
         .keys()

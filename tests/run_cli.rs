@@ -27,9 +27,26 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
         // Without --local the run is on AWS: here a dead local endpoint, so
         // that nothing leaves this machine.
         (
-            vec!["pipelines/etl.yaml", "--endpoint-url", "http://127.0.0.1:9"],
+            vec![
+                "pipelines/etl.yaml",
+                "--env",
+                "dev",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
             2,
             "no answer from the AWS endpoint",
+        ),
+        // On AWS a pipeline with environments needs --env.
+        (
+            vec!["pipelines/etl.yaml", "--endpoint-url", "http://127.0.0.1:9"],
+            2,
+            "add --env dev",
+        ),
+        (
+            vec!["--local", "pipelines/etl.yaml", "--env", "stg"],
+            2,
+            "no environment `stg`",
         ),
         (
             vec!["--local", "pipelines/etl.yaml", "--from", "claen"],

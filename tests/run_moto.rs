@@ -28,11 +28,12 @@ fn check(out: &Output, code: i32, what: &str) {
 
 fn etl() -> pipec::deploy::resources::Resources {
     use pipec::deploy::plan;
-    let ps = plan::load(
+    let ps = plan::load_env(
         &plan::Source::Generated(root().join("generated")),
         Some("etl"),
+        Some("dev"),
     )
-    .expect("generated/etl loads");
+    .expect("generated/etl/dev loads");
     pipec::deploy::resources::Resources::of(&ps[0])
 }
 
@@ -116,7 +117,7 @@ fn run_status_and_query_against_moto() {
     let stage = r.jobs[0].name.clone();
 
     // Nothing has run yet.
-    let out = moto.pipec(&["status", "--pipeline", "etl"]);
+    let out = moto.pipec(&["status", "--pipeline", "etl", "--env", "dev"]);
     check(&out, 0, "status before any run");
     assert!(
         text(&out.stdout).contains("has no runs yet"),
@@ -125,18 +126,18 @@ fn run_status_and_query_against_moto() {
     );
 
     // --no-wait prints the run id and returns.
-    let out = moto.pipec(&["run", "--pipeline", "etl", "--no-wait"]);
+    let out = moto.pipec(&["run", "--pipeline", "etl", "--env", "dev", "--no-wait"]);
     check(&out, 0, "run --no-wait");
     let stdout = text(&out.stdout);
     let run_id = stdout
         .trim()
-        .strip_prefix("started workflow etl run ")
+        .strip_prefix("started workflow etl-dev run ")
         .unwrap_or_else(|| panic!("no run id in {stdout:?}"))
         .to_string();
     assert!(!run_id.is_empty());
 
     // status lists that run as running.
-    let out = moto.pipec(&["status", "--pipeline", "etl", "--last", "5"]);
+    let out = moto.pipec(&["status", "--pipeline", "etl", "--env", "dev", "--last", "5"]);
     check(&out, 0, "status");
     let line = text(&out.stdout)
         .lines()
@@ -146,14 +147,14 @@ fn run_status_and_query_against_moto() {
     assert!(line.contains("running"), "{line}");
 
     // moto's workflow runs never end: watching stops at --timeout, exit 1.
-    let out = moto.pipec(&["run", "--pipeline", "etl", "--timeout", "1"]);
+    let out = moto.pipec(&["run", "--pipeline", "etl", "--env", "dev", "--timeout", "1"]);
     check(&out, 1, "run --timeout 1");
     assert!(
         text(&out.stdout).contains("stopped watching after"),
         "{}",
         text(&out.stdout)
     );
-    let out = moto.pipec(&["status", "--pipeline", "etl"]);
+    let out = moto.pipec(&["status", "--pipeline", "etl", "--env", "dev"]);
     assert!(
         text(&out.stdout).contains("last 2 run(s)"),
         "{}",
@@ -161,14 +162,30 @@ fn run_status_and_query_against_moto() {
     );
 
     // --stage starts one job run; moto's succeed at once.
-    let out = moto.pipec(&["run", "--pipeline", "etl", "--stage", &stage]);
+    let out = moto.pipec(&[
+        "run",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--stage",
+        &stage,
+    ]);
     check(&out, 0, "run --stage");
     assert!(
         text(&out.stdout).contains(&format!("stage {stage} succeeded")),
         "{}",
         text(&out.stdout)
     );
-    let out = moto.pipec(&["run", "--pipeline", "etl", "--stage", "no-such-stage"]);
+    let out = moto.pipec(&[
+        "run",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--stage",
+        "no-such-stage",
+    ]);
     check(&out, 2, "run --stage of an unknown stage");
     assert!(text(&out.stderr).contains("has no stage `no-such-stage`"));
 
@@ -186,6 +203,8 @@ fn run_status_and_query_against_moto() {
         "query",
         "--pipeline",
         "etl",
+        "--env",
+        "dev",
         "--format",
         "csv",
         "SELECT country, count(*) AS orders FROM gold GROUP BY 1",

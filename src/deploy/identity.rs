@@ -90,3 +90,103 @@ pub async fn connect(c: &Connect) -> Result<(Aws, Target), String> {
     let who = identify(&aws).await?;
     Ok((aws, who))
 }
+
+/// The region of the environments being acted on: `None` when none
+/// declares one. `--region` may repeat it but not contradict it, and one
+/// command acts in one region.
+pub fn environment_region(
+    envs: &[&crate::env::Chosen],
+    flag: Option<&str>,
+) -> Result<Option<String>, String> {
+    let mut declared: Vec<(&str, &str)> = envs
+        .iter()
+        .filter_map(|e| e.region.as_deref().map(|r| (e.name.as_str(), r)))
+        .collect();
+    declared.sort_by(|a, b| a.1.cmp(b.1));
+    declared.dedup_by(|a, b| a.1 == b.1);
+    match (declared.as_slice(), flag) {
+        ([], _) => Ok(None),
+        ([(env, r)], Some(f)) if *r != f => Err(format!(
+            "environment `{env}` deploys to region {r}, but --region says {f}; drop --region"
+        )),
+        ([(_, r)], _) => Ok(Some(r.to_string())),
+        (many, _) => Err(format!(
+            "the environments acted on deploy to {} regions ({}); name one pipeline with --pipeline",
+            many.len(),
+            many.iter().map(|(_, r)| *r).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// The account guard: every environment that declares an account must be
+/// acted on with that account's credentials. Checked on the STS answer,
+/// before anything is read or changed.
+pub fn guard(envs: &[&crate::env::Chosen], who: &Target) -> Result<(), String> {
+    for e in envs {
+        if let Some(a) = &e.account
+            && *a != who.account
+        {
+            return Err(format!(
+                "refusing to act: environment `{}` of pipeline `{}` deploys to account {a}, but the credentials are for account {} ({}); nothing was read or changed",
+                e.name, e.pipeline, who.account, who.arn
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Chosen;
+
+    fn env(name: &str, account: Option<&str>, region: Option<&str>) -> Chosen {
+        Chosen {
+            name: name.into(),
+            pipeline: "etl".into(),
+            account: account.map(Into::into),
+            region: region.map(Into::into),
+        }
+    }
+
+    fn who(account: &str) -> Target {
+        Target {
+            account: account.into(),
+            arn: "arn:aws:sts::x:assumed-role/r".into(),
+            region: "us-east-1".into(),
+            endpoint: DEFAULT_ENDPOINT.into(),
+            profile: None,
+        }
+    }
+
+    #[test]
+    fn the_guard_refuses_another_account() {
+        let prod = env("prod", Some("210987654321"), None);
+        let any = env("dev", None, None);
+        assert!(guard(&[&prod], &who("210987654321")).is_ok());
+        assert!(guard(&[&any], &who("123456789012")).is_ok());
+        let e = guard(&[&any, &prod], &who("123456789012")).unwrap_err();
+        assert!(
+            e.contains("account 210987654321") && e.contains("123456789012"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_region_comes_from_the_environment() {
+        let dev = env("dev", None, Some("us-east-1"));
+        let prod = env("prod", None, Some("eu-west-1"));
+        let none = env("x", None, None);
+        assert_eq!(environment_region(&[&none], Some("ap-south-1")), Ok(None));
+        assert_eq!(
+            environment_region(&[&prod], None),
+            Ok(Some("eu-west-1".into()))
+        );
+        assert_eq!(
+            environment_region(&[&prod], Some("eu-west-1")),
+            Ok(Some("eu-west-1".into()))
+        );
+        assert!(environment_region(&[&prod], Some("us-east-1")).is_err());
+        assert!(environment_region(&[&dev, &prod], None).is_err());
+    }
+}

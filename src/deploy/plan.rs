@@ -62,6 +62,16 @@ pub enum PlanError {
     Cycle {
         pipeline: String,
     },
+    /// Pipelines that declare environments, acted on without `--env`.
+    NeedsEnvironment {
+        /// Each pipeline with its environments.
+        pipelines: Vec<(String, Vec<String>)>,
+    },
+    /// `--env NAME` that no chosen pipeline declares.
+    UnknownEnvironment {
+        env: String,
+        known: Vec<String>,
+    },
 }
 
 impl PlanError {
@@ -98,6 +108,36 @@ impl PlanError {
             }
             PlanError::Cycle { pipeline } => {
                 format!("the stacks of pipeline `{pipeline}` depend on each other in a cycle")
+            }
+            PlanError::NeedsEnvironment { pipelines } => {
+                let list: Vec<String> = pipelines
+                    .iter()
+                    .map(|(p, envs)| format!("`{p}` ({})", envs.join(", ")))
+                    .collect();
+                let first = pipelines
+                    .first()
+                    .and_then(|(_, e)| e.first())
+                    .map(String::as_str)
+                    .unwrap_or("NAME");
+                format!(
+                    "pipeline {} declares environments, so pipec acts on one at a time: add --env {first} (or --pipeline NAME for another pipeline)",
+                    list.join(", ")
+                )
+            }
+            PlanError::UnknownEnvironment { env, known } => {
+                if known.is_empty() {
+                    format!(
+                        "no pipeline here declares environment `{env}` (none declares environments); drop --env"
+                    )
+                } else {
+                    let hint = crate::suggest::did_you_mean(env, known.iter().map(String::as_str))
+                        .map(|h| format!("; {h}"))
+                        .unwrap_or_default();
+                    format!(
+                        "no pipeline here declares environment `{env}`; environments: {}{hint}",
+                        known.join(", ")
+                    )
+                }
             }
         }
     }
@@ -137,6 +177,22 @@ pub struct Pipeline {
     /// Committed files that differ from what the source renders (empty when
     /// built in memory).
     pub findings: Vec<super::verify::Finding>,
+    /// The environment these stacks are, for a pipeline that declares
+    /// environments: its name, the file's pipeline name, and the account
+    /// and region it must deploy to.
+    pub environment: Option<crate::env::Chosen>,
+}
+
+impl Pipeline {
+    /// Whether `--pipeline NAME` names this pipeline: its own name, or for
+    /// an environment the file's pipeline name (`etl` for `etl-dev`).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name
+            || self
+                .environment
+                .as_ref()
+                .is_some_and(|e| e.pipeline == name)
+    }
 }
 
 #[derive(Deserialize)]
@@ -153,6 +209,19 @@ struct Manifest {
     /// The shared runtime the Spark scripts import, when there is one.
     #[serde(default)]
     runtime: Option<ManifestRuntime>,
+    /// The environment, for a pipeline that declares environments.
+    #[serde(default)]
+    environment: Option<ManifestEnvironment>,
+}
+
+#[derive(Deserialize)]
+struct ManifestEnvironment {
+    name: String,
+    pipeline: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -192,23 +261,48 @@ pub enum Source {
 }
 
 /// Loads the pipelines of a source, narrowed to `only_pipeline` when given.
+/// A pipeline that declares environments needs `load_env`.
 pub fn load(source: &Source, only_pipeline: Option<&str>) -> Result<Vec<Pipeline>, PlanError> {
+    load_env(source, only_pipeline, None)
+}
+
+/// Loads the pipelines of a source, narrowed to `only_pipeline` when given,
+/// in environment `env` (`--env`). Without `env`, a chosen pipeline that
+/// declares environments is refused (`NeedsEnvironment`): which account to
+/// change is never guessed. With it, only pipelines that declare it remain.
+pub fn load_env(
+    source: &Source,
+    only_pipeline: Option<&str>,
+    env: Option<&str>,
+) -> Result<Vec<Pipeline>, PlanError> {
     let mut pipelines = match source {
-        Source::File(path) => vec![from_file(path)?],
+        Source::File(path) => vec![from_file(path, env)?],
         Source::Generated(dir) => from_generated(dir)?,
     };
     if let (Source::File(path), Some(name)) = (source, only_pipeline)
-        && pipelines[0].name != name
+        && !pipelines[0].is_named(name)
     {
+        let p = &pipelines[0];
         return Err(PlanError::OtherPipeline {
             file: path.display().to_string(),
-            declared: pipelines[0].name.clone(),
+            declared: p
+                .environment
+                .as_ref()
+                .map_or(&p.name, |e| &e.pipeline)
+                .clone(),
             wanted: name.to_string(),
         });
     }
     if let Some(name) = only_pipeline {
-        let known: Vec<String> = pipelines.iter().map(|p| p.name.clone()).collect();
-        pipelines.retain(|p| p.name == name);
+        let mut known: Vec<String> = pipelines
+            .iter()
+            .map(|p| match &p.environment {
+                Some(e) => e.pipeline.clone(),
+                None => p.name.clone(),
+            })
+            .collect();
+        known.dedup();
+        pipelines.retain(|p| p.is_named(name));
         if pipelines.is_empty() {
             return Err(PlanError::UnknownPipeline {
                 name: name.to_string(),
@@ -216,16 +310,65 @@ pub fn load(source: &Source, only_pipeline: Option<&str>) -> Result<Vec<Pipeline
             });
         }
     }
+    match env {
+        Some(env) => {
+            let mut known: Vec<String> = pipelines
+                .iter()
+                .filter_map(|p| p.environment.as_ref().map(|e| e.name.clone()))
+                .collect();
+            known.sort();
+            known.dedup();
+            pipelines.retain(|p| p.environment.as_ref().is_some_and(|e| e.name == env));
+            if pipelines.is_empty() {
+                return Err(PlanError::UnknownEnvironment {
+                    env: env.to_string(),
+                    known,
+                });
+            }
+        }
+        None => {
+            let mut with: Vec<(String, Vec<String>)> = Vec::new();
+            for p in &pipelines {
+                if let Some(e) = &p.environment {
+                    match with.iter_mut().find(|(n, _)| *n == e.pipeline) {
+                        Some((_, envs)) => envs.push(e.name.clone()),
+                        None => with.push((e.pipeline.clone(), vec![e.name.clone()])),
+                    }
+                }
+            }
+            if !with.is_empty() {
+                return Err(PlanError::NeedsEnvironment { pipelines: with });
+            }
+        }
+    }
     Ok(pipelines)
 }
 
-fn from_file(path: &Path) -> Result<Pipeline, PlanError> {
+/// Every pipeline and every environment `generated/` holds, with no
+/// `--pipeline` or `--env` choice (for listings and tests).
+pub fn load_every(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
+    from_generated(dir)
+}
+
+fn from_file(path: &Path, env: Option<&str>) -> Result<Pipeline, PlanError> {
     let shown = path.display().to_string();
-    let loaded = crate::load_path(path).map_err(|e| PlanError::Read {
+    let choice = crate::Envs::from_flag(env, crate::Envs::Base);
+    let loaded = crate::load_path_envs(path, choice).map_err(|e| PlanError::Read {
         path: shown.clone(),
         detail: e.to_string(),
     })?;
-    let Some(valid) = &loaded.pipeline else {
+    if loaded.errors() == 0 {
+        if env.is_none() && !loaded.declared.is_empty() {
+            let name = loaded.name.clone().unwrap_or_default();
+            return Err(PlanError::NeedsEnvironment {
+                pipelines: vec![(name, loaded.declared.clone())],
+            });
+        }
+        if let Some(problem) = loaded.env_problem(env) {
+            return Err(PlanError::Render { detail: problem });
+        }
+    }
+    let Some(valid) = loaded.pipelines.first() else {
         return Err(PlanError::Invalid {
             path: shown,
             errors: loaded.errors(),
@@ -251,10 +394,21 @@ fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
         path: shown.clone(),
         detail: e.to_string(),
     })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| std::fs::symlink_metadata(p.join("manifest.yaml")).is_ok())
-        .collect();
+    let top: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    // A pipeline's folder, or the folders of its environments one below.
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for t in &top {
+        if std::fs::symlink_metadata(t.join("manifest.yaml")).is_ok() {
+            dirs.push(t.clone());
+        } else if std::fs::symlink_metadata(t).is_ok_and(|m| m.is_dir())
+            && let Ok(subs) = std::fs::read_dir(t)
+        {
+            dirs.extend(
+                subs.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| std::fs::symlink_metadata(p.join("manifest.yaml")).is_ok()),
+            );
+        }
+    }
     dirs.sort();
     if dirs.is_empty() {
         return Err(PlanError::NoPipelines { dir: shown });
@@ -281,7 +435,26 @@ fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
             Ok(text)
         })?;
         let folder = d.file_name().map(|f| f.to_string_lossy().into_owned());
-        if folder.as_deref() != Some(p.name.as_str()) {
+        if let Some(e) = &p.environment {
+            // `generated/<pipeline>/<environment>/` and nothing else.
+            let parent = d
+                .parent()
+                .and_then(Path::file_name)
+                .map(|f| f.to_string_lossy().into_owned());
+            if folder.as_deref() != Some(e.name.as_str())
+                || parent.as_deref() != Some(e.pipeline.as_str())
+            {
+                return Err(PlanError::Untrusted {
+                    path: name,
+                    detail: format!(
+                        "the manifest is for environment `{}` of pipeline `{}`, but its folder is {}",
+                        e.name,
+                        e.pipeline,
+                        d.display()
+                    ),
+                });
+            }
+        } else if folder.as_deref() != Some(p.name.as_str()) {
             return Err(PlanError::Untrusted {
                 path: name,
                 detail: format!(
@@ -291,7 +464,9 @@ fn from_generated(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
                 ),
             });
         }
-        p.findings = super::verify::check_rendered(d, source.as_deref(), &p.name, &read.borrow());
+        let env = p.environment.as_ref().map(|e| e.name.as_str());
+        p.findings =
+            super::verify::check_rendered(d, source.as_deref(), &p.name, env, &read.borrow());
         out.push(p);
     }
     Ok(out)
@@ -402,6 +577,12 @@ fn from_files(
             stacks,
             scripts,
             findings: Vec::new(),
+            environment: m.environment.map(|e| crate::env::Chosen {
+                name: e.name,
+                pipeline: e.pipeline,
+                account: e.account,
+                region: e.region,
+            }),
         },
         m.source,
     ))
@@ -600,9 +781,33 @@ mod tests {
     #[test]
     fn committed_generated_output_loads_in_dependency_order() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
-        let ps = load(&Source::Generated(dir), None).unwrap();
-        assert!(ps.len() >= 4);
-        let etl = ps.iter().find(|p| p.name == "etl").unwrap();
+        let ps = load_every(&dir).unwrap();
+        assert!(ps.len() >= 5);
+        let etl = ps.iter().find(|p| p.name == "etl-dev").unwrap();
+        assert_eq!(
+            etl.environment.as_ref().unwrap().account.as_deref(),
+            Some("123456789012")
+        );
+        let prod = ps.iter().find(|p| p.name == "etl-prod").unwrap();
+        assert_eq!(
+            prod.environment.as_ref().unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
+        // Without --env a pipeline with environments is refused; with it,
+        // `--pipeline` takes the file's pipeline name.
+        let env = |e: Option<&str>| load_env(&Source::Generated(dir.clone()), Some("etl"), e);
+        assert!(matches!(env(None), Err(PlanError::NeedsEnvironment { .. })));
+        assert_eq!(env(Some("prod")).unwrap()[0].name, "etl-prod");
+        assert!(matches!(
+            env(Some("stg")),
+            Err(PlanError::UnknownEnvironment { .. })
+        ));
+        assert_eq!(
+            load(&Source::Generated(dir.clone()), Some("leads"))
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(etl.stacks[0].name, "basic-infra");
         // The committed output is what its sources render: nothing edited.
         for p in &ps {
@@ -610,7 +815,7 @@ mod tests {
         }
         assert_eq!(etl.bucket_stack().unwrap().name, "basic-infra");
         let sel = etl
-            .select(&["etl-glue-workflow".into()], false, false)
+            .select(&["etl-dev-glue-workflow".into()], false, false)
             .unwrap();
         assert!(sel.contains("glue-jobs") && sel.contains("basic-infra"));
         assert!(!sel.contains("alerts"));
@@ -621,7 +826,7 @@ mod tests {
         assert!(etl.uses_scripts(etl.stack("glue-jobs").unwrap()));
         assert_eq!(
             etl.bucket("123456789012", "us-east-1"),
-            "etl-artifacts-123456789012-us-east-1"
+            "etl-dev-artifacts-123456789012-us-east-1"
         );
         let normalized = normalize(&etl.stacks[0].template);
         assert!(!normalized.contains("# Generated"));

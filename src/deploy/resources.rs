@@ -148,9 +148,7 @@ mod tests {
     #[test]
     fn every_example_names_its_workflow_jobs_and_database() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
-        let pipelines =
-            super::super::plan::load(&super::super::plan::Source::Generated(root), None)
-                .expect("generated/ loads");
+        let pipelines = super::super::plan::load_every(&root).expect("generated/ loads");
         assert!(!pipelines.is_empty());
         for p in &pipelines {
             let r = Resources::of(p);

@@ -143,6 +143,7 @@ pub fn check_rendered(
     dir: &Path,
     source: Option<&str>,
     pipeline: &str,
+    env: Option<&str>,
     read: &BTreeMap<String, String>,
 ) -> Vec<Finding> {
     let Some(source) = source else {
@@ -167,11 +168,18 @@ pub fn check_rendered(
         Ok(_) => return missing("not a regular file".into()),
         Err(e) => return missing(e.to_string()),
     }
-    let loaded = match crate::load_path(&path) {
+    // An environment's files are compared with that environment's overlay.
+    let choice = crate::Envs::from_flag(env, crate::Envs::Base);
+    let loaded = match crate::load_path_envs(&path, choice) {
         Ok(l) => l,
         Err(e) => return missing(e.to_string()),
     };
-    let Some(valid) = &loaded.pipeline else {
+    if loaded.errors() == 0
+        && let Some(problem) = loaded.env_problem(env)
+    {
+        return missing(problem);
+    }
+    let Some(valid) = loaded.pipelines.first() else {
         return vec![Finding::SourceInvalid {
             source: shown,
             errors: loaded.errors(),
@@ -238,7 +246,7 @@ mod tests {
 
     #[test]
     fn paths_that_could_leave_the_folder_are_refused() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/etl");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/etl/dev");
         for bad in [
             "../../Cargo.toml",
             "/etc/passwd",

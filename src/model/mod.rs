@@ -8,8 +8,10 @@
 //! renders them in, which keeps generated output stable and reviewable.
 //! Steps and call syntax are in `steps`.
 
+mod environments;
 mod steps;
 
+pub use environments::*;
 pub use steps::*;
 
 use indexmap::IndexMap;
@@ -62,6 +64,12 @@ pub struct Pipeline {
     /// Account-wide settings that pipec manages only when asked.
     #[serde(default)]
     pub catalog: CatalogSettings,
+    /// Environments the pipeline is deployed to (for example `dev`, `prod`),
+    /// each overlaying the account, region, names, workers, schedules,
+    /// alerts, log retention and tags. `pipec build` then writes
+    /// `generated/<pipeline>/<environment>/` for each.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub environments: IndexMap<String, Environment>,
 }
 
 /// A data zone: an S3 bucket that holds tables.
@@ -615,6 +623,10 @@ pub struct Trigger {
     pub event: Option<EventTrigger>,
     /// Stages and crawlers to start.
     pub start: Vec<Action>,
+    /// A scheduled trigger that is created inactive: its schedule does not
+    /// run until the trigger is started (environments set it with `schedules: paused`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 impl Trigger {

@@ -59,6 +59,9 @@ pub fn stack_tags(v: &ValidPipeline) -> serde_json::Value {
         "pipec:pipeline".into(),
         v.pipeline().pipeline.clone().into(),
     );
+    if let Some(e) = v.environment() {
+        m.insert("pipec:environment".into(), e.name.clone().into());
+    }
     for (k, val) in &v.pipeline().tags {
         m.insert(k.clone(), val.clone().into());
     }
@@ -161,6 +164,18 @@ pub fn render_each(
             "sha256": hash,
             "s3_key": stacks::runtime_key(hash)
         });
+    }
+    if let Some(e) = v.environment() {
+        // What `deploy` needs to act on this environment from `generated/`
+        // alone: its name (for `--env`) and the account guard and region.
+        let mut env = json!({"name": e.name, "pipeline": e.pipeline});
+        if let Some(a) = &e.account {
+            env["account"] = json!(a);
+        }
+        if let Some(r) = &e.region {
+            env["region"] = json!(r);
+        }
+        manifest["environment"] = env;
     }
     sink(
         "manifest.yaml".into(),

@@ -840,13 +840,11 @@ pub fn spark_env() -> Vec<(String, String)> {
 /// The pipeline file of the one pipeline in `generated/` (its manifest's
 /// `source`); several or none are a usage error.
 pub fn generated_source(dir: &Path) -> Result<PathBuf, String> {
-    let entries = std::fs::read_dir(dir)
+    // A pipeline with environments counts once (its file is the same).
+    let built = crate::build::built_pipelines(dir)
         .map_err(|e| format!("cannot read {}: {e}; give a pipeline FILE", dir.display()))?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.yaml").is_file())
-        .collect();
-    found.sort();
+    let names: Vec<String> = built.iter().map(|(n, _)| n.clone()).collect();
+    let found: Vec<PathBuf> = built.into_iter().map(|(_, d)| d).collect();
     match found.as_slice() {
         [] => Err(format!(
             "{} holds no pipeline (no */manifest.yaml); give a pipeline FILE",
@@ -872,11 +870,7 @@ pub fn generated_source(dir: &Path) -> Result<PathBuf, String> {
             "{} holds {} pipelines ({}); give one pipeline FILE",
             dir.display(),
             many.len(),
-            many.iter()
-                .filter_map(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         )),
     }
 }

@@ -191,21 +191,16 @@ pub fn render(r: &QueryResult, format: OutFormat) -> String {
 /// of `<generated>/<pipeline>/manifest.yaml`, as `deploy` finds the
 /// committed output. With several pipelines there, `pipeline` picks one.
 pub fn resolve_source(generated: &Path, pipeline: Option<&str>) -> Result<PathBuf, String> {
-    let entries = std::fs::read_dir(generated)
+    // A pipeline with environments counts once (its file is the same).
+    let built = crate::build::built_pipelines(generated)
         .map_err(|e| format!("cannot read {}: {e}", generated.display()))?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.yaml").is_file())
-        .collect();
-    dirs.sort();
-    let names: Vec<String> = dirs
-        .iter()
-        .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> = built.iter().map(|(n, _)| n.clone()).collect();
+    let dirs: Vec<PathBuf> = built.iter().map(|(_, d)| d.clone()).collect();
     let dir = match pipeline {
-        Some(p) => dirs
+        Some(p) => built
             .iter()
-            .find(|d| d.file_name().is_some_and(|n| n == p))
+            .find(|(n, _)| n == p)
+            .map(|(_, d)| d)
             .ok_or_else(|| {
                 format!(
                     "{} holds no pipeline `{p}` (it holds: {})",

@@ -198,6 +198,18 @@ pub enum SemanticError {
         expected: usize,
         found: usize,
     },
+    /// An environment's `account` that is not a 12-digit AWS account ID.
+    EnvironmentAccount { env: String, account: String },
+    /// An environment's `region` that is not an AWS region name.
+    EnvironmentRegion { env: String, region: String },
+    /// Two environments that would deploy the same stacks to one account and region.
+    EnvironmentClash {
+        env: String,
+        other: String,
+        name: String,
+    },
+    /// `paused` on a trigger that has no schedule.
+    PausedNotScheduled { trigger: String },
 }
 
 impl SemanticError {
@@ -252,6 +264,10 @@ impl SemanticError {
             SemanticError::SampleFile { .. } => "sample-file",
             SemanticError::SampleHeader { .. } => "sample-header",
             SemanticError::SampleColumnCount { .. } => "sample-column-count",
+            SemanticError::EnvironmentAccount { .. } => "environment-account",
+            SemanticError::EnvironmentRegion { .. } => "environment-region",
+            SemanticError::EnvironmentClash { .. } => "environment-clash",
+            SemanticError::PausedNotScheduled { .. } => "paused-not-scheduled",
         }
     }
 
@@ -516,6 +532,20 @@ impl SemanticError {
                 if *found == 1 { "" } else { "s" },
                 if *expected == 1 { "" } else { "s" },
             ),
+            SemanticError::EnvironmentAccount { env, account } => format!(
+                "environment `{env}`: `{}` is not an AWS account ID (12 digits)",
+                visible(account)
+            ),
+            SemanticError::EnvironmentRegion { env, region } => format!(
+                "environment `{env}`: `{}` is not an AWS region name",
+                visible(region)
+            ),
+            SemanticError::EnvironmentClash { env, other, name } => format!(
+                "environments `{other}` and `{env}` both name the pipeline `{name}` and may share an account and region, so they would deploy the same stacks"
+            ),
+            SemanticError::PausedNotScheduled { trigger } => format!(
+                "trigger `{trigger}` is paused but has no schedule: only scheduled triggers can be paused"
+            ),
         }
     }
 
@@ -637,6 +667,18 @@ impl SemanticError {
             )),
             SemanticError::SampleColumnCount { .. } => Some(
                 "columns of a headerless CSV file are read by position; give every record one field per declared column".into(),
+            ),
+            SemanticError::EnvironmentAccount { .. } => Some(
+                "write the account ID as a quoted string of 12 digits, for example \"123456789012\" (leading zeros count)".into(),
+            ),
+            SemanticError::EnvironmentRegion { .. } => Some(
+                "a region is written like `us-east-1` or `eu-central-2`".into(),
+            ),
+            SemanticError::EnvironmentClash { .. } => Some(
+                "give one of them a `name_prefix` or `name_suffix`, or another `account` or `region`".into(),
+            ),
+            SemanticError::PausedNotScheduled { .. } => Some(
+                "remove `paused`, or give the trigger a `schedule`".into(),
             ),
             _ => None,
         }

@@ -16,6 +16,7 @@ mod athena;
 pub mod casts;
 mod columns;
 mod crawlers;
+mod environments;
 mod error;
 pub mod frames;
 mod graph;
@@ -70,6 +71,8 @@ pub struct ValidPipeline {
     file_name: String,
     /// The columns of every frame of every Spark stage with generated code.
     frames: IndexMap<String, StageFrames>,
+    /// The environment this pipeline was overlaid with, if any.
+    environment: Option<crate::env::Chosen>,
 }
 
 impl ValidPipeline {
@@ -79,6 +82,14 @@ impl ValidPipeline {
     }
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+    /// The environment this pipeline is (`None` for a file's own pipeline).
+    pub fn environment(&self) -> Option<&crate::env::Chosen> {
+        self.environment.as_ref()
+    }
+    /// Records the environment whose overlay this pipeline is.
+    pub(crate) fn set_environment(&mut self, env: crate::env::Chosen) {
+        self.environment = Some(env);
     }
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
@@ -279,6 +290,7 @@ pub fn validate(
     check_alerts(&mut cx);
     check_misc(&mut cx);
     limits::check(&mut cx);
+    environments::check(&mut cx);
     limits::check_whole(&mut cx);
     let diags = cx.diags;
     let user_scripts = cx.user_scripts;
@@ -290,6 +302,7 @@ pub fn validate(
         user_scripts,
         file_name: file_name.to_string(),
         frames,
+        environment: None,
     });
     (valid, diags)
 }

@@ -187,9 +187,10 @@ fn trigger(cx: &Ctx, split: &Split, name: &str, t: &Trigger) -> Value {
         });
     }
     v["Actions"] = json!(t.start.iter().map(|a| action(cx, a)).collect::<Vec<_>>());
-    // Scheduled and conditional triggers are created inactive unless told otherwise.
+    // Scheduled and conditional triggers are created inactive unless told
+    // otherwise; a paused schedule is left inactive.
     if matches!(kind, TriggerKind::Scheduled | TriggerKind::Conditional) {
-        v["StartOnCreation"] = json!(true);
+        v["StartOnCreation"] = json!(!t.paused);
     }
     v
 }

@@ -8,8 +8,10 @@
 //! renders them in, which keeps generated output stable and reviewable.
 //! Steps and call syntax are in `steps`.
 
+mod consumers;
 mod steps;
 
+pub use consumers::*;
 pub use steps::*;
 
 use indexmap::IndexMap;
@@ -62,6 +64,10 @@ pub struct Pipeline {
     /// Account-wide settings that pipec manages only when asked.
     #[serde(default)]
     pub catalog: CatalogSettings,
+    /// Readers of the data: each gets an IAM role that reads exactly the
+    /// zones or tables it names, and an Athena workgroup of its own.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub consumers: IndexMap<String, Consumer>,
 }
 
 /// A data zone: an S3 bucket that holds tables.

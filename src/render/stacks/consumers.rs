@@ -31,6 +31,9 @@
 //!   and https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
 
 use super::{Ctx, iam, table_prefix};
+use crate::contracts::iam::{
+    CONSUMER_CATALOG_ACTIONS, CONSUMER_QUERY_ACTIONS, CONSUMER_RESULTS_ACTIONS,
+};
 use crate::model::{Consumer, Pipeline};
 use crate::names::{self, Kind};
 use crate::render::cfn::{Template, r#ref, sub};
@@ -48,35 +51,6 @@ pub fn access_log_parameter(pipeline: &str) -> String {
 pub fn results_prefix(consumer: &str) -> String {
     format!("{consumer}/")
 }
-
-/// The actions a consumer's role gets, by statement: what Athena needs to
-/// run a query over the Data Catalog and S3 and to read its results. Tests
-/// read this table too.
-pub const CATALOG_ACTIONS: &[&str] = &[
-    "glue:GetDatabase",
-    "glue:GetTable",
-    "glue:GetTables",
-    "glue:GetPartition",
-    "glue:GetPartitions",
-    "glue:BatchGetPartition",
-];
-pub const ATHENA_ACTIONS: &[&str] = &[
-    "athena:GetWorkGroup",
-    "athena:StartQueryExecution",
-    "athena:StopQueryExecution",
-    "athena:GetQueryExecution",
-    "athena:GetQueryResults",
-    "athena:GetQueryResultsStream",
-    "athena:GetQueryRuntimeStatistics",
-    "athena:BatchGetQueryExecution",
-    "athena:ListQueryExecutions",
-];
-pub const RESULTS_ACTIONS: &[&str] = &[
-    "s3:GetObject",
-    "s3:PutObject",
-    "s3:AbortMultipartUpload",
-    "s3:ListMultipartUploadParts",
-];
 
 /// A principal as it goes into a trust policy.
 fn principal_arn(s: &str) -> Value {
@@ -127,13 +101,13 @@ pub(super) fn statements(cx: &Ctx, name: &str, c: &Consumer) -> Vec<Value> {
     }
     v.push(iam::statement(
         "Catalog",
-        CATALOG_ACTIONS,
+        CONSUMER_CATALOG_ACTIONS,
         iam::catalog_arns(cx, &list),
     ));
     let workgroup = names::consumer_workgroup(cx.name, name);
     v.push(iam::statement(
         "Athena",
-        ATHENA_ACTIONS,
+        CONSUMER_QUERY_ACTIONS,
         vec![format!(
             "arn:${{AWS::Partition}}:athena:${{AWS::Region}}:${{AWS::AccountId}}:workgroup/{workgroup}"
         )],
@@ -141,7 +115,7 @@ pub(super) fn statements(cx: &Ctx, name: &str, c: &Consumer) -> Vec<Value> {
     let prefix = results_prefix(name);
     v.push(iam::statement(
         "ResultsWrite",
-        RESULTS_ACTIONS,
+        CONSUMER_RESULTS_ACTIONS,
         vec![format!("arn:${{AWS::Partition}}:s3:::{results}/{prefix}*")],
     ));
     v.push(list_results(&results, &prefix));

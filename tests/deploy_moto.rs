@@ -175,7 +175,7 @@ fn deploy_diff_destroy_against_moto() {
     let ev = events(&out);
     assert!(stacks_with(&ev, "change-set").is_empty());
     assert!(stacks_with(&ev, "execute").is_empty());
-    assert_eq!(stacks_with(&ev, "unchanged").len(), 6);
+    assert_eq!(stacks_with(&ev, "unchanged").len(), 7);
     for format in ["text", "json", "markdown"] {
         let out = moto.pipec(&["diff", "--pipeline", "etl", "--format", format]);
         check(&out, 0, "diff after deploy");
@@ -274,8 +274,9 @@ fn deploy_diff_destroy_against_moto() {
     let out = moto.pipec(&["destroy", "--pipeline", "etl", "--yes", "--format", "json"]);
     check(&out, 0, "destroy etl");
     let ev = events(&out);
-    assert_eq!(stacks_with(&ev, "deleted").len(), 6);
+    assert_eq!(stacks_with(&ev, "deleted").len(), 7);
     assert!(t_order(&ev, "etl-glue-workflow", "etl-glue-jobs"));
+    assert!(t_order(&ev, "etl-consumers", "etl-basic-infra"));
     assert!(t_order(&ev, "etl-glue-jobs", "etl-basic-infra"));
     assert!(ev.iter().any(|e| e["event"] == "retained"));
     assert!(

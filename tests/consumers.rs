@@ -505,3 +505,34 @@ fn the_property_sees_accepted_pipelines() {
     eprintln!("{accepted} of {n} random pipelines with consumers accepted");
     assert!(accepted >= n / 5, "only {accepted} of {n} accepted");
 }
+
+/// Each consumer costs the consumers stack one dynamic reference, and
+/// CloudFormation takes 60 in a template: more than 50 consumers are refused.
+#[test]
+fn more_consumers_than_one_stack_holds_are_refused() {
+    let yaml = |n: usize| {
+        let mut y = String::from(
+            "pipeline: many\nzones:\n  data: {}\nschemas:\n  a: {zone: data, path: a/, format: csv, columns: {id: string}}\n  b: {zone: data, path: b/, columns: {id: string}}\nstages:\n  s: {inputs: [a], outputs: [{table: b}]}\ntriggers:\n  start: {start: [s]}\nconsumers:\n",
+        );
+        for i in 0..n {
+            y.push_str(&format!("  c{i}: {{read: [b], principals: [role/r{i}]}}\n"));
+        }
+        y
+    };
+    let max = pipec::validate::consumers::MAX_CONSUMERS;
+    let ok = pipec::load_bytes("many.yaml", yaml(max).as_bytes(), Path::new("."));
+    assert!(ok.pipeline.is_some(), "{:?}", ok.diagnostics);
+    let refs = pipec::render::render(&ok.pipeline.unwrap()).unwrap().files["stacks/consumers.yaml"]
+        .matches("{{resolve:")
+        .count();
+    assert!(refs <= 60, "{refs} dynamic references in one template");
+    let bad = pipec::load_bytes("many.yaml", yaml(max + 1).as_bytes(), Path::new("."));
+    assert!(bad.pipeline.is_none());
+    assert!(
+        bad.diagnostics
+            .iter()
+            .any(|d| d.message.contains("more than the 50")),
+        "{:?}",
+        bad.diagnostics
+    );
+}

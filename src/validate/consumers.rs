@@ -8,6 +8,9 @@
 
 use super::*;
 
+/// The most consumers one pipeline may have (see `check`).
+pub const MAX_CONSUMERS: usize = 50;
+
 /// The zone tables a consumer reads, in the order the pipeline declares
 /// them, each once. A zone gives every table declared in it; unknown names
 /// and JDBC tables give nothing (validation reports them).
@@ -116,6 +119,21 @@ fn iam_path_and_name(s: &str, max: usize) -> Result<(), String> {
 pub(super) fn check(cx: &mut Ctx) {
     let p = cx.p;
     let mut ids: HashMap<String, &String> = HashMap::new();
+    // Each role names the key by a dynamic reference, and the results bucket
+    // its log bucket by one; CloudFormation takes 60 in a template:
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html
+    if p.consumers.len() > MAX_CONSUMERS {
+        cx.at_key(
+            "/consumers",
+            SemanticError::Conflict {
+                what: format!(
+                    "{} consumers are more than the {MAX_CONSUMERS} one consumers stack holds",
+                    p.consumers.len()
+                ),
+                reason: "each consumer's role names the pipeline's key through a dynamic reference, and CloudFormation allows 60 in one template; give several teams one consumer",
+            },
+        );
+    }
     if !p.consumers.is_empty() && p.zones.contains_key("consumers") {
         cx.at_key(
             "/zones/consumers",

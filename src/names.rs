@@ -51,6 +51,22 @@ pub fn crawler_role(pipeline: &str, crawler: &str) -> String {
     format!("{pipeline}-{crawler}-crawler")
 }
 
+/// The IAM role of a consumer (`consumers:`).
+pub fn consumer_role(pipeline: &str, consumer: &str) -> String {
+    format!("{pipeline}-{consumer}-consumer")
+}
+
+/// The Athena workgroup of a consumer.
+pub fn consumer_workgroup(pipeline: &str, consumer: &str) -> String {
+    format!("{pipeline}-{consumer}-consumer")
+}
+
+/// The bucket that holds the consumers' query results, one prefix each. Same
+/// length as the artifacts bucket's name, whose bound the pipeline name keeps.
+pub fn consumers_bucket(pipeline: &str) -> String {
+    default_bucket(pipeline, "consumers")
+}
+
 pub fn stack(pipeline: &str, stack: &str) -> String {
     format!("{pipeline}-{stack}")
 }
@@ -144,6 +160,7 @@ pub enum Kind {
     Trigger,
     Connection,
     Alert,
+    Consumer,
 }
 
 impl Kind {
@@ -156,6 +173,7 @@ impl Kind {
             Kind::Trigger => "Trigger",
             Kind::Connection => "Connection",
             Kind::Alert => "Alert",
+            Kind::Consumer => "Consumer",
         }
     }
 
@@ -168,6 +186,7 @@ impl Kind {
             Kind::Trigger => "trigger",
             Kind::Connection => "connection",
             Kind::Alert => "alert",
+            Kind::Consumer => "consumer",
         }
     }
 }

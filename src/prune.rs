@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// Sections that map names to entries; one bad entry is left out alone.
-const NAMED: [&str; 8] = [
+const NAMED: [&str; 9] = [
     "zones",
     "connections",
     "schemas",
@@ -24,6 +24,7 @@ const NAMED: [&str; 8] = [
     "triggers",
     "alerts",
     "tags",
+    "consumers",
 ];
 
 /// The names left out of one section.

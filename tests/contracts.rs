@@ -611,3 +611,66 @@ fn raw_csv_tables_are_read_by_athena_as_declared() {
     assert_eq!(sd["Columns"][1]["Type"], "timestamp");
     assert_eq!(sd["SerdeInfo"]["Parameters"]["field.delim"], ",");
 }
+
+#[test]
+fn each_consumer_rule_catches_a_violation() {
+    let w = "AWS::Athena::WorkGroup";
+    assert_caught(
+        "athena-workgroup-enforces-results",
+        w,
+        json!({"WorkGroupConfiguration": {"ResultConfiguration": {"OutputLocation": "s3://b/c/"}}}),
+        none(),
+    );
+    assert_caught(
+        "athena-results-sse-s3-no-key",
+        w,
+        json!({"WorkGroupConfiguration": {"EnforceWorkGroupConfiguration": true, "ResultConfiguration": {
+            "OutputLocation": "s3://b/c/", "EncryptionConfiguration": {"EncryptionOption": "SSE_S3", "KmsKey": "k"}}}}),
+        none(),
+    );
+    let r = "AWS::IAM::Role";
+    let trust = |p: Value| json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"}]}});
+    assert_caught("iam-trust-principals", r, trust(json!("*")), none());
+    assert_caught(
+        "iam-trust-principals",
+        r,
+        trust(json!({"AWS": ["arn:aws:iam::123456789012:role/team-*"]})),
+        none(),
+    );
+    assert_caught(
+        "iam-trust-principals",
+        r,
+        trust(json!({"AWS": "analyst"})),
+        none(),
+    );
+    let policy =
+        |s: Value| json!({"Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [s]}}]});
+    assert_caught(
+        "kms-via-service-endpoint",
+        r,
+        policy(
+            json!({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["k"],
+            "Condition": {"StringEquals": {"kms:ViaService": ["s3"]}}}),
+        ),
+        none(),
+    );
+    assert_caught(
+        "s3-prefix-condition-listing-only",
+        r,
+        policy(
+            json!({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::b"],
+            "Condition": {"StringLike": {"s3:prefix": ["a/"]}}}),
+        ),
+        none(),
+    );
+    // What the consumers stack renders keeps them all.
+    assert!(
+        broken(
+            r,
+            policy(json!({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::b"],
+                "Condition": {"StringLike": {"s3:prefix": ["a/", "a/*"]}}})),
+            none()
+        )
+        .is_empty()
+    );
+}

@@ -268,7 +268,7 @@ fn deploy_diff_destroy_against_moto() {
     let ev = events(&out);
     assert!(stacks_with(&ev, "change-set").is_empty());
     assert!(stacks_with(&ev, "execute").is_empty());
-    assert_eq!(stacks_with(&ev, "unchanged").len(), 6);
+    assert_eq!(stacks_with(&ev, "unchanged").len(), 7);
     for format in ["text", "json", "markdown"] {
         let out = moto.pipec(&[
             "diff",
@@ -388,8 +388,9 @@ fn deploy_diff_destroy_against_moto() {
     ]);
     check(&out, 0, "destroy etl");
     let ev = events(&out);
-    assert_eq!(stacks_with(&ev, "deleted").len(), 6);
+    assert_eq!(stacks_with(&ev, "deleted").len(), 7);
     assert!(t_order(&ev, "etl-dev-glue-workflow", "etl-dev-glue-jobs"));
+    assert!(t_order(&ev, "etl-dev-consumers", "etl-dev-basic-infra"));
     assert!(t_order(&ev, "etl-dev-glue-jobs", "etl-dev-basic-infra"));
     assert!(ev.iter().any(|e| e["event"] == "retained"));
     assert!(

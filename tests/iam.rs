@@ -160,6 +160,15 @@ fn resolve(v: &Value, types: &Types) -> Value {
                 .collect(),
         ),
         Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, types)).collect()),
+        // CloudFormation resolves the key ARN's dynamic reference before IAM
+        // sees the policy (consumer roles name the key by it).
+        Value::String(s)
+            if s.starts_with("{{resolve:ssm:/pipec/") && s.ends_with("/kms-key-arn}}") =>
+        {
+            json!(format!(
+                "arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            ))
+        }
         other => other.clone(),
     }
 }
@@ -605,6 +614,11 @@ fn every_role_grants_exactly_what_its_features_need() {
         for (name, c) in &p.crawlers {
             let id = pipec::names::logical_id(pipec::names::Kind::Crawler, name);
             wanted.push((format!("{id}Role"), actions(&crawler_features(p, c))));
+        }
+        for name in p.consumers.keys() {
+            let id = pipec::names::logical_id(pipec::names::Kind::Consumer, name);
+            let need = actions(&pipec::contracts::iam::consumer_features());
+            wanted.push((format!("{id}Role"), need));
         }
         for (role, need) in wanted {
             let have =

@@ -6,7 +6,9 @@
 //! (`NEEDS`, `actions`) and its log groups (`job_logs`, `crawler_logs`). The
 //! stack renderers build the roles themselves; a test checks every rendered
 //! role against this table, so a feature without its actions, or an action
-//! without a feature, is caught.
+//! without a feature, is caught. Consumers' roles (`consumers:`) have their
+//! features too (`consumer_features`), with the action lists the consumers
+//! stack grants.
 
 use crate::model::{self, Crawler, Pipeline, Stage, StageKind};
 use crate::names;
@@ -61,7 +63,50 @@ pub enum Feature {
     /// The script publishes the values its casts lost (`CastInvalidValues`)
     /// in CloudWatch namespace `pipec`.
     CastMetrics,
+    /// A consumer reads the objects of the tables it is given.
+    ConsumerTableRead,
+    /// A consumer's queries read the catalog entries of its tables.
+    ConsumerCatalogRead,
+    /// A consumer runs queries in its own Athena workgroup.
+    ConsumerQuery,
+    /// Athena writes a consumer's results under its prefix, and reads them back.
+    ConsumerResults,
+    /// A consumer reads data encrypted with the pipeline's key, through S3
+    /// and Glue only.
+    ConsumerDecrypt,
 }
+
+/// The Glue catalog reads Athena makes for a query over a table.
+pub const CONSUMER_CATALOG_ACTIONS: &[&str] = &[
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+];
+
+/// Running queries and reading their results in one workgroup.
+pub const CONSUMER_QUERY_ACTIONS: &[&str] = &[
+    "athena:GetWorkGroup",
+    "athena:StartQueryExecution",
+    "athena:StopQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:GetQueryResultsStream",
+    "athena:GetQueryRuntimeStatistics",
+    "athena:BatchGetQueryExecution",
+    "athena:ListQueryExecutions",
+];
+
+/// The object actions on a consumer's results prefix (listing is separate,
+/// under an `s3:prefix` condition).
+pub const CONSUMER_RESULTS_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+];
 
 /// The CloudWatch namespace of pipec's own metrics.
 pub const METRICS_NAMESPACE: &str = "pipec";
@@ -261,7 +306,58 @@ pub const NEEDS: &[Need] = &[
         scope: "* under cloudwatch:namespace = pipec (the action has no resource type)",
         doc: "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html",
     },
+    Need {
+        feature: Feature::ConsumerTableRead,
+        actions: &["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+        scope: "objects under each given table's prefix; listing under an s3:prefix condition",
+        doc: "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html",
+    },
+    Need {
+        feature: Feature::ConsumerCatalogRead,
+        actions: CONSUMER_CATALOG_ACTIONS,
+        scope: "the catalog, the pipeline's database and each given table",
+        doc: "https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html",
+    },
+    Need {
+        feature: Feature::ConsumerQuery,
+        actions: CONSUMER_QUERY_ACTIONS,
+        scope: "the consumer's own workgroup",
+        doc: "https://docs.aws.amazon.com/athena/latest/ug/example-policies-workgroup.html",
+    },
+    Need {
+        feature: Feature::ConsumerResults,
+        actions: &[
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+            "s3:ListBucket",
+        ],
+        scope: "objects under the consumer's prefix of the consumers bucket; listing only there",
+        doc: "https://docs.aws.amazon.com/athena/latest/ug/querying.html",
+    },
+    Need {
+        feature: Feature::ConsumerDecrypt,
+        actions: &["kms:Decrypt"],
+        scope: "the pipeline's key by its ARN, under kms:ViaService s3 and glue of the region",
+        doc: "https://docs.aws.amazon.com/athena/latest/ug/encryption.html",
+    },
 ];
+
+/// The features a consumer's role needs: all of them, since every consumer
+/// reads at least one zone table (validation refuses one that reads none).
+pub fn consumer_features() -> BTreeSet<Feature> {
+    use Feature::*;
+    [
+        ConsumerTableRead,
+        ConsumerCatalogRead,
+        ConsumerQuery,
+        ConsumerResults,
+        ConsumerDecrypt,
+        BucketLocation,
+    ]
+    .into()
+}
 
 /// Every action the given features need.
 pub fn actions(features: &BTreeSet<Feature>) -> BTreeSet<&'static str> {

@@ -8,8 +8,11 @@
 //! show which emitted resource type or job argument has no rule yet.
 //! `iam` is the IAM side: per Glue feature, the actions a role needs and the
 //! log groups Glue writes, derived from the pipeline's stages and crawlers.
+//! `consumers` holds the rules of the consumers stack (workgroups, trust,
+//! read-policy condition keys).
 
 mod catalog;
+mod consumers;
 pub mod iam;
 mod infra;
 mod jobs;
@@ -81,6 +84,7 @@ pub fn rules() -> Vec<&'static Rule> {
     all.extend(catalog::RULES.iter());
     all.extend(workflow::RULES.iter());
     all.extend(infra::RULES.iter());
+    all.extend(consumers::RULES.iter());
     all
 }
 

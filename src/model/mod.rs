@@ -8,8 +8,11 @@
 //! renders them in, which keeps generated output stable and reviewable.
 //! Steps and call syntax are in `steps`.
 
+mod consumers;
 mod environments;
 mod steps;
+
+pub use consumers::*;
 
 pub use environments::*;
 pub use steps::*;
@@ -64,6 +67,10 @@ pub struct Pipeline {
     /// Account-wide settings that pipec manages only when asked.
     #[serde(default)]
     pub catalog: CatalogSettings,
+    /// Readers of the data: each gets an IAM role that reads exactly the
+    /// zones or tables it names, and an Athena workgroup of its own.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub consumers: IndexMap<String, Consumer>,
     /// Environments the pipeline is deployed to (for example `dev`, `prod`),
     /// each overlaying the account, region, names, workers, schedules,
     /// alerts, log retention and tags. `pipec build` then writes

@@ -198,6 +198,14 @@ pub enum SemanticError {
         expected: usize,
         found: usize,
     },
+    /// A consumer's `read` that gives no table: empty, or a zone without tables.
+    ConsumerReadsNothing { consumer: String, why: String },
+    /// A consumer's `read` item that names both a zone and a table.
+    ConsumerReadAmbiguous { name: String },
+    /// A consumer given a JDBC table, which has no S3 prefix to grant.
+    ConsumerJdbcTable { consumer: String, table: String },
+    /// A consumer's trust principal that IAM would refuse.
+    ConsumerPrincipal { value: String, reason: String },
     /// An environment's `account` that is not a 12-digit AWS account ID.
     EnvironmentAccount { env: String, account: String },
     /// An environment's `region` that is not an AWS region name.
@@ -264,6 +272,10 @@ impl SemanticError {
             SemanticError::SampleFile { .. } => "sample-file",
             SemanticError::SampleHeader { .. } => "sample-header",
             SemanticError::SampleColumnCount { .. } => "sample-column-count",
+            SemanticError::ConsumerReadsNothing { .. } => "consumer-reads-nothing",
+            SemanticError::ConsumerReadAmbiguous { .. } => "consumer-read-ambiguous",
+            SemanticError::ConsumerJdbcTable { .. } => "consumer-jdbc-table",
+            SemanticError::ConsumerPrincipal { .. } => "consumer-principal",
             SemanticError::EnvironmentAccount { .. } => "environment-account",
             SemanticError::EnvironmentRegion { .. } => "environment-region",
             SemanticError::EnvironmentClash { .. } => "environment-clash",
@@ -532,6 +544,18 @@ impl SemanticError {
                 if *found == 1 { "" } else { "s" },
                 if *expected == 1 { "" } else { "s" },
             ),
+            SemanticError::ConsumerReadsNothing { consumer, why } => {
+                format!("consumer `{consumer}` is given nothing to read: {why}")
+            }
+            SemanticError::ConsumerReadAmbiguous { name } => {
+                format!("`{name}` is both a zone and a table")
+            }
+            SemanticError::ConsumerJdbcTable { consumer, table } => format!(
+                "consumer `{consumer}` cannot be given JDBC table `{table}`: it has no S3 prefix or Athena table to grant"
+            ),
+            SemanticError::ConsumerPrincipal { value, reason } => {
+                format!("principal `{}` is not valid: {reason}", visible(value))
+            }
             SemanticError::EnvironmentAccount { env, account } => format!(
                 "environment `{env}`: `{}` is not an AWS account ID (12 digits)",
                 visible(account)
@@ -667,6 +691,18 @@ impl SemanticError {
             )),
             SemanticError::SampleColumnCount { .. } => Some(
                 "columns of a headerless CSV file are read by position; give every record one field per declared column".into(),
+            ),
+            SemanticError::ConsumerReadsNothing { .. } => Some(
+                "name zones or tables in `read`, for example `read: [gold]`; a role that reads nothing is a mistake waiting to be widened".into(),
+            ),
+            SemanticError::ConsumerReadAmbiguous { name } => Some(format!(
+                "write `{{zone: {name}}}` or `{{table: {name}}}`"
+            )),
+            SemanticError::ConsumerJdbcTable { .. } => Some(
+                "give the consumer a zone table that a stage writes from it instead".into(),
+            ),
+            SemanticError::ConsumerPrincipal { .. } => Some(
+                "for example `123456789012`, `role/analyst` or `arn:aws:iam::123456789012:role/analyst`; IAM refuses a trust policy whose principal does not exist, so create the role first".into(),
             ),
             SemanticError::EnvironmentAccount { .. } => Some(
                 "write the account ID as a quoted string of 12 digits, for example \"123456789012\" (leading zeros count)".into(),

@@ -15,6 +15,7 @@ mod arguments;
 mod athena;
 pub mod casts;
 mod columns;
+pub mod consumers;
 mod crawlers;
 mod environments;
 mod error;
@@ -223,6 +224,7 @@ impl Ctx<'_> {
             "stage or crawler" => &["stages", "crawlers"],
             "zone" => &["zones"],
             "connection" => &["connections"],
+            "zone or table" => &["zones", "schemas"],
             _ => &[],
         };
         // A name the schema phase left out exists; its error is reported.
@@ -288,6 +290,7 @@ pub fn validate(
     check_triggers(&mut cx);
     graph::check(&mut cx);
     check_alerts(&mut cx);
+    consumers::check(&mut cx);
     check_misc(&mut cx);
     limits::check(&mut cx);
     environments::check(&mut cx);

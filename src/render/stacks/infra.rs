@@ -77,6 +77,21 @@ pub(super) fn render(cx: &Ctx) -> Template {
         false,
     );
 
+    if !p.consumers.is_empty() {
+        // The consumers stack logs its results bucket here, and imports nothing.
+        t.resource(
+            "AccessLogBucketParameter",
+            "AWS::SSM::Parameter",
+            json!({
+                "Name": super::consumers::access_log_parameter(cx.name),
+                "Type": "String",
+                "Value": r#ref("AccessLogBucket"),
+                "Description": "Name of the pipeline's access-log bucket, read by the consumers stack through a dynamic reference."
+            }),
+            false,
+        );
+    }
+
     // The access-log bucket: SSE-S3, since S3 server access logging cannot write with a KMS key.
     t.resource(
         "AccessLogBucket",

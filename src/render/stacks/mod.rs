@@ -2,8 +2,8 @@
 //!
 //! In: a `ValidPipeline` and the content hashes of its job scripts. Out: the
 //! stacks (`basic-infra`, `glue-connections`, `glue-catalog`, `data-quality`,
-//! `glue-jobs`, `glue-workflow`, `alerts`), each a template with the stacks it
-//! depends on.
+//! `glue-jobs`, `glue-workflow`, `alerts`, `consumers`), each a template with
+//! the stacks it depends on.
 //!
 //! Stacks never import each other's outputs. A value one stack needs from
 //! another is a physical name both compute from the pipeline (`names`), or,
@@ -14,6 +14,7 @@
 //! stable hash of each resource group's name (see `split`).
 
 mod catalog;
+pub mod consumers;
 mod extras;
 mod iam;
 mod infra;
@@ -181,6 +182,8 @@ pub fn render(
         job_deps.push("glue-connections".into());
     }
     let job_names = split("glue-jobs", jobs::render(&cx), job_deps, sink);
+    let mut consumer_deps = vec!["basic-infra".to_string()];
+    consumer_deps.extend(catalog_names.iter().cloned());
     let mut wf_deps = catalog_names;
     wf_deps.extend(job_names);
     split("glue-workflow", workflow::render(&cx), wf_deps, sink);
@@ -189,6 +192,14 @@ pub fn render(
             name: "alerts".into(),
             body: emit::to_yaml(&extras::alerts(&cx).into_value()),
             depends_on: vec!["basic-infra".into()],
+            termination_protection: false,
+        });
+    }
+    if !p.consumers.is_empty() {
+        sink(Stack {
+            name: "consumers".into(),
+            body: emit::to_yaml(&consumers::render(&cx).into_value()),
+            depends_on: consumer_deps,
             termination_protection: false,
         });
     }

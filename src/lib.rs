@@ -16,6 +16,7 @@ pub mod contracts;
 pub mod deploy;
 pub mod diagnostic;
 pub mod glue;
+pub mod impact;
 pub mod model;
 pub mod names;
 pub mod prune;

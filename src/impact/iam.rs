@@ -2,7 +2,7 @@
 //! added and removed, and which added grants widen access.
 //!
 //! In: the old (absent for a new stack) and new (absent for a removed stack)
-//! template text of one stack. Out: one `PolicyChange` per role, managed
+//! template text of one stack. Out: one `IamChange` per role, managed
 //! policy, inline policy, bucket policy or key policy whose grants differ,
 //! sorted by logical ID. A grant is one effect x principal x action x
 //! resource x condition; statements are split into grants so that a
@@ -95,7 +95,7 @@ pub enum Status {
 
 /// The grants of one role or policy that differ between two templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PolicyChange {
+pub struct IamChange {
     pub logical_id: String,
     /// `AWS::IAM::Role`, `AWS::IAM::ManagedPolicy`, `AWS::S3::BucketPolicy`, ...
     pub resource_type: String,
@@ -107,7 +107,7 @@ pub struct PolicyChange {
     pub removed: Vec<GrantChange>,
 }
 
-impl PolicyChange {
+impl IamChange {
     /// Whether any change of this role or policy widens access.
     pub fn widens(&self) -> bool {
         self.added
@@ -119,14 +119,14 @@ impl PolicyChange {
 
 /// The IAM changes between two versions of one stack's template.
 /// `Err` is a template that is not YAML or not a mapping.
-pub fn diff(old: Option<&str>, new: Option<&str>) -> Result<Vec<PolicyChange>, String> {
+pub fn diff(old: Option<&str>, new: Option<&str>) -> Result<Vec<IamChange>, String> {
     let old = old.map(parse).transpose()?;
     let new = new.map(parse).transpose()?;
     Ok(diff_values(old.as_ref(), new.as_ref()))
 }
 
 /// `diff` over templates already parsed.
-pub fn diff_values(old: Option<&Value>, new: Option<&Value>) -> Vec<PolicyChange> {
+pub fn diff_values(old: Option<&Value>, new: Option<&Value>) -> Vec<IamChange> {
     let old = old.map(holders).unwrap_or_default();
     let new = new.map(holders).unwrap_or_default();
     let ids: BTreeSet<&String> = old.iter().chain(&new).map(|h| &h.logical_id).collect();
@@ -335,7 +335,7 @@ fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-fn compare(old: Option<&Holder>, new: Option<&Holder>) -> Option<PolicyChange> {
+fn compare(old: Option<&Holder>, new: Option<&Holder>) -> Option<IamChange> {
     let (id, ty, name) = match (old, new) {
         (_, Some(h)) | (Some(h), None) => (&h.logical_id, &h.resource_type, &h.name),
         (None, None) => return None,
@@ -370,7 +370,7 @@ fn compare(old: Option<&Holder>, new: Option<&Holder>) -> Option<PolicyChange> {
     if added.is_empty() && removed.is_empty() && old.is_some() && new.is_some() {
         return None;
     }
-    Some(PolicyChange {
+    Some(IamChange {
         logical_id: id.clone(),
         resource_type: ty.clone(),
         name: name.clone(),
@@ -480,7 +480,7 @@ mod tests {
         )
     }
 
-    fn one(old: &str, new: &str) -> PolicyChange {
+    fn one(old: &str, new: &str) -> IamChange {
         let mut d = diff(Some(&role(old)), Some(&role(new))).unwrap();
         assert_eq!(d.len(), 1, "{d:#?}");
         d.remove(0)

@@ -230,7 +230,12 @@ pub enum Command {
         /// With --live: the pipeline file (default: the committed `generated/` output).
         file: Option<PathBuf>,
         /// The commit to compare with: a branch, tag or commit.
-        #[arg(long, value_name = "REF", default_value = "HEAD", conflicts_with = "live")]
+        #[arg(
+            long,
+            value_name = "REF",
+            default_value = "HEAD",
+            conflicts_with = "live"
+        )]
         base: String,
         /// Compare this revision's output instead of the working tree's.
         #[arg(long, value_name = "REF", conflicts_with = "live")]
@@ -741,7 +746,9 @@ fn review_live(file: Option<PathBuf>, on: &OnAws, json: bool) -> Exit {
             endpoint_url: on.endpoint_url.clone(),
         };
         match crate::deploy::Aws::connect(&connect).await {
-            Ok(aws) => crate::deploy::contracts::run(&aws, pipeline, json).await.into(),
+            Ok(aws) => crate::deploy::live_catalog::run(&aws, pipeline, json)
+                .await
+                .into(),
             Err(e) => {
                 eprintln!("error: {e}");
                 Exit::Usage

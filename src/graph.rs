@@ -155,7 +155,7 @@ fn build(pipeline: &str, resources: &[(&str, &Value)]) -> Graph {
     let by_id: BTreeMap<&str, &Value> = resources.iter().copied().collect();
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     let mut edges: BTreeSet<Edge> = BTreeSet::new();
-    let mut add = |nodes: &mut BTreeMap<String, Node>, kind, name: String, fp: String| {
+    let add = |nodes: &mut BTreeMap<String, Node>, kind, name: String, fp: String| {
         let n = Node {
             kind,
             name,
@@ -278,8 +278,8 @@ fn build(pipeline: &str, resources: &[(&str, &Value)]) -> Graph {
                         edges.insert(edge(&format!("start:{name}"), t, EdgeKind::Trigger, &how));
                     }
                 } else {
-                    let all = props.pointer("/Predicate/Logical").and_then(Value::as_str)
-                        != Some("ANY");
+                    let all =
+                        props.pointer("/Predicate/Logical").and_then(Value::as_str) != Some("ANY");
                     let joint = match (conditions.len(), all) {
                         (1, _) => "",
                         (_, true) => " (all)",
@@ -574,12 +574,22 @@ Resources:
         let keys: Vec<String> = g.nodes.iter().map(Node::key).collect();
         assert_eq!(
             keys,
-            ["start:start", "stage:clean", "crawler:c", "table:clean", "table:raw"]
+            [
+                "start:start",
+                "stage:clean",
+                "crawler:c",
+                "table:clean",
+                "table:raw"
+            ]
         );
         assert!(g.edges.iter().any(|e| e.from == "stage:clean"
             && e.to == "crawler:c"
             && e.label == "after: succeeded"));
-        assert!(g.edges.iter().any(|e| e.from == "start:start" && e.label == "on demand"));
+        assert!(
+            g.edges
+                .iter()
+                .any(|e| e.from == "start:start" && e.label == "on demand")
+        );
         assert_eq!(g.mermaid(), from_templates("p", &[T]).unwrap().mermaid());
     }
 

@@ -22,6 +22,7 @@ pub mod changeset;
 pub mod destroy;
 pub mod diff;
 pub mod identity;
+pub mod live_catalog;
 pub mod plan;
 pub mod preflight;
 pub mod resources;

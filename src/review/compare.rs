@@ -207,7 +207,12 @@ fn manifest(tree: &Tree, dir: &str) -> Result<Option<Manifest>, ReviewError> {
         path: path.clone(),
         detail: "no `pipeline:` name".into(),
     })?;
-    let list = |k: &str| v.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let stacks = list("stacks")
         .iter()
         .filter_map(|st| Some((s(st, "name")?, s(st, "template")?)))
@@ -245,11 +250,12 @@ fn pipeline(base: &Tree, head: &Tree, dir: &str) -> Result<Option<PipelineReview
             names.push(n);
         }
     }
-    let template = |tree: &Tree, list: &[(String, String)], name: &str| -> Option<(String, String)> {
-        let (_, rel) = list.iter().find(|(n, _)| n == name)?;
-        let path = join(dir, rel);
-        tree.get(&path).map(|t| (path, t.to_string()))
-    };
+    let template =
+        |tree: &Tree, list: &[(String, String)], name: &str| -> Option<(String, String)> {
+            let (_, rel) = list.iter().find(|(n, _)| n == name)?;
+            let path = join(dir, rel);
+            tree.get(&path).map(|t| (path, t.to_string()))
+        };
     let mut stacks = Vec::new();
     let mut risks = Vec::new();
     let mut tables = Vec::new();
@@ -276,12 +282,17 @@ fn pipeline(base: &Tree, head: &Tree, dir: &str) -> Result<Option<PipelineReview
             continue;
         }
         let new_text = n.as_ref().map_or(NO_TEMPLATE, |(_, t)| t.as_str());
-        let impact = impact::compare(o.as_ref().map(|(_, t)| t.as_str()), new_text).map_err(|e| {
-            ReviewError::Malformed {
-                path: n.as_ref().or(o.as_ref()).map(|(p, _)| p.clone()).unwrap_or_default(),
-                detail: e.message(),
-            }
-        })?;
+        let impact =
+            impact::compare(o.as_ref().map(|(_, t)| t.as_str()), new_text).map_err(|e| {
+                ReviewError::Malformed {
+                    path: n
+                        .as_ref()
+                        .or(o.as_ref())
+                        .map(|(p, _)| p.clone())
+                        .unwrap_or_default(),
+                    detail: e.message(),
+                }
+            })?;
         let iam = iam::diff_values(ov.as_ref(), nv.as_ref());
         if iam.iter().any(IamChange::widens) {
             concerns.insert(Concern::IamWidening);

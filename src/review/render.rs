@@ -68,10 +68,6 @@ fn resource_line(r: &crate::impact::ResourceImpact) -> String {
     s
 }
 
-fn count(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
 // ---- text ------------------------------------------------------------------
 
 fn text(r: &Review) -> String {
@@ -85,7 +81,13 @@ fn text(r: &Review) -> String {
         let _ = writeln!(o, "! {}", concern_line(*c));
     }
     for p in &r.pipelines {
-        let _ = writeln!(o, "\npipeline {} ({}): {}", p.pipeline, shown_dir(p), p.status.word());
+        let _ = writeln!(
+            o,
+            "\npipeline {} ({}): {}",
+            p.pipeline,
+            shown_dir(p),
+            p.status.word()
+        );
         for s in &p.stacks {
             let _ = writeln!(o, "  stack {}: {}", s.name, s.status.word());
             for res in &s.resources {
@@ -98,11 +100,17 @@ fn text(r: &Review) -> String {
             for c in roles {
                 let _ = writeln!(o, "    {} {}", role_title(c), c.status_word());
                 for g in &c.added {
-                    let flag = g.widening.map(|w| format!("  ! {}", w.describe())).unwrap_or_default();
+                    let flag = g
+                        .widening
+                        .map(|w| format!("  ! {}", w.describe()))
+                        .unwrap_or_default();
                     let _ = writeln!(o, "      + {}{flag}", grant_line(g));
                 }
                 for g in &c.removed {
-                    let flag = g.widening.map(|w| format!("  ! {}", w.describe())).unwrap_or_default();
+                    let flag = g
+                        .widening
+                        .map(|w| format!("  ! {}", w.describe()))
+                        .unwrap_or_default();
                     let _ = writeln!(o, "      - {}{flag}", grant_line(g));
                 }
             }
@@ -110,7 +118,11 @@ fn text(r: &Review) -> String {
         if !p.data_at_risk.is_empty() {
             let _ = writeln!(o, "  data at risk");
             for k in &p.data_at_risk {
-                let _ = writeln!(o, "    {} {} ({}): {}", k.stack, k.logical_id, k.resource_type, k.what);
+                let _ = writeln!(
+                    o,
+                    "    {} {} ({}): {}",
+                    k.stack, k.logical_id, k.resource_type, k.what
+                );
             }
         }
         if !p.tables.is_empty() {
@@ -123,7 +135,11 @@ fn text(r: &Review) -> String {
             let _ = writeln!(
                 o,
                 "  script {} ({}): {}, +{} -{}",
-                s.stage, s.path, s.status.word(), s.lines_added, s.lines_removed
+                s.stage,
+                s.path,
+                s.status.word(),
+                s.lines_added,
+                s.lines_removed
             );
             for line in s.diff.lines() {
                 let _ = writeln!(o, "    {line}");
@@ -132,7 +148,11 @@ fn text(r: &Review) -> String {
         let g = &p.graph;
         if !(g.added.is_empty() && g.changed.is_empty() && g.removed.is_empty()) {
             let _ = writeln!(o, "  workflow");
-            for (word, list) in [("added", &g.added), ("changed", &g.changed), ("removed", &g.removed)] {
+            for (word, list) in [
+                ("added", &g.added),
+                ("changed", &g.changed),
+                ("removed", &g.removed),
+            ] {
                 if !list.is_empty() {
                     let _ = writeln!(o, "    {word}: {}", list.join(", "));
                 }
@@ -175,7 +195,10 @@ impl StatusWord for IamChange {
 
 /// Inline code: a span fenced with more backticks than the text holds.
 fn code(s: &str) -> String {
-    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {
@@ -187,7 +210,11 @@ fn code(s: &str) -> String {
         }
     }
     let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     // A `|` would end a table cell even inside a code span.
     format!("{fence}{pad}{}{pad}{fence}", s.replace('|', "\\|"))
 }
@@ -217,7 +244,10 @@ fn markdown(r: &Review) -> String {
         return o;
     }
     if r.concerns.is_empty() {
-        let _ = writeln!(o, "No IAM widening, no data at risk, no breaking schema change.\n");
+        let _ = writeln!(
+            o,
+            "No IAM widening, no data at risk, no breaking schema change.\n"
+        );
     } else {
         for c in &r.concerns {
             let _ = writeln!(o, "- :warning: **{}**", concern_line(*c));
@@ -248,7 +278,10 @@ fn markdown_pipeline(p: &PipelineReview, o: &mut String) {
     }
     if !p.stacks.is_empty() {
         let _ = writeln!(o, "#### Stacks\n");
-        let _ = writeln!(o, "| stack | status | added | removed | replaced | modified |");
+        let _ = writeln!(
+            o,
+            "| stack | status | added | removed | replaced | modified |"
+        );
         let _ = writeln!(o, "| --- | --- | ---: | ---: | ---: | ---: |");
         for s in &p.stacks {
             let n = |c: Change| s.resources.iter().filter(|r| r.change == c).count();
@@ -265,7 +298,11 @@ fn markdown_pipeline(p: &PipelineReview, o: &mut String) {
         }
         o.push('\n');
         for s in &p.stacks {
-            let _ = writeln!(o, "<details><summary>{} resources</summary>\n", html(&s.name));
+            let _ = writeln!(
+                o,
+                "<details><summary>{} resources</summary>\n",
+                html(&s.name)
+            );
             for res in &s.resources {
                 let mark = match res.change {
                     Change::Replaced | Change::Rejected | Change::Removed => ":warning: ",

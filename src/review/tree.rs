@@ -79,11 +79,16 @@ fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, String>) -> Result<(),
 
 /// The commit `rev` names.
 pub fn commit(rev: &str) -> Result<String, ReviewError> {
-    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
-        .map_err(|e| match e {
-            ReviewError::Git { .. } => ReviewError::UnknownRevision { rev: rev.into() },
-            e => e,
-        })?;
+    let commit = git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])
+    .map_err(|e| match e {
+        ReviewError::Git { .. } => ReviewError::UnknownRevision { rev: rev.into() },
+        e => e,
+    })?;
     Ok(commit.trim().to_string())
 }
 
@@ -116,10 +121,7 @@ pub fn from_git(commit: &str, dir: &Path, label: &str) -> Result<Tree, ReviewErr
         if kind != Some("blob") || !matches!(mode, Some("100644" | "100755")) {
             continue;
         }
-        let Some(rel) = path
-            .strip_prefix(&full)
-            .and_then(|r| r.strip_prefix('/'))
-        else {
+        let Some(rel) = path.strip_prefix(&full).and_then(|r| r.strip_prefix('/')) else {
             continue;
         };
         if let Some(oid) = oid {

@@ -344,9 +344,10 @@ impl Graph {
         let (b, h) = (base.unwrap_or(&empty), head.unwrap_or(&empty));
         let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
         let mut marks = BTreeMap::new();
+        let old: BTreeMap<String, &Node> = b.nodes.iter().map(|n| (n.key(), n)).collect();
         for n in &h.nodes {
             let key = n.key();
-            match b.nodes.iter().find(|o| o.key() == key) {
+            match old.get(&key) {
                 None => {
                     marks.insert(key.clone(), Mark::Added);
                 }
@@ -376,6 +377,36 @@ impl Graph {
             nodes,
             edges: edges.into_iter().collect(),
             marks,
+        }
+    }
+
+    /// The marked nodes and their direct neighbours only, for a picture of
+    /// a large pipeline's change that stays readable.
+    pub fn around_marks(&self) -> Graph {
+        let mut keep: BTreeSet<&str> = self.marks.keys().map(String::as_str).collect();
+        for e in &self.edges {
+            if self.marks.contains_key(&e.from) {
+                keep.insert(&e.to);
+            }
+            if self.marks.contains_key(&e.to) {
+                keep.insert(&e.from);
+            }
+        }
+        Graph {
+            pipeline: self.pipeline.clone(),
+            nodes: self
+                .nodes
+                .iter()
+                .filter(|n| keep.contains(n.key().as_str()))
+                .cloned()
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .filter(|e| keep.contains(e.from.as_str()) && keep.contains(e.to.as_str()))
+                .cloned()
+                .collect(),
+            marks: self.marks.clone(),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::impact::{self, Change, Grade, ResourceImpact, TableChange};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Whether a pipeline, stack or script is new, gone or changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -265,12 +266,18 @@ fn pipeline(base: &Tree, head: &Tree, dir: &str) -> Result<Option<PipelineReview
     for name in names {
         let o = template(base, old_stacks, name);
         let n = template(head, new_stacks, name);
-        let ov = o.as_ref().map(|(p, t)| parse_yaml(p, t)).transpose()?;
+        // Parsed once per version; an unchanged template is shared.
+        let ov = o
+            .as_ref()
+            .map(|(p, t)| parse_yaml(p, t).map(Rc::new))
+            .transpose()?;
         let same = matches!((&o, &n), (Some((_, a)), Some((_, b))) if a == b);
         let nv = if same {
             ov.clone()
         } else {
-            n.as_ref().map(|(p, t)| parse_yaml(p, t)).transpose()?
+            n.as_ref()
+                .map(|(p, t)| parse_yaml(p, t).map(Rc::new))
+                .transpose()?
         };
         if let Some(v) = &ov {
             base_values.push(v.clone());
@@ -293,13 +300,13 @@ fn pipeline(base: &Tree, head: &Tree, dir: &str) -> Result<Option<PipelineReview
                     detail: e.message(),
                 }
             })?;
-        let iam = iam::diff_values(ov.as_ref(), nv.as_ref());
+        let iam = iam::diff_values(ov.as_deref(), nv.as_deref());
         if iam.iter().any(IamChange::widens) {
             concerns.insert(Concern::IamWidening);
         }
         for r in &impact.resources {
-            let table_name = table_name(nv.as_ref(), &r.logical_id)
-                .or_else(|| table_name(ov.as_ref(), &r.logical_id))
+            let table_name = table_name(nv.as_deref(), &r.logical_id)
+                .or_else(|| table_name(ov.as_deref(), &r.logical_id))
                 .unwrap_or_else(|| r.logical_id.clone());
             risk(name, r, &mut risks);
             for c in &r.table {
@@ -339,9 +346,11 @@ fn pipeline(base: &Tree, head: &Tree, dir: &str) -> Result<Option<PipelineReview
         concerns.insert(Concern::DataLoss);
     }
     let scripts = scripts(base, head, dir, old.as_ref(), new.as_ref());
-    let graph_of = |values: &[Value], m: &Option<Manifest>| {
-        m.as_ref()
-            .map(|m| crate::graph::from_values(&m.pipeline, &values.iter().collect::<Vec<_>>()))
+    let graph_of = |values: &[Rc<Value>], m: &Option<Manifest>| {
+        m.as_ref().map(|m| {
+            let refs: Vec<&Value> = values.iter().map(|v| &**v).collect();
+            crate::graph::from_values(&m.pipeline, &refs)
+        })
     };
     let workflow = Graph::union(
         graph_of(&base_values, &old).as_ref(),

@@ -193,6 +193,11 @@ impl StatusWord for IamChange {
 
 // ---- markdown --------------------------------------------------------------
 
+/// Past this many nodes the Markdown draws only the change's neighbourhood.
+const MAX_GRAPH_NODES: usize = 60;
+/// Script diffs shown in Markdown, in bytes, before the rest are listed only.
+const MAX_DIFF_BYTES: usize = 30_000;
+
 /// Inline code: a span fenced with more backticks than the text holds.
 fn code(s: &str) -> String {
     let s: String = s
@@ -273,7 +278,16 @@ fn markdown_pipeline(p: &PipelineReview, o: &mut String) {
             o,
             "Workflow; added nodes are green, changed ones yellow, removed ones red and dashed.\n"
         );
-        o.push_str(&fenced("mermaid", &p.workflow.mermaid()));
+        if p.workflow.nodes.len() > MAX_GRAPH_NODES {
+            let _ = writeln!(
+                o,
+                "The workflow has {} nodes; shown are the changed ones and their neighbours (`pipec graph` draws it all).\n",
+                p.workflow.nodes.len()
+            );
+            o.push_str(&fenced("mermaid", &p.workflow.around_marks().mermaid()));
+        } else {
+            o.push_str(&fenced("mermaid", &p.workflow.mermaid()));
+        }
         o.push('\n');
     }
     if !p.stacks.is_empty() {
@@ -319,9 +333,30 @@ fn markdown_pipeline(p: &PipelineReview, o: &mut String) {
     let roles: Vec<&IamChange> = p.stacks.iter().flat_map(|s| &s.iam).collect();
     if !roles.is_empty() {
         let _ = writeln!(o, "#### IAM\n");
-        for c in roles {
-            let warn = if c.widens() { ":warning: " } else { "" };
-            let _ = writeln!(o, "{warn}{} {}\n", code(&role_title(c)), c.status_word());
+        // Roles that widen get their grants in full; the others one line
+        // each, so that a change to every stage stays readable.
+        let (wide, narrow): (Vec<&IamChange>, Vec<&IamChange>) =
+            roles.into_iter().partition(|c| c.widens());
+        for c in &narrow {
+            let _ = writeln!(
+                o,
+                "- {} {}: {} grant(s) added, {} removed, none widening",
+                code(&role_title(c)),
+                c.status_word(),
+                c.added.len(),
+                c.removed.len()
+            );
+        }
+        if !narrow.is_empty() {
+            o.push('\n');
+        }
+        for c in wide {
+            let _ = writeln!(
+                o,
+                ":warning: {} {}\n",
+                code(&role_title(c)),
+                c.status_word()
+            );
             let _ = writeln!(o, "| | grant | widening |");
             let _ = writeln!(o, "| --- | --- | --- |");
             for (sign, list) in [("+", &c.added), ("−", &c.removed)] {
@@ -364,7 +399,23 @@ fn markdown_pipeline(p: &PipelineReview, o: &mut String) {
     }
     if !p.scripts.is_empty() {
         let _ = writeln!(o, "#### Scripts\n");
+        let mut shown = 0usize;
         for s in &p.scripts {
+            // GitHub refuses comments over 65,536 characters: past a budget,
+            // scripts are listed without their diffs.
+            if shown + s.diff.len() > MAX_DIFF_BYTES {
+                let _ = writeln!(
+                    o,
+                    "- {} ({}): {}, +{} −{} (diff left out to keep this comment short; `pipec review` shows it)",
+                    code(&s.stage),
+                    code(&s.path),
+                    s.status.word(),
+                    s.lines_added,
+                    s.lines_removed
+                );
+                continue;
+            }
+            shown += s.diff.len();
             let _ = writeln!(
                 o,
                 "<details><summary>{} ({}): {}, +{} −{}</summary>\n",

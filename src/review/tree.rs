@@ -105,10 +105,25 @@ pub fn base_commit(rev: &str, head: &str) -> Result<String, ReviewError> {
 /// The folder `dir` (relative to the current directory) as committed in
 /// `commit`. A folder absent from that commit is an empty tree.
 pub fn from_git(commit: &str, dir: &Path, label: &str) -> Result<Tree, ReviewError> {
-    let prefix = git(&["rev-parse", "--show-prefix"])?;
-    let dir_text = dir.to_string_lossy().replace('\\', "/");
-    let dir_text = dir_text.trim_start_matches("./").trim_end_matches('/');
-    let full = format!("{}{}", prefix.trim(), dir_text);
+    let full = if dir.is_absolute() {
+        // An absolute folder is named from the top of the work tree.
+        let top = git(&["rev-parse", "--show-toplevel"])?;
+        let rel = dir.strip_prefix(top.trim()).map_err(|_| ReviewError::Git {
+            command: "git rev-parse --show-toplevel".into(),
+            detail: format!(
+                "{} is outside the repository at {}",
+                dir.display(),
+                top.trim()
+            ),
+        })?;
+        rel.to_string_lossy().replace('\\', "/")
+    } else {
+        let prefix = git(&["rev-parse", "--show-prefix"])?;
+        let dir_text = dir.to_string_lossy().replace('\\', "/");
+        let dir_text = dir_text.trim_start_matches("./").trim_end_matches('/');
+        format!("{}{}", prefix.trim(), dir_text)
+    };
+    let full = full.trim_end_matches('/').to_string();
     let listing = git(&["ls-tree", "-r", "-z", "--full-tree", commit, "--", &full])?;
     let mut wanted: Vec<(String, String)> = Vec::new();
     for entry in listing.split('\0').filter(|e| !e.is_empty()) {

@@ -174,7 +174,7 @@ fn build(pipeline: &str, resources: &[(&str, &Value)]) -> Graph {
     for (_, r) in resources {
         let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
         let props = r.get("Properties").unwrap_or(&Value::Null);
-        let name = props.get("Name").and_then(Value::as_str).map(|n| short(n));
+        let name = props.get("Name").and_then(Value::as_str).map(&short);
         match (ty, name) {
             ("AWS::Glue::Job", Some(name)) => {
                 // The job's role belongs to the stage: an IAM change marks it too.
@@ -360,9 +360,9 @@ impl Graph {
         }
         for n in &b.nodes {
             let key = n.key();
-            if !nodes.contains_key(&key) {
-                marks.insert(key.clone(), Mark::Removed);
-                nodes.insert(key, n.clone());
+            if let std::collections::btree_map::Entry::Vacant(slot) = nodes.entry(key.clone()) {
+                marks.insert(key, Mark::Removed);
+                slot.insert(n.clone());
             }
         }
         let edges: BTreeSet<Edge> = b.edges.iter().chain(&h.edges).cloned().collect();

@@ -180,8 +180,7 @@ fn a_malformed_committed_template_is_an_error_not_a_panic() {
 // ---- through the binary, in a git repository --------------------------------
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    out
+    cmd.stdin(Stdio::null()).output().unwrap()
 }
 
 fn git(dir: &Path, args: &[&str]) {

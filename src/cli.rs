@@ -229,6 +229,56 @@ pub enum Command {
         #[command(flatten)]
         on: OnAws,
     },
+    /// Explain what a change to `generated/` means, from git alone (no AWS).
+    ///
+    /// Compares the output folder with where --base and HEAD forked: per
+    /// stack the resources added, removed and replaced, IAM grants added and
+    /// removed with widening flagged, data at risk, table schema changes
+    /// graded for readers, each stage's script diff, and the workflow graph
+    /// with changed nodes marked. With --live instead: compares each declared
+    /// table with the deployed Glue Data Catalog (GetTable only). Exit codes:
+    /// 0 done, 1 a --fail-on concern occurs (with --live: a breaking
+    /// difference), 2 usage, git or AWS configuration error.
+    Review {
+        /// With --live: the pipeline file (default: the committed `generated/` output).
+        file: Option<PathBuf>,
+        /// The commit to compare with: a branch, tag or commit.
+        #[arg(
+            long,
+            value_name = "REF",
+            default_value = "HEAD",
+            conflicts_with = "live"
+        )]
+        base: String,
+        /// Compare this revision's output instead of the working tree's.
+        #[arg(long, value_name = "REF", conflicts_with = "live")]
+        head: Option<String>,
+        /// Text for a terminal, Markdown for a pull-request comment, or JSON.
+        #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
+        format: ReviewFormat,
+        /// Exit 1 when any of these occurs (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+        fail_on: Vec<FailOn>,
+        /// Compare the declared tables with the deployed Glue Data Catalog.
+        #[arg(long)]
+        live: bool,
+        #[command(flatten)]
+        on: OnAws,
+    },
+    /// Draw the pipeline's workflow: stages, crawlers and tables as nodes, triggers as edges.
+    Graph {
+        /// The pipeline file (default: the one pipeline in `generated/`).
+        file: Option<PathBuf>,
+        /// Mermaid (renders inline on GitHub) or Graphviz DOT (`dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Draw this pipeline (when `generated/` holds several).
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+        /// The committed output folder read when no FILE is given.
+        #[arg(long, default_value = "generated")]
+        generated: PathBuf,
+    },
     /// Print the JSON Schema of pipeline files.
     Schema,
     /// Print a shell completion script.
@@ -304,6 +354,30 @@ pub enum DiffFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// What `review --fail-on` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A role or policy grants more than before.
+    IamWidening,
+    /// A data-holding resource removed or replaced, a deletion policy that no longer keeps data, a partition-key change.
+    DataLoss,
+    /// A table change that breaks its readers.
+    BreakingSchema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -539,6 +613,32 @@ pub fn run(cli: Cli) -> Exit {
             };
             query_local(&file, &sql, format, local_dir.as_deref(), python.as_deref())
         }
+        Command::Review {
+            file,
+            base,
+            head,
+            format,
+            fail_on,
+            live,
+            on,
+        } => {
+            if live {
+                return review_live(file, &on, format == ReviewFormat::Json);
+            }
+            if file.is_some() {
+                eprintln!(
+                    "error: `pipec review` reads `generated/` from git; a FILE is only for --live"
+                );
+                return Exit::Usage;
+            }
+            review(&base, head, &on.generated, format, &fail_on)
+        }
+        Command::Graph {
+            file,
+            format,
+            pipeline,
+            generated,
+        } => graph(file, format, pipeline.as_deref(), &generated),
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
             Exit::Ok
@@ -624,6 +724,139 @@ fn validate(files: &[PathBuf], format: Format, env: Option<&str>) -> Exit {
         }
     }
     exit
+}
+
+fn review(
+    base: &str,
+    head: Option<String>,
+    generated: &std::path::Path,
+    format: ReviewFormat,
+    fail_on: &[FailOn],
+) -> Exit {
+    use crate::review::{Concern, render};
+    let opts = crate::review::Options {
+        base: base.to_string(),
+        head,
+        generated: generated.to_path_buf(),
+    };
+    let r = match crate::review::load(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return Exit::Usage;
+        }
+    };
+    let f = match format {
+        ReviewFormat::Text => render::Format::Text,
+        ReviewFormat::Markdown => render::Format::Markdown,
+        ReviewFormat::Json => render::Format::Json,
+    };
+    print!("{}", render::render(&r, f));
+    let failing: Vec<Concern> = fail_on
+        .iter()
+        .map(|f| match f {
+            FailOn::IamWidening => Concern::IamWidening,
+            FailOn::DataLoss => Concern::DataLoss,
+            FailOn::BreakingSchema => Concern::BreakingSchema,
+        })
+        .filter(|c| r.has(*c))
+        .collect();
+    if failing.is_empty() {
+        Exit::Ok
+    } else {
+        let names: Vec<&str> = failing.iter().map(|c| c.name()).collect();
+        eprintln!("review: failing on {}", names.join(", "));
+        Exit::Invalid
+    }
+}
+
+/// `review --live`: the one pipeline's declared tables against the deployed catalog.
+fn review_live(file: Option<PathBuf>, on: &OnAws, json: bool) -> Exit {
+    use crate::deploy::plan;
+    let source = match &file {
+        Some(f) => plan::Source::File(f.clone()),
+        None => plan::Source::Generated(on.generated.clone()),
+    };
+    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return plan_exit(&e);
+        }
+    };
+    let [pipeline] = pipelines.as_slice() else {
+        let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+        eprintln!(
+            "error: {} pipelines ({}); name one with --pipeline NAME or give its FILE",
+            names.len(),
+            names.join(", ")
+        );
+        return Exit::Usage;
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e,
+    };
+    rt.block_on(async {
+        let connect = crate::deploy::Connect {
+            profile: on.profile.clone(),
+            region: on.region.clone(),
+            endpoint_url: on.endpoint_url.clone(),
+        };
+        match crate::deploy::Aws::connect(&connect).await {
+            Ok(aws) => crate::deploy::live_catalog::run(&aws, pipeline, json)
+                .await
+                .into(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        }
+    })
+}
+
+fn graph(
+    file: Option<PathBuf>,
+    format: GraphFormat,
+    pipeline: Option<&str>,
+    generated: &std::path::Path,
+) -> Exit {
+    use crate::deploy::plan;
+    let source = match file {
+        Some(f) => plan::Source::File(f),
+        None => plan::Source::Generated(generated.to_path_buf()),
+    };
+    let pipelines = match plan::load(&source, pipeline) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", e.message());
+            return plan_exit(&e);
+        }
+    };
+    let [p] = pipelines.as_slice() else {
+        let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+        eprintln!(
+            "error: {} pipelines ({}); name one with --pipeline NAME or give its FILE",
+            names.len(),
+            names.join(", ")
+        );
+        return Exit::Usage;
+    };
+    let templates: Vec<&str> = p.stacks.iter().map(|s| s.template.as_str()).collect();
+    match crate::graph::from_templates(&p.name, &templates) {
+        Ok(g) => {
+            let f = match format {
+                GraphFormat::Mermaid => crate::graph::Format::Mermaid,
+                GraphFormat::Dot => crate::graph::Format::Dot,
+            };
+            print!("{}", g.render(f));
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Invalid
+        }
+    }
 }
 
 fn style(f: Format) -> crate::deploy::Style {

@@ -69,6 +69,30 @@ else
   checks+=("cargo-clippy failed")
 fi
 
+# ---- Graph rendering checks (tests/review.rs) ----------------------------------
+# `pipec graph` DOT is rendered with Graphviz (Debian package graphviz); its
+# Mermaid is parsed by mermaid's own parser under jsdom, pinned in
+# tests/mermaid/package-lock.json and installed once into .pipec/npm/.
+step "Graphviz (Debian package) and the pinned Mermaid parser (npm)"
+if dpkg -s graphviz >/dev/null 2>&1; then
+  echo "installed: graphviz"
+else
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  status=0
+  { apt-get update &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends graphviz; } ||
+    status=$?
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+  [ "$status" -eq 0 ] || exit "$status"
+fi
+PIPEC_MERMAID_DIR=$(tests/mermaid/install.sh)
+export PIPEC_MERMAID_DIR
+echo "mermaid parser: $PIPEC_MERMAID_DIR"
+
 step "cargo test"
 cargo_status=0
 cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$logs/cargo" || cargo_status=$?

@@ -27,6 +27,7 @@ pub mod diff_output;
 pub mod drift;
 pub mod gate;
 pub mod identity;
+pub mod live_catalog;
 pub mod lock;
 pub mod plan;
 pub mod preflight;

@@ -10,6 +10,7 @@
 //! (`tables.rs`). `deploy::gate` turns impacts into refusals; `pipec review`
 //! reports them.
 
+pub mod iam;
 pub mod replacement;
 pub mod tables;
 

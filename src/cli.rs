@@ -278,6 +278,9 @@ pub enum Command {
         /// The committed output folder read when no FILE is given.
         #[arg(long, default_value = "generated")]
         generated: PathBuf,
+        /// The environment drawn (default: the file's own pipeline).
+        #[command(flatten)]
+        env: EnvFlag,
     },
     /// Print the JSON Schema of pipeline files.
     Schema,
@@ -638,7 +641,8 @@ pub fn run(cli: Cli) -> Exit {
             format,
             pipeline,
             generated,
-        } => graph(file, format, pipeline.as_deref(), &generated),
+            env,
+        } => graph(file, format, pipeline.as_deref(), &generated, env.name()),
         Command::Schema => {
             print!("{}", crate::schema::generate_text());
             Exit::Ok
@@ -777,7 +781,7 @@ fn review_live(file: Option<PathBuf>, on: &OnAws, json: bool) -> Exit {
         Some(f) => plan::Source::File(f.clone()),
         None => plan::Source::Generated(on.generated.clone()),
     };
-    let pipelines = match plan::load(&source, on.pipeline.as_deref()) {
+    let pipelines = match plan::load_env(&source, on.pipeline.as_deref(), on.env.name()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", e.message());
@@ -820,13 +824,20 @@ fn graph(
     format: GraphFormat,
     pipeline: Option<&str>,
     generated: &std::path::Path,
+    env: Option<&str>,
 ) -> Exit {
     use crate::deploy::plan;
     let source = match file {
         Some(f) => plan::Source::File(f),
         None => plan::Source::Generated(generated.to_path_buf()),
     };
-    let pipelines = match plan::load(&source, pipeline) {
+    // A picture changes no account: without --env, a file's own pipeline
+    // is drawn (its environments differ in names, not in shape).
+    let loaded = match (&source, env) {
+        (plan::Source::File(path), None) => plan::load_file_base(path).map(|p| vec![p]),
+        _ => plan::load_env(&source, pipeline, env),
+    };
+    let pipelines = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", e.message());

@@ -18,8 +18,8 @@ use std::process::Output;
 mod moto;
 use moto::Moto;
 
-const RAW: &str = "etl-raw-123456789012-us-east-1";
-const GOLD: &str = "etl-gold-123456789012-us-east-1";
+const RAW: &str = "etl-dev-raw-123456789012-us-east-1";
+const GOLD: &str = "etl-dev-gold-123456789012-us-east-1";
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -149,11 +149,11 @@ fn check(out: &Output, code: i32, what: &str) {
 #[test]
 fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are_gone() {
     let m = Moto::start();
-    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 0, "first deploy");
     assert_eq!(
         owner_tag(&m, RAW).as_deref(),
-        Some("etl"),
+        Some("etl-dev"),
         "the bucket carries its owner"
     );
     put(
@@ -163,7 +163,7 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
         "invoice_no,country\n1,NL\n",
     );
     put(&m, GOLD, "by_country/country=NL/part-0.parquet", "PAR1");
-    let unnamed_before = buckets(&m, "etl-basic-infra-");
+    let unnamed_before = buckets(&m, "etl-dev-basic-infra-");
     assert_eq!(
         unnamed_before.len(),
         2,
@@ -171,23 +171,27 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     );
 
     // destroy without --delete-data: the stacks go, the data stays.
-    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["destroy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 0, "destroy");
-    assert!(stacks(&m, "etl-").is_empty(), "{:?}", stacks(&m, "etl-"));
+    assert!(
+        stacks(&m, "etl-dev-").is_empty(),
+        "{:?}",
+        stacks(&m, "etl-dev-")
+    );
     assert!(text(&out.stdout).contains(&format!("retained: AWS::S3::Bucket {RAW}")));
 
     // Deploying again finds the retained resources as this pipeline's. moto
     // cannot import them, so the deploy stops before changing anything.
-    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 1, "redeploy over retained data on moto");
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
-    assert!(stdout.contains("etl-basic-infra: adopt: "), "{stdout}");
+    assert!(stdout.contains("etl-dev-basic-infra: adopt: "), "{stdout}");
     assert!(stdout.contains(&format!("bucket {RAW}")), "{stdout}");
     assert!(stderr.contains("does not import resources"), "{stderr}");
     assert!(stderr.contains("pipec destroy --delete-data"), "{stderr}");
     assert!(
-        stacks(&m, "etl-basic-infra").is_empty(),
+        stacks(&m, "etl-dev-basic-infra").is_empty(),
         "no stack left in review"
     );
     assert_eq!(
@@ -202,7 +206,15 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
 
     // destroy --delete-data after the stacks are gone: it finds the retained
     // buckets by name and tag, lists them, and deletes them.
-    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
+    let out = m.pipec(&[
+        "destroy",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--yes",
+        "--delete-data",
+    ]);
     check(&out, 0, "destroy --delete-data of orphans");
     let stdout = text(&out.stdout);
     assert!(
@@ -223,17 +235,29 @@ fn retained_data_survives_destroy_and_delete_data_removes_it_once_the_stacks_are
     for b in &unnamed_before {
         assert!(!bucket_exists(&m, b), "{b} was deleted");
     }
-    assert!(buckets(&m, "etl-").is_empty(), "{:?}", buckets(&m, "etl-"));
+    assert!(
+        buckets(&m, "etl-dev-").is_empty(),
+        "{:?}",
+        buckets(&m, "etl-dev-")
+    );
 
     // With nothing retained left, deploy creates everything again.
-    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 0, "deploy after the cleanup");
     assert!(
-        text(&out.stdout).contains("summary: 6 created"),
+        text(&out.stdout).contains("summary: 7 created"),
         "{}",
         text(&out.stdout)
     );
-    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
+    let out = m.pipec(&[
+        "destroy",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--yes",
+        "--delete-data",
+    ]);
     check(&out, 0, "final cleanup");
 }
 
@@ -268,21 +292,29 @@ fn a_bucket_of_the_same_name_that_is_not_this_pipelines_is_refused_and_kept() {
     });
     put(&m, RAW, "theirs.csv", "a\n");
 
-    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 1, "deploy over a foreign bucket");
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "bucket {RAW} already exists and does not belong to pipeline etl (it is tagged pipec:pipeline=other)"
+            "bucket {RAW} already exists and does not belong to pipeline etl-dev (it is tagged pipec:pipeline=other)"
         )),
         "{stderr}"
     );
     assert!(
-        stacks(&m, "etl-basic-infra").is_empty(),
+        stacks(&m, "etl-dev-basic-infra").is_empty(),
         "nothing was created"
     );
 
-    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
+    let out = m.pipec(&[
+        "destroy",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--yes",
+        "--delete-data",
+    ]);
     check(
         &out,
         1,
@@ -299,7 +331,7 @@ fn a_bucket_of_the_same_name_that_is_not_this_pipelines_is_refused_and_kept() {
 #[test]
 fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
     let m = Moto::start_with_import();
-    let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 0, "first deploy");
     put(
         &m,
@@ -308,17 +340,21 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
         "invoice_no,country\n1,NL\n",
     );
     put(&m, GOLD, "by_country/country=NL/part-0.parquet", "PAR1");
-    let unnamed = buckets(&m, "etl-basic-infra-");
+    let unnamed = buckets(&m, "etl-dev-basic-infra-");
 
     for round in 1..=2 {
-        let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes"]);
+        let out = m.pipec(&["destroy", "--pipeline", "etl", "--env", "dev", "--yes"]);
         check(&out, 0, "destroy without --delete-data");
-        assert!(stacks(&m, "etl-").is_empty(), "{:?}", stacks(&m, "etl-"));
+        assert!(
+            stacks(&m, "etl-dev-").is_empty(),
+            "{:?}",
+            stacks(&m, "etl-dev-")
+        );
 
-        let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+        let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
         check(&out, 0, "deploy again over the retained data");
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("etl-basic-infra: adopt: "), "{stdout}");
+        assert!(stdout.contains("etl-dev-basic-infra: adopt: "), "{stdout}");
         for b in [RAW, GOLD]
             .into_iter()
             .chain(unnamed.iter().map(String::as_str))
@@ -328,8 +364,11 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
                 "round {round}: {b} adopted: {stdout}"
             );
         }
-        assert!(stdout.contains("etl-basic-infra: imported: "), "{stdout}");
-        assert!(stdout.contains("summary: 6 created"), "{stdout}");
+        assert!(
+            stdout.contains("etl-dev-basic-infra: imported: "),
+            "{stdout}"
+        );
+        assert!(stdout.contains("summary: 7 created"), "{stdout}");
         assert_eq!(
             get(&m, RAW, "orders/2026/orders.csv").as_deref(),
             Some("invoice_no,country\n1,NL\n"),
@@ -340,17 +379,29 @@ fn deploy_destroy_deploy_re_adopts_the_retained_data_where_import_works() {
             Some("PAR1")
         );
         // The same buckets, none made anew beside them.
-        assert_eq!(buckets(&m, "etl-basic-infra-"), unnamed, "round {round}");
+        assert_eq!(
+            buckets(&m, "etl-dev-basic-infra-"),
+            unnamed,
+            "round {round}"
+        );
         // And a deploy after that has nothing left to do.
-        let out = m.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+        let out = m.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
         check(&out, 0, "no-op deploy after the re-adoption");
         assert!(
-            text(&out.stdout).contains("summary: 6 unchanged"),
+            text(&out.stdout).contains("summary: 7 unchanged"),
             "{}",
             text(&out.stdout)
         );
     }
-    let out = m.pipec(&["destroy", "--pipeline", "etl", "--yes", "--delete-data"]);
+    let out = m.pipec(&[
+        "destroy",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--yes",
+        "--delete-data",
+    ]);
     check(&out, 0, "final cleanup");
     assert!(!bucket_exists(&m, RAW));
 }

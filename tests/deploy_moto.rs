@@ -222,7 +222,7 @@ fn deploy_diff_destroy_against_moto() {
         .iter()
         .find(|e| e["pipeline"] == "etl-dev" && e["event"] == "summary")
         .unwrap();
-    assert_eq!(summary["detail"], "6 created");
+    assert_eq!(summary["detail"], "7 created");
     // The Spark scripts' shared runtime is uploaded under the key the
     // manifest records and the jobs' --extra-py-files names.
     let manifest = std::fs::read_to_string(root().join("generated/etl/dev/manifest.yaml")).unwrap();
@@ -264,7 +264,7 @@ fn deploy_diff_destroy_against_moto() {
     ]);
     check(&out, 0, "no-op deploy");
     let spent = moto.requests() - before;
-    assert_eq!(spent, 1 + 2 * 6 + 1, "requests of an etl no-op deploy");
+    assert_eq!(spent, 1 + 2 * 7 + 1, "requests of an etl no-op deploy");
     let ev = events(&out);
     assert!(stacks_with(&ev, "change-set").is_empty());
     assert!(stacks_with(&ev, "execute").is_empty());
@@ -950,7 +950,7 @@ fn a_killed_deploy_can_be_run_again_to_completion() {
     );
     assert!(
         ev.iter()
-            .any(|e| e["event"] == "summary" && e["detail"] == "6 created")
+            .any(|e| e["event"] == "summary" && e["detail"] == "7 created")
     );
     let out = moto.pipec(&gen_args("diff", g, &[]));
     check(&out, 0, "deployed as rendered");
@@ -989,7 +989,7 @@ fn a_killed_deploy_can_be_run_again_to_completion() {
     );
     assert!(
         ev.iter()
-            .any(|e| e["event"] == "summary" && e["detail"] == "1 updated, 5 unchanged")
+            .any(|e| e["event"] == "summary" && e["detail"] == "1 updated, 6 unchanged")
     );
 }
 
@@ -1032,7 +1032,7 @@ fn of_two_deploys_at_once_one_proceeds_and_the_other_is_refused() {
     );
     assert!(
         ev.iter()
-            .any(|e| e["event"] == "summary" && e["detail"] == "5 unchanged, 1 skipped")
+            .any(|e| e["event"] == "summary" && e["detail"] == "6 unchanged, 1 skipped")
     );
     let (code, ev) = first.wait();
     assert_eq!(code, Some(0), "{ev:?}");

@@ -139,6 +139,7 @@ fn pipeline() -> Pipeline {
     let mut jobs = plain("jobs");
     jobs.template = jobs_template(SCRIPT);
     Pipeline {
+        environment: None,
         name: "demo".into(),
         artifacts_bucket: "demo-artifacts-${AWS::AccountId}-${AWS::Region}".into(),
         tags: Default::default(),

@@ -12,7 +12,7 @@ use std::process::Output;
 mod moto;
 use moto::{Moto, root};
 
-const ARTIFACTS: &str = "etl-artifacts-123456789012-us-east-1";
+const ARTIFACTS: &str = "etl-dev-artifacts-123456789012-us-east-1";
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -51,7 +51,7 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 
 /// The S3 key the committed manifest gives the script of `stage`.
 fn manifest_key(stage: &str) -> String {
-    let m = std::fs::read_to_string(root().join("generated/etl/manifest.yaml")).unwrap();
+    let m = std::fs::read_to_string(root().join("generated/etl/dev/manifest.yaml")).unwrap();
     m.lines()
         .skip_while(|l| l.trim() != format!("- stage: {stage}"))
         .find_map(|l| l.trim().strip_prefix("s3_key: ").map(str::to_string))
@@ -61,12 +61,12 @@ fn manifest_key(stage: &str) -> String {
 #[test]
 fn script_diffs_and_script_drift_against_moto() {
     let moto = Moto::start();
-    let out = moto.pipec(&["deploy", "--pipeline", "etl", "--yes"]);
+    let out = moto.pipec(&["deploy", "--pipeline", "etl", "--env", "dev", "--yes"]);
     check(&out, 0, "deploy etl");
 
     // As deployed: no difference, no script drift; moto's missing drift
     // detection is said once.
-    let out = moto.pipec(&["diff", "--pipeline", "etl", "--drift"]);
+    let out = moto.pipec(&["diff", "--pipeline", "etl", "--env", "dev", "--drift"]);
     check(&out, 0, "diff --drift right after deploying");
     let t = text(&out.stdout);
     assert_eq!(
@@ -94,7 +94,7 @@ fn script_diffs_and_script_drift_against_moto() {
         std::fs::copy(e.path(), tmp.join("samples/etl").join(e.file_name())).unwrap();
     }
     let f = file.to_str().unwrap();
-    let out = moto.pipec(&["diff", f]);
+    let out = moto.pipec(&["diff", f, "--env", "dev"]);
     check(&out, 1, "diff of a changed stage");
     let t = text(&out.stdout);
     let old = manifest_key("clean");
@@ -112,7 +112,7 @@ fn script_diffs_and_script_drift_against_moto() {
     assert!(t.contains(&format!("+main = main.filter(\"{to}\")")), "{t}");
     // Only that script changed; the others are not listed.
     assert!(!t.contains("script repartition"), "{t}");
-    let out = moto.pipec(&["diff", f, "--format", "json"]);
+    let out = moto.pipec(&["diff", f, "--env", "dev", "--format", "json"]);
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     let scripts = j["pipelines"][0]["scripts"].as_array().unwrap();
     let clean = scripts.iter().find(|s| s["stage"] == "clean").unwrap();
@@ -126,7 +126,7 @@ fn script_diffs_and_script_drift_against_moto() {
             .all(|s| s["state"] == "unchanged" && s["diff"] == ""),
         "{scripts:?}"
     );
-    let out = moto.pipec(&["diff", f, "--format", "markdown"]);
+    let out = moto.pipec(&["diff", f, "--env", "dev", "--format", "markdown"]);
     let md = text(&out.stdout);
     assert!(md.contains("script <code>clean</code> (changed)"), "{md}");
 
@@ -142,9 +142,18 @@ fn script_diffs_and_script_drift_against_moto() {
             .await
             .unwrap()
     });
-    let out = moto.pipec(&["diff", "--pipeline", "etl"]);
+    let out = moto.pipec(&["diff", "--pipeline", "etl", "--env", "dev"]);
     check(&out, 0, "plain diff after the overwrite");
-    let out = moto.pipec(&["diff", "--pipeline", "etl", "--drift", "--format", "json"]);
+    let out = moto.pipec(&[
+        "diff",
+        "--pipeline",
+        "etl",
+        "--env",
+        "dev",
+        "--drift",
+        "--format",
+        "json",
+    ]);
     check(&out, 1, "diff --drift after the overwrite");
     let j: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     let drift = &j["pipelines"][0]["drift"];
@@ -153,7 +162,7 @@ fn script_diffs_and_script_drift_against_moto() {
     assert_eq!(drift["scripts"].as_array().unwrap().len(), 1, "{drift}");
     assert_eq!(drift["scripts"][0]["stage"], "clean");
     assert_eq!(drift["scripts"][0]["state"], "modified");
-    let manifest = std::fs::read_to_string(root().join("generated/etl/manifest.yaml")).unwrap();
+    let manifest = std::fs::read_to_string(root().join("generated/etl/dev/manifest.yaml")).unwrap();
     let expected = drift["scripts"][0]["detail"]["expected"].as_str().unwrap();
     assert!(
         manifest.contains(expected),
@@ -170,7 +179,7 @@ fn script_diffs_and_script_drift_against_moto() {
             .await
             .unwrap()
     });
-    let out = moto.pipec(&["diff", "--pipeline", "etl", "--drift"]);
+    let out = moto.pipec(&["diff", "--pipeline", "etl", "--env", "dev", "--drift"]);
     check(&out, 1, "diff --drift after the delete");
     let t = text(&out.stdout);
     assert!(t.contains("script clean: changed"), "{t}");

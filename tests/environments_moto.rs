@@ -205,7 +205,7 @@ fn environments_against_moto() {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|e| e["event"] == "unchanged")
             .count();
-        assert_eq!(unchanged, 6, "{env}: {}", text(&out.stdout));
+        assert_eq!(unchanged, 7, "{env}: {}", text(&out.stdout));
     }
     let _ = std::fs::remove_dir_all(std::path::Path::new(file).parent().unwrap());
 }

@@ -72,8 +72,18 @@ fn template_pairs() {
 fn committed_templates_against_themselves() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
     let mut seen = 0;
+    // A pipeline's folder, or (with environments) one folder per environment.
+    let mut folders = Vec::new();
     for p in std::fs::read_dir(dir).unwrap() {
-        for f in std::fs::read_dir(p.unwrap().path().join("stacks")).unwrap() {
+        let p = p.unwrap().path();
+        if p.join("stacks").is_dir() {
+            folders.push(p);
+        } else if p.is_dir() {
+            folders.extend(std::fs::read_dir(p).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    for p in folders {
+        for f in std::fs::read_dir(p.join("stacks")).unwrap() {
             let path = f.unwrap().path();
             let t = std::fs::read_to_string(&path).unwrap();
             let same = compare(Some(&t), &t).unwrap();

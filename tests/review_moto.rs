@@ -74,7 +74,7 @@ fn resolve(v: &Value) -> Value {
 /// The etl example's TableInputs, as its committed glue-catalog stack declares them.
 fn declared_tables() -> Vec<Value> {
     let text =
-        std::fs::read_to_string(root().join("generated/etl/stacks/glue-catalog.yaml")).unwrap();
+        std::fs::read_to_string(root().join("generated/etl/dev/stacks/glue-catalog.yaml")).unwrap();
     let file = pipec::source::SourceFile::new("glue-catalog.yaml", text);
     let (doc, _) = pipec::yaml::parse(&file).unwrap();
     doc.value["Resources"]
@@ -87,7 +87,15 @@ fn declared_tables() -> Vec<Value> {
 }
 
 fn live(moto: &Moto, format: &str) -> (Option<i32>, String) {
-    let out = moto.pipec(&["review", "--live", "pipelines/etl.yaml", "--format", format]);
+    let out = moto.pipec(&[
+        "review",
+        "--live",
+        "pipelines/etl.yaml",
+        "--env",
+        "dev",
+        "--format",
+        format,
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -111,7 +119,7 @@ fn review_live_detects_a_column_changed_behind_pipecs_back() {
 
     glue(
         &moto,
-        "glue.create_database(DatabaseInput={'Name': 'etl'})\nfor t in data:\n    glue.create_table(DatabaseName='etl', TableInput=t)",
+        "glue.create_database(DatabaseInput={'Name': 'etl_dev'})\nfor t in data:\n    glue.create_table(DatabaseName='etl_dev', TableInput=t)",
         &json!(tables),
     );
     let (code, text) = live(&moto, "text");
@@ -125,18 +133,18 @@ fn review_live_detects_a_column_changed_behind_pipecs_back() {
     );
 
     // A column added in the catalog: compatible for readers, exit 0.
-    let update = "t = glue.get_table(DatabaseName='etl', Name=data['table'])['Table']\nsd = t['StorageDescriptor']\n";
+    let update = "t = glue.get_table(DatabaseName='etl_dev', Name=data['table'])['Table']\nsd = t['StorageDescriptor']\n";
     glue(
         &moto,
         &format!(
-            "{update}sd['Columns'].append({{'Name': 'note', 'Type': 'string'}})\nglue.update_table(DatabaseName='etl', TableInput={{'Name': t['Name'], 'StorageDescriptor': sd, 'PartitionKeys': t.get('PartitionKeys', []), 'TableType': t.get('TableType', 'EXTERNAL_TABLE'), 'Parameters': t.get('Parameters', {{}})}})"
+            "{update}sd['Columns'].append({{'Name': 'note', 'Type': 'string'}})\nglue.update_table(DatabaseName='etl_dev', TableInput={{'Name': t['Name'], 'StorageDescriptor': sd, 'PartitionKeys': t.get('PartitionKeys', []), 'TableType': t.get('TableType', 'EXTERNAL_TABLE'), 'Parameters': t.get('Parameters', {{}})}})"
         ),
         &json!({"table": "orders_clean"}),
     );
     let (code, text) = live(&moto, "text");
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("table etl.orders_clean: compatible"),
+        text.contains("table etl_dev.orders_clean: compatible"),
         "{text}"
     );
     assert!(
@@ -148,21 +156,24 @@ fn review_live_detects_a_column_changed_behind_pipecs_back() {
     glue(
         &moto,
         &format!(
-            "{update}for c in sd['Columns']:\n    if c['Name'] == 'quantity':\n        c['Type'] = 'string'\nglue.update_table(DatabaseName='etl', TableInput={{'Name': t['Name'], 'StorageDescriptor': sd, 'PartitionKeys': t.get('PartitionKeys', []), 'TableType': t.get('TableType', 'EXTERNAL_TABLE'), 'Parameters': t.get('Parameters', {{}})}})"
+            "{update}for c in sd['Columns']:\n    if c['Name'] == 'quantity':\n        c['Type'] = 'string'\nglue.update_table(DatabaseName='etl_dev', TableInput={{'Name': t['Name'], 'StorageDescriptor': sd, 'PartitionKeys': t.get('PartitionKeys', []), 'TableType': t.get('TableType', 'EXTERNAL_TABLE'), 'Parameters': t.get('Parameters', {{}})}})"
         ),
         &json!({"table": "orders_by_country"}),
     );
     let (code, text) = live(&moto, "text");
     assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("table etl.orders_by_country: breaking"),
+        text.contains("table etl_dev.orders_by_country: breaking"),
         "{text}"
     );
     assert!(
         text.contains("column quantity changed from int to string"),
         "{text}"
     );
-    assert!(text.contains("table etl.orders_raw: as declared"), "{text}");
+    assert!(
+        text.contains("table etl_dev.orders_raw: as declared"),
+        "{text}"
+    );
 
     let (code, text) = live(&moto, "json");
     assert_eq!(code, Some(1));
@@ -182,13 +193,13 @@ fn review_live_detects_a_column_changed_behind_pipecs_back() {
     // A table dropped behind pipec's back.
     glue(
         &moto,
-        "glue.delete_table(DatabaseName='etl', Name=data['table'])",
+        "glue.delete_table(DatabaseName='etl_dev', Name=data['table'])",
         &json!({"table": "orders_raw"}),
     );
     let (code, text) = live(&moto, "text");
     assert_eq!(code, Some(1));
     assert!(
-        text.contains("table etl.orders_raw: breaking: not in the Glue Data Catalog"),
+        text.contains("table etl_dev.orders_raw: breaking: not in the Glue Data Catalog"),
         "{text}"
     );
 }

@@ -350,7 +350,17 @@ pub fn load_every(dir: &Path) -> Result<Vec<Pipeline>, PlanError> {
     from_generated(dir)
 }
 
+/// The file's own pipeline, environments or not: for what changes no
+/// account (`pipec graph`).
+pub fn load_file_base(path: &Path) -> Result<Pipeline, PlanError> {
+    from_file_as(path, None, true)
+}
+
 fn from_file(path: &Path, env: Option<&str>) -> Result<Pipeline, PlanError> {
+    from_file_as(path, env, false)
+}
+
+fn from_file_as(path: &Path, env: Option<&str>, base: bool) -> Result<Pipeline, PlanError> {
     let shown = path.display().to_string();
     let choice = crate::Envs::from_flag(env, crate::Envs::Base);
     let loaded = crate::load_path_envs(path, choice).map_err(|e| PlanError::Read {
@@ -358,7 +368,7 @@ fn from_file(path: &Path, env: Option<&str>) -> Result<Pipeline, PlanError> {
         detail: e.to_string(),
     })?;
     if loaded.errors() == 0 {
-        if env.is_none() && !loaded.declared.is_empty() {
+        if env.is_none() && !base && !loaded.declared.is_empty() {
             let name = loaded.name.clone().unwrap_or_default();
             return Err(PlanError::NeedsEnvironment {
                 pipelines: vec![(name, loaded.declared.clone())],

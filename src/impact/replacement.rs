@@ -249,8 +249,18 @@ mod tests {
     fn every_type_pipec_emits_is_known() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
         let mut seen = std::collections::BTreeSet::new();
+        // A pipeline's folder, or (with environments) one folder per environment.
+        let mut folders = Vec::new();
         for p in std::fs::read_dir(dir).unwrap() {
-            let stacks = p.unwrap().path().join("stacks");
+            let p = p.unwrap().path();
+            if p.join("stacks").is_dir() {
+                folders.push(p);
+            } else if p.is_dir() {
+                folders.extend(std::fs::read_dir(p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+        for p in folders {
+            let stacks = p.join("stacks");
             for f in std::fs::read_dir(stacks).unwrap() {
                 let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
                 for line in text.lines() {

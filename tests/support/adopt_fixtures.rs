@@ -113,6 +113,7 @@ type Calls = Arc<Mutex<Vec<Call>>>;
 
 fn pipeline() -> Pipeline {
     Pipeline {
+        environment: None,
         name: "demo".into(),
         artifacts_bucket: "demo-artifacts-${AWS::AccountId}-${AWS::Region}".into(),
         tags: [("pipec:pipeline".to_string(), "demo".to_string())]
@@ -138,6 +139,22 @@ fn interceptor(rules: &[&Rule]) -> aws_smithy_mocks::MockResponseInterceptor {
     i
 }
 
+/// The deploy lock (a conditional write), its release, and the one listing
+/// of the scripts: every deploy makes these calls.
+fn lock_rules() -> Vec<Rule> {
+    use aws_sdk_s3::Client as S3;
+    use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    vec![
+        mock!(S3::put_object)
+            .match_requests(|r| r.if_none_match() == Some("*"))
+            .then_output(|| PutObjectOutput::builder().e_tag("\"lock\"").build()),
+        mock!(S3::delete_object).then_output(|| DeleteObjectOutput::builder().build()),
+        mock!(S3::list_objects_v2).then_output(|| ListObjectsV2Output::builder().build()),
+    ]
+}
+
 /// Clients whose every call is answered by the given rules.
 fn aws(cfn: &[&Rule], s3: &[&Rule], glue: &[&Rule]) -> Aws {
     let cfn_conf = aws_sdk_cloudformation::Config::builder()
@@ -161,7 +178,7 @@ fn aws(cfn: &[&Rule], s3: &[&Rule], glue: &[&Rule]) -> Aws {
             "a", "b", None, None, "mock",
         ))
         .http_client(aws_smithy_mocks::create_mock_http_client())
-        .interceptor(interceptor(s3))
+        .interceptor(interceptor(&[s3, &lock_rules().iter().collect::<Vec<_>>()].concat()))
         .build();
     let glue_conf = aws_sdk_glue::Config::builder()
         .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
@@ -427,7 +444,7 @@ async fn deploy(aws: &Aws) -> (Outcome, Result<Done, DeployError>) {
         ..Options::default()
     };
     let (o, mut r) =
-        deploy_pipeline(aws, &pipeline(), &opts, &Log::new(Style::Json), ACCOUNT).await;
+        deploy_pipeline(aws, &pipeline(), &opts, &Log::new(Style::Json), &target()).await;
     (o, r.remove("basic-infra").expect("a result for the stack"))
 }
 

@@ -299,5 +299,8 @@ pub(super) fn render(cx: &Ctx) -> Template {
             false,
         );
     }
+    // Ownership that outlives the stack: `deploy` re-adopts the retained
+    // results bucket after a `destroy` only when it carries this tag.
+    t.tag_retained("pipec:pipeline", cx.name);
     t
 }

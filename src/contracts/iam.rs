@@ -33,6 +33,9 @@ pub enum Feature {
     CatalogRead,
     /// A crawler updates its tables and their partitions.
     CatalogCrawl,
+    /// A job creates and commits to the Iceberg tables it writes, through
+    /// Iceberg's GlueCatalog.
+    IcebergCatalog,
     /// A Spark job's own log groups.
     JobLogs,
     /// Job run insights: extra log streams in the job's log groups.
@@ -132,6 +135,17 @@ pub const NEEDS: &[Need] = &[
         actions: &["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
         scope: "the catalog, the pipeline's database and the stage's tables",
         doc: "https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html",
+    },
+    Need {
+        feature: Feature::IcebergCatalog,
+        actions: &[
+            "glue:GetDatabase",
+            "glue:GetTable",
+            "glue:CreateTable",
+            "glue:UpdateTable",
+        ],
+        scope: "the catalog, the pipeline's database and the Iceberg tables the stage writes",
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html",
     },
     Need {
         feature: Feature::CatalogCrawl,
@@ -327,6 +341,9 @@ pub fn stage_features(p: &Pipeline, s: &Stage) -> BTreeSet<Feature> {
         if t.zone.is_some() {
             f.insert(if write { TableWrite } else { TableRead });
             f.insert(CatalogRead);
+        }
+        if write && t.format == Some(model::Format::Iceberg) {
+            f.insert(IcebergCatalog);
         }
         if t.connection.is_some() {
             f.insert(VpcConnection);

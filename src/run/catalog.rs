@@ -84,6 +84,7 @@ pub fn format_word(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Parquet => "parquet",
         Format::Orc => "orc",
+        Format::Iceberg => "iceberg",
     }
 }
 

@@ -19,6 +19,7 @@ mod crawlers;
 mod error;
 pub mod frames;
 mod graph;
+pub mod iceberg;
 mod limits;
 mod naming;
 pub mod rules;
@@ -269,6 +270,7 @@ pub fn validate(
     check_zones(&mut cx);
     check_connections(&mut cx);
     check_tables(&mut cx);
+    iceberg::check_tables(&mut cx);
     samples::check(&mut cx, base_dir);
     athena::check(&mut cx);
     check_stages(&mut cx, base_dir);

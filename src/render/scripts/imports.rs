@@ -27,11 +27,14 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "col",
     "conform",
     "jdbc_options",
+    "merge_source",
     "observed",
     "quote",
+    "read_iceberg",
     "read_jdbc",
     "schema_of",
     "start",
+    "write_iceberg",
     "write_jdbc",
 ];
 

@@ -16,6 +16,7 @@
 mod catalog;
 mod extras;
 mod iam;
+mod iceberg;
 mod infra;
 mod jobs;
 

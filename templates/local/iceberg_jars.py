@@ -25,8 +25,24 @@ NEW_SLASH = b"org/apache/iceberg/shaded/com/fasterxml/jackson/"
 OLD_DOT = b"com.fasterxml.jackson."
 NEW_DOT = b"org.apache.iceberg.shaded.com.fasterxml.jackson."
 # Sizes of the constant-pool entries other than UTF-8 (JVM spec, 4.4).
-SIZES = {3: 4, 4: 4, 5: 8, 6: 8, 7: 2, 8: 2, 16: 2, 19: 2, 20: 2, 9: 4, 10: 4,
-         11: 4, 12: 4, 17: 4, 18: 4, 15: 3}
+SIZES = {
+    3: 4,
+    4: 4,
+    5: 8,
+    6: 8,
+    7: 2,
+    8: 2,
+    16: 2,
+    19: 2,
+    20: 2,
+    9: 4,
+    10: 4,
+    11: 4,
+    12: 4,
+    17: 4,
+    18: 4,
+    15: 3,
+}
 
 
 def renamed(data):
@@ -65,10 +81,11 @@ def relocate(dest, jars):
             with zipfile.ZipFile(jar) as src:
                 for entry in src.infolist():
                     name = entry.filename
-                    if entry.is_dir() or not (
-                        name.startswith("com/fasterxml/jackson/")
-                        or name.startswith("META-INF/services/com.fasterxml")
-                    ):
+                    wanted = (
+                        "com/fasterxml/jackson/",
+                        "META-INF/services/com.fasterxml",
+                    )
+                    if entry.is_dir() or not name.startswith(wanted):
                         continue
                     data = src.read(name)
                     new_name = renamed(name.encode()).decode()
@@ -90,10 +107,16 @@ def runtime_jar():
             "(pinned in tests/requirements.txt) in the local venv"
         ) from error
     found = glob.glob(
-        os.path.join(os.path.dirname(package.__file__), "jars", "iceberg-spark-runtime-3.5_2.12-*.jar")
+        os.path.join(
+            os.path.dirname(package.__file__),
+            "jars",
+            "iceberg-spark-runtime-3.5_2.12-*.jar",
+        )
     )
     if not found:
-        raise RuntimeError("snowpark-connect-deps-iceberg holds no Iceberg Spark 3.5 runtime jar")
+        raise RuntimeError(
+            "snowpark-connect-deps-iceberg holds no Iceberg Spark 3.5 runtime jar"
+        )
     return found[0]
 
 

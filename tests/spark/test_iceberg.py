@@ -10,16 +10,12 @@ Spark, and compared row for row with a pandas replay of the batches.
 """
 
 import datetime as dt
-import glob
 import importlib
-import os
 import runpy
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, assert_same_rows, script
 
 pytest.importorskip("pyiceberg")
@@ -109,7 +105,12 @@ def write_batch(folder, rows):
     folder.mkdir(parents=True)
     lines = ["id,day,status,amount,seq,gone"]
     for r in rows:
-        lines.append(",".join("" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in r))
+        lines.append(
+            ",".join(
+                "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                for v in r
+            )
+        )
     (folder / "part.csv").write_text("\n".join(lines) + "\n")
     frame = pd.DataFrame(rows, columns=["id", "day", "status", "amount", "seq", "gone"])
     frame["day"] = frame["day"].map(dt.date.fromisoformat)
@@ -151,21 +152,25 @@ def replay_merge(state, batch):
 
 def test_append_overwrite_and_merge_batches(spark, tmp_path):
     p = Pipeline(spark, "iceberg_modes", tmp_path)
-    appended = pd.DataFrame(columns=COLUMNS)
-    overwritten = pd.DataFrame(columns=COLUMNS)
+    appended = None
+    overwritten = None
     merged = {}
     for n, rows in enumerate(BATCHES, 1):
         batch = write_batch(tmp_path / f"batch{n}", rows)
         src = ["--pipec_input_batch", str(tmp_path / f"batch{n}")]
 
         p.run("append", [*src, "--pipec_output_appended", "unused"])
-        appended = pd.concat([appended, batch[COLUMNS]], ignore_index=True)
-        assert_same_rows(p.read("gold", "appended"), appended, COLUMNS, f"append, batch {n}")
+        appended = pd.concat([appended, batch[COLUMNS]]) if n > 1 else batch[COLUMNS]
+        assert_same_rows(
+            p.read("gold", "appended"), appended, COLUMNS, f"append, batch {n}"
+        )
 
         p.run("overwrite", [*src, "--pipec_output_overwritten", "unused"])
-        days = set(batch["day"])
-        kept = overwritten[~overwritten["day"].isin(days)]
-        overwritten = pd.concat([kept, batch[COLUMNS]], ignore_index=True)
+        if overwritten is None:
+            overwritten = batch[COLUMNS]
+        else:
+            kept = overwritten[~overwritten["day"].isin(set(batch["day"]))]
+            overwritten = pd.concat([kept, batch[COLUMNS]])
         assert_same_rows(
             p.read("gold", "overwritten"), overwritten, COLUMNS, f"overwrite, batch {n}"
         )
@@ -178,19 +183,24 @@ def test_append_overwrite_and_merge_batches(spark, tmp_path):
 
 
 def test_merge_refuses_duplicate_keys_and_writes_nothing(spark, tmp_path):
-    from pyspark.errors import PySparkException  # noqa: F401 - imported for clarity
-
     p = Pipeline(spark, "iceberg_modes", tmp_path)
     first = write_batch(tmp_path / "b1", BATCHES[0])
-    p.run("merge_strict", ["--pipec_input_batch", str(tmp_path / "b1"), "--pipec_output_strict", "x"])
-    assert_same_rows(p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, batch 1")
+    p.run(
+        "merge_strict",
+        ["--pipec_input_batch", str(tmp_path / "b1"), "--pipec_output_strict", "x"],
+    )
+    assert_same_rows(
+        p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, batch 1"
+    )
     write_batch(tmp_path / "b2", BATCHES[1])
     with pytest.raises(RuntimeError, match="several source rows share a key"):
         p.run(
             "merge_strict",
             ["--pipec_input_batch", str(tmp_path / "b2"), "--pipec_output_strict", "x"],
         )
-    assert_same_rows(p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, unchanged")
+    assert_same_rows(
+        p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, unchanged"
+    )
 
 
 def test_added_column_keeps_old_rows_and_breaking_change_is_refused(spark, tmp_path):
@@ -209,21 +219,31 @@ def test_added_column_keeps_old_rows_and_breaking_change_is_refused(spark, tmp_p
     old = session.createDataFrame([(1, "a"), (2, "b")], "id bigint, status string")
     rt.write_iceberg(session, old, spec, "unused", mode="append")
     wider = dict(spec, columns={"id": "bigint", "status": "string", "note": "string"})
-    new = session.createDataFrame([(3, "c", "late")], "id bigint, status string, note string")
+    new = session.createDataFrame(
+        [(3, "c", "late")], "id bigint, status string, note string"
+    )
     rt.write_iceberg(session, new, wider, "unused", mode="append")
     expected = pd.DataFrame(
-        [(1, "a", None), (2, "b", None), (3, "c", "late")], columns=["id", "status", "note"]
+        [(1, "a", None), (2, "b", None), (3, "c", "late")],
+        columns=["id", "status", "note"],
     )
-    assert_same_rows(p.read("gold", "evolving"), expected, ["id", "status", "note"], "evolved")
+    assert_same_rows(
+        p.read("gold", "evolving"), expected, ["id", "status", "note"], "evolved"
+    )
 
     for breaking, words in [
         (dict(spec, columns={"id": "bigint", "note": "string"}), "is not declared"),
-        (dict(wider, columns={"id": "int", "status": "string", "note": "string"}), "bigint in the table"),
+        (
+            dict(wider, columns={"id": "int", "status": "string", "note": "string"}),
+            "bigint in the table",
+        ),
         (dict(wider, partition=[["identity", "status", None]]), "partition spec"),
     ]:
         with pytest.raises(RuntimeError, match=words):
             rt.iceberg_table(session, breaking, "unused")
-    assert_same_rows(p.read("gold", "evolving"), expected, ["id", "status", "note"], "unchanged")
+    assert_same_rows(
+        p.read("gold", "evolving"), expected, ["id", "status", "note"], "unchanged"
+    )
     rt.LOCAL.iceberg_warehouse = None
 
 
@@ -233,7 +253,10 @@ def test_orders_example_upserts_daily_corrections(spark, tmp_path):
     days = tmp_path / "day1"
     days.mkdir()
     (days / "part.csv").write_text(sample.read_text())
-    p.run("upsert", ["--pipec_input_status_changes", str(days), "--pipec_output_orders", "x"])
+    p.run(
+        "upsert",
+        ["--pipec_input_status_changes", str(days), "--pipec_output_orders", "x"],
+    )
     source = pd.read_csv(sample)
     latest = source.sort_values("changed_at").groupby("order_id").tail(1)
     keep = latest[~(latest["test_order"] & (latest["status"] == "cancelled"))]

@@ -86,7 +86,10 @@ fn glob(pattern: &str, text: &str) -> bool {
 fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -115,7 +118,12 @@ fn roles() -> BTreeMap<String, Vec<Value>> {
             }
             let mut v = Vec::new();
             for p in r["Properties"]["Policies"].as_array().unwrap() {
-                v.extend(resolve(&p["PolicyDocument"])["Statement"].as_array().unwrap().clone());
+                v.extend(
+                    resolve(&p["PolicyDocument"])["Statement"]
+                        .as_array()
+                        .unwrap()
+                        .clone(),
+                );
             }
             out.insert(id.clone(), v);
         }
@@ -127,11 +135,23 @@ fn roles() -> BTreeMap<String, Vec<Value>> {
 fn no_iceberg_job_touches_another_tables_catalog_entry_or_prefix() {
     let roles = roles();
     // (table, bucket zone, prefix)
-    let tables = [("a", "silver", "a/"), ("ab", "silver", "ab/"), ("b", "gold", "b/"), ("c", "gold", "b_other/")];
-    let writers = [("StageWriteARole", "a"), ("StageWriteAbRole", "ab"), ("StageWriteBRole", "b"), ("StageWriteCRole", "c")];
+    let tables = [
+        ("a", "silver", "a/"),
+        ("ab", "silver", "ab/"),
+        ("b", "gold", "b/"),
+        ("c", "gold", "b_other/"),
+    ];
+    let writers = [
+        ("StageWriteARole", "a"),
+        ("StageWriteAbRole", "ab"),
+        ("StageWriteBRole", "b"),
+        ("StageWriteCRole", "c"),
+    ];
     let mut checked = 0;
     for (role, own) in writers {
-        let st = roles.get(role).unwrap_or_else(|| panic!("{role} rendered: {:?}", roles.keys()));
+        let st = roles
+            .get(role)
+            .unwrap_or_else(|| panic!("{role} rendered: {:?}", roles.keys()));
         for (t, zone, prefix) in tables {
             let table_arn = format!("arn:aws:glue:{REGION}:{ACCOUNT}:table/lake/{t}");
             let bucket = format!("lake-{zone}-{ACCOUNT}-{REGION}");
@@ -155,8 +175,16 @@ fn no_iceberg_job_touches_another_tables_catalog_entry_or_prefix() {
             }
         }
         // Nothing beyond the pipeline's database, and no table of another database.
-        assert!(!allows(st, "glue:UpdateTable", &format!("arn:aws:glue:{REGION}:{ACCOUNT}:table/other/{own}")));
-        assert!(!allows(st, "glue:CreateDatabase", &format!("arn:aws:glue:{REGION}:{ACCOUNT}:database/lake")));
+        assert!(!allows(
+            st,
+            "glue:UpdateTable",
+            &format!("arn:aws:glue:{REGION}:{ACCOUNT}:table/other/{own}")
+        ));
+        assert!(!allows(
+            st,
+            "glue:CreateDatabase",
+            &format!("arn:aws:glue:{REGION}:{ACCOUNT}:database/lake")
+        ));
     }
     assert!(checked > 100, "only {checked} checks");
 }

@@ -174,7 +174,11 @@ impl Transform {
             _ => None,
         };
         let two = |f: fn(u32, String) -> Transform| match args.as_slice() {
-            [n, c] if !c.is_empty() => n.parse::<u32>().ok().filter(|n| *n > 0).map(|n| f(n, (*c).to_string())),
+            [n, c] if !c.is_empty() => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| f(n, (*c).to_string())),
             _ => None,
         };
         match name.as_str() {
@@ -229,8 +233,14 @@ mod tests {
 
     #[test]
     fn transforms() {
-        assert_eq!(Transform::parse("id"), Some(Transform::Identity("id".into())));
-        assert_eq!(Transform::parse("days(ts)"), Some(Transform::Days("ts".into())));
+        assert_eq!(
+            Transform::parse("id"),
+            Some(Transform::Identity("id".into()))
+        );
+        assert_eq!(
+            Transform::parse("days(ts)"),
+            Some(Transform::Days("ts".into()))
+        );
         assert_eq!(
             Transform::parse("bucket(16, id)"),
             Some(Transform::Bucket(16, "id".into()))

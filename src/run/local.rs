@@ -204,6 +204,14 @@ impl<'a> LocalExecutor<'a> {
             argv.push(format!("--{}", crate::names::jdbc_url_arg(c)));
             argv.push(url);
         }
+        if crate::validate::iceberg::maintains(p, s) {
+            // Table optimizers are Glue's; a local run sets none up.
+            argv.push(format!(
+                "--{}",
+                crate::validate::iceberg::OPTIMIZER_ROLE_ARG
+            ));
+            argv.push("local".into());
+        }
         for (k, v) in s
             .arguments
             .iter()
@@ -317,7 +325,10 @@ impl<'a> LocalExecutor<'a> {
             return Ok(None);
         }
         let iceberg = uses_iceberg(p, s);
-        if iceberg && !crate::glue::local_pyspark_version(&st.glue_version).is_some_and(|v| v.starts_with("3.5")) {
+        if iceberg
+            && !crate::glue::local_pyspark_version(&st.glue_version)
+                .is_some_and(|v| v.starts_with("3.5"))
+        {
             return Err(format!(
                 "stage {name} reads or writes Iceberg tables on Glue {}, whose local PySpark is not 3.5: the local Iceberg runtime (snowpark-connect-deps-iceberg) is built for Spark 3.5 only; run it on AWS, or on Glue 5.1 or older",
                 st.glue_version
@@ -401,7 +412,10 @@ impl<'a> LocalExecutor<'a> {
             if p.stages.values().any(|s| uses_iceberg(p, s)) {
                 // The driver builds the Iceberg jars into this cache once.
                 let cache = self.opts.pipec_dir.join("iceberg-jars");
-                env.push(("PIPEC_ICEBERG_CACHE".into(), cache.to_string_lossy().into_owned()));
+                env.push((
+                    "PIPEC_ICEBERG_CACHE".into(),
+                    cache.to_string_lossy().into_owned(),
+                ));
             }
             let launch = super::driver::Launch {
                 key: &key,

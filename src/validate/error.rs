@@ -401,12 +401,12 @@ impl SemanticError {
             } => format!(
                 "Iceberg format version {version} needs Iceberg 1.8 or later, and stage `{stage}` writes this table on Glue {glue_version}, which ships Iceberg {iceberg}"
             ),
-            SemanticError::MergeNotIceberg { table } => format!(
-                "`mode: merge` needs an Iceberg table, and table `{table}` is not one"
-            ),
-            SemanticError::MergeWithoutKeys { table } => format!(
-                "this merge into table `{table}` has no key columns to match rows on"
-            ),
+            SemanticError::MergeNotIceberg { table } => {
+                format!("`mode: merge` needs an Iceberg table, and table `{table}` is not one")
+            }
+            SemanticError::MergeWithoutKeys { table } => {
+                format!("this merge into table `{table}` has no key columns to match rows on")
+            }
             SemanticError::Glue { reason, .. } => reason.clone(),
             SemanticError::WorkerTypeVersion {
                 worker_type,

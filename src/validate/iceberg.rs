@@ -49,14 +49,18 @@ fn transform_refuses(transform: &Transform, ty: &str) -> Option<&'static str> {
     let temporal = matches!(base, "date" | "timestamp" | "timestamp_ntz");
     let integer = matches!(base, "int" | "integer" | "bigint" | "smallint" | "tinyint");
     let ok = match transform {
-        Transform::Identity(_) => !matches!(base, "array<" | "map<" | "struct<")
-            && !ty.starts_with("array<")
-            && !ty.starts_with("map<")
-            && !ty.starts_with("struct<"),
+        Transform::Identity(_) => {
+            !matches!(base, "array<" | "map<" | "struct<")
+                && !ty.starts_with("array<")
+                && !ty.starts_with("map<")
+                && !ty.starts_with("struct<")
+        }
         Transform::Years(_) | Transform::Months(_) | Transform::Days(_) => temporal,
         Transform::Hours(_) => matches!(base, "timestamp" | "timestamp_ntz"),
         Transform::Bucket(..) => {
-            integer || temporal || matches!(base, "decimal" | "string" | "binary" | "varchar" | "char")
+            integer
+                || temporal
+                || matches!(base, "decimal" | "string" | "binary" | "varchar" | "char")
         }
         Transform::Truncate(..) => {
             integer || matches!(base, "decimal" | "string" | "binary" | "varchar" | "char")
@@ -205,14 +209,13 @@ fn check_options(cx: &mut Ctx, name: &str, t: &TableSchema, opts: &IcebergOption
                         reason: format!("`{value}` is not one of {}", values.join(", ")),
                     },
                 ),
-            Some((_, values)) if values.is_empty() && value.parse::<u64>().is_err() => cx
-                .at_value(
-                    &kp,
-                    SemanticError::IcebergProperty {
-                        key: key.clone(),
-                        reason: format!("`{value}` is not a whole number"),
-                    },
-                ),
+            Some((_, values)) if values.is_empty() && value.parse::<u64>().is_err() => cx.at_value(
+                &kp,
+                SemanticError::IcebergProperty {
+                    key: key.clone(),
+                    reason: format!("`{value}` is not a whole number"),
+                },
+            ),
             _ => {}
         }
     }
@@ -240,8 +243,16 @@ fn check_options(cx: &mut Ctx, name: &str, t: &TableSchema, opts: &IcebergOption
     }
     let m = &opts.maintenance;
     for (on, days, key) in [
-        (m.snapshot_retention, m.snapshot_retention_days, "snapshot_retention_days"),
-        (m.orphan_file_deletion, m.orphan_file_retention_days, "orphan_file_retention_days"),
+        (
+            m.snapshot_retention,
+            m.snapshot_retention_days,
+            "snapshot_retention_days",
+        ),
+        (
+            m.orphan_file_deletion,
+            m.orphan_file_retention_days,
+            "orphan_file_retention_days",
+        ),
     ] {
         if on && days == 0 {
             cx.at_value(
@@ -358,7 +369,10 @@ pub(super) fn check_output(cx: &mut Ctx, op: &str, o: &Output, t: &TableSchema) 
         for (i, k) in m.on.iter().enumerate() {
             if column_type(t, k).is_none() {
                 cx.at_value(
-                    &push_pointer(&push_pointer(&push_pointer(op, "merge"), "on"), &i.to_string()),
+                    &push_pointer(
+                        &push_pointer(&push_pointer(op, "merge"), "on"),
+                        &i.to_string(),
+                    ),
                     SemanticError::UnknownTableColumn {
                         column: k.clone(),
                         table: o.table.clone(),
@@ -431,4 +445,17 @@ pub(super) fn merge_reads(o: &Output, name: &str) -> bool {
             d.split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|w| same_name(w, name))
         })
+}
+
+/// The job argument that carries the table optimizers' role ARN.
+pub const OPTIMIZER_ROLE_ARG: &str = "pipec_optimizer_role";
+
+/// Whether a stage writes an Iceberg table with a table optimizer on, so
+/// its job sets up the optimizers and needs their role.
+pub fn maintains(p: &Pipeline, s: &Stage) -> bool {
+    s.outputs.iter().any(|o| {
+        p.schemas.get(&o.table).is_some_and(|t| {
+            is_iceberg(t) && t.iceberg.as_ref().is_none_or(|i| i.maintenance.any())
+        })
+    })
 }

@@ -7,9 +7,10 @@
 //! stage without Iceberg tables). The job, not a stack, creates each table on
 //! its first run (see "Iceberg tables" in the README).
 
-use super::{Ctx, iam, table_prefix};
+use super::{Ctx, iam, resource, table_prefix};
 use crate::model::{Format, Stage, Transform, WriteMode};
-use crate::render::cfn::sub;
+use crate::names::{self, Kind};
+use crate::render::cfn::{get_att, sub};
 use crate::validate::iceberg::format_version;
 use serde_json::{Map, Value, json};
 
@@ -19,12 +20,14 @@ pub(super) struct IcebergJob {
     pub statements: Vec<Value>,
     pub arguments: Vec<(String, Value)>,
     pub metadata: Option<Value>,
+    /// The table optimizers' role, when a written table has one on.
+    pub resources: Vec<(String, Value)>,
 }
 
 /// The Spark catalog name the scripts use (`ICEBERG_CATALOG` in the runtime).
 pub const CATALOG: &str = "glue_catalog";
 
-pub(super) fn job(cx: &Ctx, _stage: &str, s: &Stage) -> IcebergJob {
+pub(super) fn job(cx: &Ctx, stage: &str, s: &Stage) -> IcebergJob {
     let p = cx.p;
     let is_iceberg = |t: &str| {
         p.schemas
@@ -84,6 +87,19 @@ pub(super) fn job(cx: &Ctx, _stage: &str, s: &Stage) -> IcebergJob {
             iam::catalog_arns(cx, &written),
         ));
     }
+    let maintained: Vec<&str> = written
+        .iter()
+        .copied()
+        .filter(|t| {
+            p.schemas[*t]
+                .iceberg
+                .as_ref()
+                .is_none_or(|i| i.maintenance.any())
+        })
+        .collect();
+    if !maintained.is_empty() {
+        optimizers(cx, stage, &maintained, &mut out);
+    }
     let mut meta = Map::new();
     for t in &written {
         let table = &p.schemas[*t];
@@ -124,4 +140,77 @@ pub(super) fn job(cx: &Ctx, _stage: &str, s: &Stage) -> IcebergJob {
         out.metadata = Some(Value::Object(meta));
     }
     out
+}
+
+/// The role Glue's table optimizers assume for the maintained tables, the
+/// job's grants to set them up and pass that role, and its ARN as argument.
+/// The role's policy is the one "Table optimization prerequisites" lists,
+/// narrowed to these tables and prefixes:
+/// https://docs.aws.amazon.com/glue/latest/dg/optimization-prerequisites.html
+fn optimizers(cx: &Ctx, stage: &str, tables: &[&str], out: &mut IcebergJob) {
+    let p = cx.p;
+    let id = format!("{}OptimizerRole", names::logical_id(Kind::Stage, stage));
+    let mut by_zone: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for t in tables {
+        let table = &p.schemas[*t];
+        if let Some(z) = &table.zone {
+            by_zone.entry(z).or_default().push(table_prefix(t, table));
+        }
+    }
+    let mut statements = Vec::new();
+    for (zone, prefixes) in &by_zone {
+        statements.extend(iam::s3_write(
+            &format!("Optimize{}", names::pascal(zone)),
+            &cx.zone_bucket_sub(zone),
+            prefixes,
+        ));
+    }
+    statements.push(iam::statement(
+        "Catalog",
+        &["glue:GetTable", "glue:UpdateTable"],
+        iam::catalog_arns(cx, tables),
+    ));
+    statements.push(iam::statement(
+        "Logs",
+        &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        [
+            "iceberg-compaction",
+            "iceberg-retention",
+            "iceberg-orphan-file-deletion",
+        ]
+        .iter()
+        .map(|g| {
+            format!(
+                "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws-glue/{g}/logs:*"
+            )
+        })
+        .collect(),
+    ));
+    statements.push(iam::kms_use(cx));
+    let role = resource(
+        "AWS::IAM::Role",
+        json!({
+            "Description": format!("Glue table optimizers of the Iceberg tables stage {stage} of pipeline {} writes.", cx.name),
+            "AssumeRolePolicyDocument": iam::assume_role("glue.amazonaws.com"),
+            "Policies": [{"PolicyName": "optimizers", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
+        }),
+        false,
+    );
+    out.statements.push(iam::statement(
+        "IcebergOptimizers",
+        &["glue:CreateTableOptimizer", "glue:UpdateTableOptimizer"],
+        iam::catalog_arns(cx, tables),
+    ));
+    out.statements.push(json!({
+        "Sid": "PassOptimizerRole",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": [get_att(&id, "Arn")],
+        "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}
+    }));
+    out.arguments.push((
+        format!("--{}", crate::validate::iceberg::OPTIMIZER_ROLE_ARG),
+        get_att(&id, "Arn"),
+    ));
+    out.resources.push((id, role));
 }

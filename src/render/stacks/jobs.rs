@@ -350,6 +350,7 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             job["Metadata"] = json!({ "pipec:iceberg": m });
         }
         let mut resources = vec![(role_id, role)];
+        resources.extend(iceberg.resources.iter().cloned());
         resources.extend(log_groups);
         resources.push((format!("{id}Job"), job));
         groups.push((format!("stage {name}"), resources));

@@ -58,6 +58,7 @@ impl Builder<'_> {
             (s("columns"), code(Self::columns_const(name))),
             (s("partition"), Expr::List(partition)),
             (s("properties"), Expr::Dict(properties)),
+            (s("maintenance"), maintenance(&opts.maintenance)),
         ]);
         let cname = Self::iceberg_const(name);
         block(
@@ -119,10 +120,7 @@ impl Builder<'_> {
         let t = self.table(&o.table);
         let (mode, text) = match o.mode {
             WriteMode::Append => ("append", "append".to_string()),
-            WriteMode::Merge => (
-                "merge",
-                format!("merge on {}", merge_keys(o, t).join(", ")),
-            ),
+            WriteMode::Merge => ("merge", format!("merge on {}", merge_keys(o, t).join(", "))),
             _ if t.iceberg.as_ref().is_some_and(|i| !i.partition.is_empty()) => (
                 "overwrite",
                 "overwrite (only the partitions written are replaced)".to_string(),
@@ -139,20 +137,48 @@ impl Builder<'_> {
             )),
             kw("mode", s(mode)),
         ];
+        if t.iceberg.as_ref().is_none_or(|i| i.maintenance.any()) {
+            args.push(kw(
+                "optimizer_role",
+                code(format!(
+                    "args[{}]",
+                    py::literal(crate::validate::iceberg::OPTIMIZER_ROLE_ARG)
+                )),
+            ));
+        }
         if o.mode == WriteMode::Merge {
             args.push(kw(
                 "keys",
                 Expr::List(merge_keys(o, t).iter().map(|k| s(k.clone())).collect()),
             ));
         }
-        let comment = format!(
-            "{}: Iceberg table through the catalog, {text}.",
-            o.table
-        );
+        let comment = format!("{}: Iceberg table through the catalog, {text}.", o.table);
         let e = call("write_iceberg", args);
         Block {
             comments: py::comment_lines(&comment, 0),
             code: format!("{}\n{}", counted(var, &o.table), e.fmt(0, 0, 0)),
         }
     }
+}
+
+/// The table optimizers' settings, as the runtime passes them to Glue.
+fn maintenance(m: &Maintenance) -> Expr {
+    let flag = |b: bool| code(if b { "True" } else { "False" });
+    Expr::Dict(vec![
+        (s("compaction"), flag(m.compaction)),
+        (s("snapshot_retention"), flag(m.snapshot_retention)),
+        (
+            s("snapshot_retention_days"),
+            code(m.snapshot_retention_days.to_string()),
+        ),
+        (
+            s("snapshots_to_keep"),
+            code(m.snapshots_to_keep.to_string()),
+        ),
+        (s("orphan_file_deletion"), flag(m.orphan_file_deletion)),
+        (
+            s("orphan_file_retention_days"),
+            code(m.orphan_file_retention_days.to_string()),
+        ),
+    ])
 }

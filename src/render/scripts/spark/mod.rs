@@ -420,6 +420,9 @@ impl<'a> Builder<'a> {
                 None => arguments.push(names::output_arg(&o.table)),
             }
         }
+        if crate::validate::iceberg::maintains(p, st) {
+            arguments.push(crate::validate::iceberg::OPTIMIZER_ROLE_ARG.to_string());
+        }
         for c in &connections {
             arguments.push(names::connection_arg(c));
             arguments.push(names::secret_arg(c));

@@ -10,7 +10,12 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
 
 from pipec_runtime import merge_source, observed, schema_of, start, write_iceberg
 
-ARGUMENTS = ["JOB_NAME", "pipec_input_status_changes", "pipec_output_orders"]
+ARGUMENTS = [
+    "JOB_NAME",
+    "pipec_input_status_changes",
+    "pipec_output_orders",
+    "pipec_optimizer_role",
+]
 
 # Columns of table status_changes, in order.
 STATUS_CHANGES_COLUMNS = {
@@ -43,6 +48,14 @@ ORDERS_ICEBERG = {
         "format-version": "2",
         "write.distribution-mode": "hash",
         "write.merge.mode": "merge-on-read",
+    },
+    "maintenance": {
+        "compaction": True,
+        "snapshot_retention": True,
+        "snapshot_retention_days": 5,
+        "snapshots_to_keep": 1,
+        "orphan_file_deletion": True,
+        "orphan_file_retention_days": 3,
     },
 }
 
@@ -91,6 +104,7 @@ write_iceberg(
     ORDERS_ICEBERG,
     args["pipec_output_orders"],
     mode="merge",
+    optimizer_role=args["pipec_optimizer_role"],
     keys=["order_id"],
 )
 

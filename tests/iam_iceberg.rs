@@ -141,11 +141,16 @@ fn no_iceberg_job_touches_another_tables_catalog_entry_or_prefix() {
         ("b", "gold", "b/"),
         ("c", "gold", "b_other/"),
     ];
+    // Each stage's job role and its table optimizers' role.
     let writers = [
         ("StageWriteARole", "a"),
+        ("StageWriteAOptimizerRole", "a"),
         ("StageWriteAbRole", "ab"),
+        ("StageWriteAbOptimizerRole", "ab"),
         ("StageWriteBRole", "b"),
+        ("StageWriteBOptimizerRole", "b"),
         ("StageWriteCRole", "c"),
+        ("StageWriteCOptimizerRole", "c"),
     ];
     let mut checked = 0;
     for (role, own) in writers {
@@ -160,9 +165,21 @@ fn no_iceberg_job_touches_another_tables_catalog_entry_or_prefix() {
                 format!("{prefix}metadata/00001-abc.metadata.json"),
                 format!("{prefix}metadata/snap-1-1-x.avro"),
             ];
-            for action in ["glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"] {
+            let optimizer = role.contains("Optimizer");
+            for action in [
+                "glue:CreateTable",
+                "glue:UpdateTable",
+                "glue:DeleteTable",
+                "glue:CreateTableOptimizer",
+            ] {
                 let may = allows(st, action, &table_arn);
-                let should = t == own && action != "glue:DeleteTable";
+                // The job creates its table and its optimizers; the optimizers' role only commits.
+                let should = t == own
+                    && match action {
+                        "glue:UpdateTable" => true,
+                        "glue:DeleteTable" => false,
+                        _ => !optimizer,
+                    };
                 assert_eq!(may, should, "{role} {action} on table {t}");
                 checked += 1;
             }

@@ -83,7 +83,8 @@ class Pipeline:
     def run(self, stage, argv):
         rt = self.runtime
         rt.LOCAL.spark = self.spark.newSession()
-        rt.LOCAL.argv = ["--JOB_NAME", stage, *argv]
+        # Table optimizers are Glue's: a local run passes a placeholder role.
+        rt.LOCAL.argv = ["--JOB_NAME", stage, *argv, "--pipec_optimizer_role", "local"]
         rt.LOCAL.iceberg_warehouse = str(self.warehouse)
         sys.modules["pipec_runtime"] = rt
         try:

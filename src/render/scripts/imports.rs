@@ -131,6 +131,6 @@ mod tests {
         let all: BTreeSet<&str> = RUNTIME_NAMES.iter().copied().collect();
         let text = statement(&all);
         assert!(text.starts_with("from pipec_runtime import (\n    F,\n    Window,\n"));
-        assert!(text.ends_with("    start,\n    write_jdbc,\n)"));
+        assert!(text.ends_with("    start,\n    write_iceberg,\n    write_jdbc,\n)"));
     }
 }

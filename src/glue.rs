@@ -150,6 +150,24 @@ pub fn job_insights(version: &str) -> bool {
     at_least(version, JOB_INSIGHTS.0) && !at_least(version, "5.1")
 }
 
+/// The Iceberg that `--datalake-formats iceberg` puts on a Glue version's
+/// jobs: https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html
+/// (3.0 to 5.1) and https://docs.aws.amazon.com/glue/latest/dg/migrating-version-60.html (6.0).
+pub fn iceberg_version(glue_version: &str) -> Option<&'static str> {
+    Some(match glue_version {
+        "3.0" => "0.13.1",
+        "4.0" => "1.0.0",
+        "5.0" => "1.7.1",
+        "5.1" => "1.10.0",
+        "6.0" => "1.11.0",
+        _ => return None,
+    })
+}
+
+/// Iceberg format version 3 needs Iceberg 1.8 or later
+/// (https://iceberg.apache.org/spec/#version-3), so Glue 5.1 or later.
+pub const ICEBERG_V3_SINCE: &str = "5.1";
+
 /// Whether `version` is `since` or later; false for a version that does not parse.
 pub fn at_least(version: &str, since: &str) -> bool {
     matches!((parse(version), parse(since)), (Some(v), Some(s)) if v >= s)

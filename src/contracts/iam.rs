@@ -35,6 +35,12 @@ pub enum Feature {
     CatalogRead,
     /// A crawler updates its tables and their partitions.
     CatalogCrawl,
+    /// A job creates and commits to the Iceberg tables it writes, through
+    /// Iceberg's GlueCatalog.
+    IcebergCatalog,
+    /// A job sets up the Glue table optimizers of the Iceberg tables it
+    /// writes, passing them their role.
+    IcebergOptimizers,
     /// A Spark job's own log groups.
     JobLogs,
     /// Job run insights: extra log streams in the job's log groups.
@@ -177,6 +183,27 @@ pub const NEEDS: &[Need] = &[
         actions: &["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
         scope: "the catalog, the pipeline's database and the stage's tables",
         doc: "https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html",
+    },
+    Need {
+        feature: Feature::IcebergCatalog,
+        actions: &[
+            "glue:GetDatabase",
+            "glue:GetTable",
+            "glue:CreateTable",
+            "glue:UpdateTable",
+        ],
+        scope: "the catalog, the pipeline's database and the Iceberg tables the stage writes",
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html",
+    },
+    Need {
+        feature: Feature::IcebergOptimizers,
+        actions: &[
+            "glue:CreateTableOptimizer",
+            "glue:UpdateTableOptimizer",
+            "iam:PassRole",
+        ],
+        scope: "the Iceberg tables the stage writes, and passing the stage's optimizer role to Glue",
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/optimization-prerequisites.html",
     },
     Need {
         feature: Feature::CatalogCrawl,
@@ -423,6 +450,12 @@ pub fn stage_features(p: &Pipeline, s: &Stage) -> BTreeSet<Feature> {
         if t.zone.is_some() {
             f.insert(if write { TableWrite } else { TableRead });
             f.insert(CatalogRead);
+        }
+        if write && t.format == Some(model::Format::Iceberg) {
+            f.insert(IcebergCatalog);
+            if t.iceberg.as_ref().is_none_or(|i| i.maintenance.any()) {
+                f.insert(IcebergOptimizers);
+            }
         }
         if t.connection.is_some() {
             f.insert(VpcConnection);

@@ -103,6 +103,21 @@ pub const ARGUMENTS: &[Argument] = &[
         versions: ("0.9", "99.0"),
         doc: PARAMS,
     },
+    // Iceberg tables: the data lake framework (Glue 3.0 and later) and the
+    // Spark settings that name the Glue catalog, as "Using the Iceberg
+    // framework in AWS Glue" documents them.
+    Argument {
+        key: "--datalake-formats",
+        kind: JobKind::Spark,
+        versions: ("3.0", "99.0"),
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html",
+    },
+    Argument {
+        key: "--conf",
+        kind: JobKind::Spark,
+        versions: ("0.9", "99.0"),
+        doc: "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html",
+    },
     Argument {
         key: "--enable-auto-scaling",
         kind: JobKind::Spark,

@@ -10,11 +10,12 @@
 
 mod consumers;
 mod environments;
+mod iceberg;
 mod steps;
 
 pub use consumers::*;
-
 pub use environments::*;
+pub use iceberg::*;
 pub use steps::*;
 
 use indexmap::IndexMap;
@@ -161,6 +162,10 @@ pub struct TableSchema {
     /// Data-quality rules (DQDL) checked whenever a stage writes this table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<Quality>,
+    /// Iceberg options (only with `format: iceberg`): partition transforms,
+    /// properties, merge keys and maintenance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iceberg: Option<IcebergOptions>,
 }
 
 /// A column type, or a type with a comment.
@@ -203,6 +208,9 @@ pub enum Format {
     Json,
     Parquet,
     Orc,
+    /// An Apache Iceberg table in the Glue Data Catalog, written through the
+    /// catalog by the stage's job (see `iceberg`).
+    Iceberg,
 }
 
 /// How a CSV file is laid out.
@@ -548,9 +556,13 @@ pub struct Output {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// `overwrite` (default; only the partitions written are replaced), `append`,
-    /// or `error` when data already exists.
+    /// `error` when data already exists, or `merge` (Iceberg tables: update
+    /// matched rows, insert the others, delete those `merge.delete_when` picks).
     #[serde(default)]
     pub mode: WriteMode,
+    /// How `mode: merge` matches rows and treats duplicate source keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeOptions>,
     /// Compression of Parquet/ORC/JSON/CSV files. Default `snappy` (Parquet, ORC), none otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
@@ -566,6 +578,7 @@ pub enum WriteMode {
     Overwrite,
     Append,
     Error,
+    Merge,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

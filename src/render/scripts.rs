@@ -111,6 +111,9 @@ fn runtime(
         (uses.jdbc, "read_jdbc"),
         (uses.jdbc, "write_jdbc"),
         (uses.quality, "check_quality"),
+        (uses.iceberg, "read_iceberg"),
+        (uses.iceberg, "merge_source"),
+        (uses.iceberg, "write_iceberg"),
     ] {
         if used {
             exports.push(name);
@@ -273,6 +276,10 @@ fn environment() -> Result<Environment<'static>, RenderError> {
         (
             "quality.py.j2",
             include_str!("../../templates/quality.py.j2"),
+        ),
+        (
+            "iceberg.py.j2",
+            include_str!("../../templates/iceberg.py.j2"),
         ),
     ] {
         env.add_template(name, source)

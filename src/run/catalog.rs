@@ -84,12 +84,18 @@ pub fn format_word(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Parquet => "parquet",
         Format::Orc => "orc",
+        Format::Iceberg => "iceberg",
     }
 }
 
 /// One declared zone table as the `glue-catalog` stack registers it
 /// (src/render/stacks/catalog.rs: the same names, types and SerDe choice).
 pub fn declared_table(name: &str, t: &TableSchema, layout: &LocalLayout) -> Option<CatalogTable> {
+    // An Iceberg table's files include rows later snapshots deleted: only
+    // its metadata says which count, so the local query engine leaves it out.
+    if t.format == Some(Format::Iceberg) {
+        return None;
+    }
     let location = layout.table(name, t)?;
     let format = table_format(t);
     let csv = (format == Format::Csv).then(|| t.csv.clone().unwrap_or_default());

@@ -13,6 +13,8 @@ use std::sync::mpsc::Sender;
 
 /// The driver script, written under `.pipec/` before the driver starts.
 pub const SCRIPT: &str = include_str!("../../templates/local/driver.py");
+/// The builder of the Iceberg jars, written beside the driver.
+pub const ICEBERG_JARS: &str = include_str!("../../templates/local/iceberg_jars.py");
 
 /// What the driver says, tagged with the driver's key (its pyspark version).
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +120,9 @@ impl Driver {
         }
         std::fs::write(script, SCRIPT)
             .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+        let jars = script.with_file_name("iceberg_jars.py");
+        std::fs::write(&jars, ICEBERG_JARS)
+            .map_err(|e| format!("cannot write {}: {e}", jars.display()))?;
         let log_file = std::fs::File::create(log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let mut child = Command::new(python)
@@ -156,7 +161,8 @@ impl Driver {
     }
 
     /// Runs a generated script in a thread of the driver; `jdbc_standins`
-    /// maps each connection given no database to its stand-in folder.
+    /// maps each connection given no database to its stand-in folder, and
+    /// `iceberg_warehouse` is the Hadoop catalog's folder for Iceberg tables.
     pub fn run(
         &mut self,
         stage: &str,
@@ -164,6 +170,7 @@ impl Driver {
         argv: &[String],
         log: &Path,
         jdbc_standins: &[(String, PathBuf)],
+        iceberg_warehouse: Option<&Path>,
     ) -> Result<(), String> {
         let standins: serde_json::Map<String, serde_json::Value> = jdbc_standins
             .iter()
@@ -176,6 +183,7 @@ impl Driver {
             "argv": argv,
             "log": log.to_string_lossy(),
             "jdbc_standins": standins,
+            "iceberg_warehouse": iceberg_warehouse.map(|w| w.to_string_lossy()),
         }))
     }
 

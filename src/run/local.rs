@@ -204,6 +204,14 @@ impl<'a> LocalExecutor<'a> {
             argv.push(format!("--{}", crate::names::jdbc_url_arg(c)));
             argv.push(url);
         }
+        if crate::validate::iceberg::maintains(p, s) {
+            // Table optimizers are Glue's; a local run sets none up.
+            argv.push(format!(
+                "--{}",
+                crate::validate::iceberg::OPTIMIZER_ROLE_ARG
+            ));
+            argv.push("local".into());
+        }
         for (k, v) in s
             .arguments
             .iter()
@@ -316,11 +324,22 @@ impl<'a> LocalExecutor<'a> {
             });
             return Ok(None);
         }
+        let iceberg = uses_iceberg(p, s);
+        if iceberg
+            && !crate::glue::local_pyspark_version(&st.glue_version)
+                .is_some_and(|v| v.starts_with("3.5"))
+        {
+            return Err(format!(
+                "stage {name} reads or writes Iceberg tables on Glue {}, whose local PySpark is not 3.5: the local Iceberg runtime (snowpark-connect-deps-iceberg) is built for Spark 3.5 only; run it on AWS, or on Glue 5.1 or older",
+                st.glue_version
+            ));
+        }
         let key = self.driver_for(&st.glue_version)?;
+        let warehouse = iceberg.then(|| self.layout.dir().to_path_buf());
         let Some(driver) = self.drivers.get_mut(&key) else {
             return Err("the Spark driver did not start".into());
         };
-        driver.run(&name, &script, &argv, &log, &standins)?;
+        driver.run(&name, &script, &argv, &log, &standins, warehouse.as_deref())?;
         self.on_driver.insert(node, key);
         Ok(None)
     }
@@ -388,13 +407,23 @@ impl<'a> LocalExecutor<'a> {
             .unwrap_or_else(|| glue_version.to_string());
         if !self.drivers.contains_key(&key) {
             let python = self.python(glue_version)?;
+            let mut env = self.opts.env.clone();
+            let p = self.v.pipeline();
+            if p.stages.values().any(|s| uses_iceberg(p, s)) {
+                // The driver builds the Iceberg jars into this cache once.
+                let cache = self.opts.pipec_dir.join("iceberg-jars");
+                env.push((
+                    "PIPEC_ICEBERG_CACHE".into(),
+                    cache.to_string_lossy().into_owned(),
+                ));
+            }
             let launch = super::driver::Launch {
                 key: &key,
                 python: &python,
                 script: &self.opts.pipec_dir.join("driver").join("driver.py"),
                 scripts_dir: &self.scripts,
                 log: &self.logs.join(format!("driver-{key}.log")),
-                env: &self.opts.env,
+                env: &env,
             };
             let driver = Driver::start(&launch, self.tx.clone(), wrap)?;
             self.drivers.insert(key.clone(), driver);
@@ -873,4 +902,14 @@ pub fn generated_source(dir: &Path) -> Result<PathBuf, String> {
             names.join(", ")
         )),
     }
+}
+
+/// Whether a stage reads or writes an Iceberg table.
+fn uses_iceberg(p: &crate::model::Pipeline, s: &crate::model::Stage) -> bool {
+    let iceberg = |t: &str| {
+        p.schemas
+            .get(t)
+            .is_some_and(|t| t.format == Some(crate::model::Format::Iceberg))
+    };
+    s.inputs.iter().any(|i| iceberg(i.table())) || s.outputs.iter().any(|o| iceberg(&o.table))
 }

@@ -785,9 +785,12 @@ pub(super) fn check_stage(cx: &mut Ctx, stage: &str, s: &Stage) -> StageFrames {
                 },
             );
         }
+        // A merge reads its `latest_by` and `delete_when` columns, so they are not left unused.
+        let merge_uses = |name: &str| super::iceberg::merge_reads(o, name);
         let extra: Vec<String> = cols
             .iter()
             .filter(|c| !table.columns.keys().any(|t| same_name(t, &c.name)))
+            .filter(|c| !merge_uses(&c.name))
             .map(|c| c.name.clone())
             .collect();
         if !extra.is_empty() {

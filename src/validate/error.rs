@@ -95,6 +95,23 @@ pub enum SemanticError {
     },
     /// A stage overwrites a table it also reads.
     ReadsAndOverwrites { table: String },
+    /// An Iceberg partition transform that is malformed or does not apply
+    /// to its column's type.
+    IcebergTransform { transform: String, reason: String },
+    /// An Iceberg table property outside the allow-list, or a bad value.
+    IcebergProperty { key: String, reason: String },
+    /// An Iceberg format version the Iceberg of a writing stage's Glue
+    /// version cannot write.
+    IcebergFormatVersion {
+        version: String,
+        stage: String,
+        glue_version: String,
+        iceberg: &'static str,
+    },
+    /// `mode: merge` on a table that is not an Iceberg table.
+    MergeNotIceberg { table: String },
+    /// `mode: merge` with no key columns to match on.
+    MergeWithoutKeys { table: String },
     /// A worker type the stage's Glue version does not offer.
     WorkerTypeVersion {
         worker_type: &'static str,
@@ -245,6 +262,11 @@ impl SemanticError {
             SemanticError::MissingColumns { .. } => "missing-columns",
             SemanticError::ExtraColumns { .. } => "extra-columns",
             SemanticError::ReadsAndOverwrites { .. } => "reads-and-overwrites",
+            SemanticError::IcebergTransform { .. } => "iceberg-transform",
+            SemanticError::IcebergProperty { .. } => "iceberg-property",
+            SemanticError::IcebergFormatVersion { .. } => "iceberg-format-version",
+            SemanticError::MergeNotIceberg { .. } => "merge-not-iceberg",
+            SemanticError::MergeWithoutKeys { .. } => "merge-without-keys",
             SemanticError::Sql { .. } => "sql",
             SemanticError::AggregateInRowStep { .. } => "aggregate-in-row-step",
             SemanticError::FilterNotBoolean { .. } => "filter-not-boolean",
@@ -399,6 +421,26 @@ impl SemanticError {
             SemanticError::ReadsAndOverwrites { table } => format!(
                 "this stage reads table `{table}` and overwrites it: Spark would delete the input before reading it"
             ),
+            SemanticError::IcebergTransform { transform, reason } => {
+                format!("partition transform `{transform}`: {reason}")
+            }
+            SemanticError::IcebergProperty { key, reason } => {
+                format!("Iceberg table property `{key}`: {reason}")
+            }
+            SemanticError::IcebergFormatVersion {
+                version,
+                stage,
+                glue_version,
+                iceberg,
+            } => format!(
+                "Iceberg format version {version} needs Iceberg 1.8 or later, and stage `{stage}` writes this table on Glue {glue_version}, which ships Iceberg {iceberg}"
+            ),
+            SemanticError::MergeNotIceberg { table } => {
+                format!("`mode: merge` needs an Iceberg table, and table `{table}` is not one")
+            }
+            SemanticError::MergeWithoutKeys { table } => {
+                format!("this merge into table `{table}` has no key columns to match rows on")
+            }
             SemanticError::Glue { reason, .. } => reason.clone(),
             SemanticError::WorkerTypeVersion {
                 worker_type,
@@ -639,6 +681,21 @@ impl SemanticError {
             SemanticError::ReadsAndOverwrites { .. } => {
                 Some("write to another table, or use `mode: append`".into())
             }
+            SemanticError::IcebergTransform { .. } => Some(
+                "transforms: `col`, `years(col)`, `months(col)`, `days(col)` (date or timestamp), `hours(col)` (timestamp), `bucket(N, col)`, `truncate(N, col)` (N at least 1)".into(),
+            ),
+            SemanticError::IcebergProperty { .. } => Some(
+                "allowed: format-version, write.distribution-mode, write.merge.mode, write.update.mode, write.delete.mode, write.parquet.compression-codec, write.target-file-size-bytes, history.expire.max-snapshot-age-ms, history.expire.min-snapshots-to-keep".into(),
+            ),
+            SemanticError::IcebergFormatVersion { .. } => Some(
+                "use `format-version: 2`, or run the writing stages on Glue 5.1 or later (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html)".into(),
+            ),
+            SemanticError::MergeNotIceberg { .. } => Some(
+                "set `format: iceberg` on the table, or write with `mode: append` or `overwrite`".into(),
+            ),
+            SemanticError::MergeWithoutKeys { .. } => Some(
+                "set `merge: {on: [...]}` on the output, or `iceberg: {keys: [...]}` on the table".into(),
+            ),
             SemanticError::DynamicReference { .. } => Some(
                 "CloudFormation resolves `{{resolve:...}}` in every property it deploys, so a secret (secretsmanager, ssm-secure) would be copied into configuration anyone with read access sees; remove it".into(),
             ),

@@ -21,6 +21,7 @@ mod environments;
 mod error;
 pub mod frames;
 mod graph;
+pub mod iceberg;
 mod limits;
 mod naming;
 pub mod rules;
@@ -283,6 +284,7 @@ pub fn validate(
     check_zones(&mut cx);
     check_connections(&mut cx);
     check_tables(&mut cx);
+    iceberg::check_tables(&mut cx);
     samples::check(&mut cx, base_dir);
     athena::check(&mut cx);
     check_stages(&mut cx, base_dir);

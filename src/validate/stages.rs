@@ -213,6 +213,7 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                     p.schemas.keys().cloned(),
                 ),
                 Some(t) => {
+                    super::iceberg::check_output(cx, &op, o, t);
                     if t.connection.is_some() && o.compression.is_some() {
                         cx.at_key(
                             &push_pointer(&op, "compression"),
@@ -242,6 +243,8 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                                     | Compression::Zstd
                                     | Compression::Lz4
                             ),
+                            // Reported by the Iceberg checks.
+                            Format::Iceberg => true,
                             Format::Csv | Format::Json => matches!(
                                 c,
                                 Compression::None
@@ -264,7 +267,9 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
                             );
                         }
                     }
+                    // An Iceberg overwrite reads the snapshot it replaces, so it may.
                     if o.mode == WriteMode::Overwrite
+                        && t.format != Some(Format::Iceberg)
                         && s.inputs.iter().any(|inp| inp.table() == o.table)
                     {
                         cx.at_value(
@@ -299,6 +304,13 @@ pub(super) fn check_stages(cx: &mut Ctx, base_dir: &Path) {
         }
         if !shell && s.script.is_none() {
             let frames = columns::check_stage(cx, name, s);
+            for (i, o) in s.outputs.iter().enumerate() {
+                let from = o.from.as_deref().unwrap_or("main");
+                if let Some(f) = frames.frames.get(from) {
+                    let op = ptr(&["stages", name, "outputs", &i.to_string()]);
+                    super::iceberg::check_merge_frame(cx, &op, o, f.end());
+                }
+            }
             cx.frames.insert(name.clone(), frames);
         }
     }

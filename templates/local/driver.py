@@ -6,7 +6,7 @@ the run's scripts folder as its only argument. It speaks JSON lines: pipec
 writes commands on stdin, the driver answers on its original stdout.
 
     {"op": "run", "id": "clean", "script": PATH, "argv": [...], "log": PATH,
-     "jdbc_standins": {"CONNECTION": DIR}}
+     "jdbc_standins": {"CONNECTION": DIR}, "iceberg_warehouse": DIR}
     {"op": "cancel", "id": "clean"}
     {"op": "quit"}
 
@@ -71,13 +71,26 @@ def main():
     import pipec_runtime
     from pyspark.sql import SparkSession
 
-    spark = (
+    builder = (
         SparkSession.builder.appName("pipec-local")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
     )
+    cache = os.environ.get("PIPEC_ICEBERG_CACHE")
+    if cache:
+        # Iceberg tables: the runtime jar and its Jackson classes (see
+        # iceberg_jars.py beside this file), and Iceberg's SQL extensions,
+        # which only a new session takes.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import iceberg_jars
+
+        builder = builder.config("spark.jars", ",".join(iceberg_jars.jars(cache)))
+        builder = builder.config(
+            "spark.sql.extensions",
+            "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        )
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     send(event="ready")
 
@@ -100,6 +113,8 @@ def main():
         pipec_runtime.LOCAL.report = report
         # Connections given no --jdbc: their tables are Parquet folders here.
         pipec_runtime.LOCAL.jdbc_standins = command.get("jdbc_standins") or {}
+        # Iceberg tables: the Hadoop catalog's warehouse (the run's folder).
+        pipec_runtime.LOCAL.iceberg_warehouse = command.get("iceberg_warehouse")
         try:
             runpy.run_path(command["script"], run_name="__main__")
             pipec_runtime.flush_reports()

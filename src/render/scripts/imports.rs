@@ -27,11 +27,14 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "col",
     "conform",
     "jdbc_options",
+    "merge_source",
     "observed",
     "quote",
+    "read_iceberg",
     "read_jdbc",
     "schema_of",
     "start",
+    "write_iceberg",
     "write_jdbc",
 ];
 
@@ -128,6 +131,6 @@ mod tests {
         let all: BTreeSet<&str> = RUNTIME_NAMES.iter().copied().collect();
         let text = statement(&all);
         assert!(text.starts_with("from pipec_runtime import (\n    F,\n    Window,\n"));
-        assert!(text.ends_with("    start,\n    write_jdbc,\n)"));
+        assert!(text.ends_with("    start,\n    write_iceberg,\n    write_jdbc,\n)"));
     }
 }

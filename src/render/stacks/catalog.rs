@@ -27,7 +27,11 @@ pub(super) fn render(cx: &Ctx) -> Groups {
     );
     let mut groups = GroupList::default();
     for (name, t) in &p.schemas {
-        if t.zone.is_none() {
+        // An Iceberg table is created by its job through the catalog: a
+        // stack-made one loses `table_type` and `metadata_location` on a
+        // later update, and cannot be partitioned (see "Iceberg tables" in
+        // the README).
+        if t.zone.is_none() || t.format == Some(Format::Iceberg) {
             continue;
         }
         let id = names::logical_id(Kind::Table, name);
@@ -171,7 +175,8 @@ fn table(cx: &Ctx, name: &str, t: &TableSchema) -> Value {
         })
         .collect();
     let (input, output, serde, serde_params, classification) = match format {
-        Format::Parquet => (
+        // Iceberg tables are not in this stack (see `render`).
+        Format::Parquet | Format::Iceberg => (
             "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
             "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",

@@ -149,6 +149,8 @@ pub(super) fn render(cx: &Ctx) -> Groups {
                 iam::catalog_arns(cx, &tables),
             ));
         }
+        let iceberg = super::iceberg::job(cx, name, s);
+        statements.extend(iceberg.statements.iter().cloned());
         let mut subnets = Vec::new();
         let mut groups_sg = Vec::new();
         let mut glue_connections = Vec::new();
@@ -274,6 +276,9 @@ pub(super) fn render(cx: &Ctx) -> Groups {
             if st.metrics {
                 args.insert("--enable-metrics".into(), json!("true"));
             }
+            for (k, v) in &iceberg.arguments {
+                args.insert(k.clone(), v.clone());
+            }
         }
         for t in &a.read_tables {
             if let Some(loc) = cx.table_location_sub(t) {
@@ -340,8 +345,12 @@ pub(super) fn render(cx: &Ctx) -> Groups {
         if !glue_connections.is_empty() {
             props["Connections"] = json!({"Connections": glue_connections});
         }
-        let job = resource("AWS::Glue::Job", props, false);
+        let mut job = resource("AWS::Glue::Job", props, false);
+        if let Some(m) = &iceberg.metadata {
+            job["Metadata"] = json!({ "pipec:iceberg": m });
+        }
         let mut resources = vec![(role_id, role)];
+        resources.extend(iceberg.resources.iter().cloned());
         resources.extend(log_groups);
         resources.push((format!("{id}Job"), job));
         groups.push((format!("stage {name}"), resources));

@@ -17,6 +17,7 @@ mod catalog;
 pub mod consumers;
 mod extras;
 mod iam;
+mod iceberg;
 mod infra;
 mod jobs;
 

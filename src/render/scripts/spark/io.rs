@@ -30,6 +30,9 @@ impl Builder<'_> {
                 call("observed", vec![load, s(name.to_string()), s("rows_read")]),
             );
         }
+        if t.format == Some(Format::Iceberg) {
+            return self.read_iceberg(name);
+        }
         let format = t.format.unwrap_or(Format::Parquet);
         let mut args = vec![
             code(format!("args[{}]", py::literal(&names::input_arg(name)))),
@@ -65,10 +68,14 @@ impl Builder<'_> {
         conn_vars: &IndexMap<String, String>,
     ) -> Block {
         let t = self.table(&o.table);
+        if t.format == Some(Format::Iceberg) {
+            return self.write_iceberg(o, var);
+        }
         let mode = match o.mode {
             WriteMode::Overwrite => "overwrite",
             WriteMode::Append => "append",
-            WriteMode::Error => "error",
+            // Validation allows merges into Iceberg tables only.
+            WriteMode::Error | WriteMode::Merge => "error",
         };
         if let Some(c) = &t.connection {
             let table = t.jdbc_table.clone().unwrap_or_else(|| o.table.clone());
@@ -99,7 +106,7 @@ impl Builder<'_> {
             Some(c) => compression_name(c),
             None => match format {
                 Format::Parquet | Format::Orc => "snappy",
-                Format::Csv | Format::Json => "none",
+                Format::Csv | Format::Json | Format::Iceberg => "none",
             },
         };
         let mut args = vec![
@@ -126,7 +133,7 @@ impl Builder<'_> {
             }
             WriteMode::Overwrite => "overwrite",
             WriteMode::Append => "append",
-            WriteMode::Error => "error if data exists",
+            WriteMode::Error | WriteMode::Merge => "error if data exists",
         };
         let comment = format!(
             "{}: {} ({compression}), {mode_text}.",
@@ -143,7 +150,7 @@ impl Builder<'_> {
 
 /// `var = observed(var, "table", "rows_written")`: counts the rows written
 /// in a local run, and is the frame itself elsewhere (see the runtime).
-fn counted(var: &str, table: &str) -> String {
+pub(super) fn counted(var: &str, table: &str) -> String {
     assign(
         var,
         &call(
@@ -180,6 +187,7 @@ pub(super) fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Parquet => "parquet",
         Format::Orc => "orc",
+        Format::Iceberg => "iceberg",
     }
 }
 
@@ -189,6 +197,7 @@ pub(super) fn format_title(f: Format) -> &'static str {
         Format::Json => "JSON lines",
         Format::Parquet => "Parquet",
         Format::Orc => "ORC",
+        Format::Iceberg => "Iceberg",
     }
 }
 

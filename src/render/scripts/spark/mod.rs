@@ -12,6 +12,7 @@
 
 mod calls;
 mod casts;
+mod iceberg;
 mod io;
 mod join;
 mod steps;
@@ -52,6 +53,8 @@ pub struct Uses {
     pub casts: bool,
     /// A cast parses text with a datetime pattern.
     pub datetime_format: bool,
+    /// The stage reads or writes an Iceberg table.
+    pub iceberg: bool,
 }
 
 impl Uses {
@@ -62,6 +65,7 @@ impl Uses {
         self.quality |= other.quality;
         self.casts |= other.casts;
         self.datetime_format |= other.datetime_format;
+        self.iceberg |= other.iceberg;
     }
 }
 
@@ -416,6 +420,9 @@ impl<'a> Builder<'a> {
                 None => arguments.push(names::output_arg(&o.table)),
             }
         }
+        if crate::validate::iceberg::maintains(p, st) {
+            arguments.push(crate::validate::iceberg::OPTIMIZER_ROLE_ARG.to_string());
+        }
         for c in &connections {
             arguments.push(names::connection_arg(c));
             arguments.push(names::secret_arg(c));
@@ -445,6 +452,10 @@ impl<'a> Builder<'a> {
                 assign(&name, &dict)
             };
             constants.push(block(&[&format!("Columns of table {t}, in order.")], code));
+            if table.format == Some(Format::Iceberg) {
+                let b = self.iceberg_spec(t, table);
+                constants.push(b);
+            }
         }
         for o in &st.outputs {
             if let Some(q) = &self.table(&o.table).quality {
@@ -593,17 +604,21 @@ impl<'a> Builder<'a> {
         for o in &st.outputs {
             let from = o.from.as_deref().unwrap_or("main");
             let var = self.idents.fresh(&format!("{}_out", o.table));
-            let mut code_text = assign(
-                &var,
-                &call(
-                    "conform",
-                    vec![code(self.var(from)), code(Self::columns_const(&o.table))],
-                ),
-            );
-            let mut comments = vec![format!(
-                "# {}: the table's columns, in its order and types.",
-                o.table
-            )];
+            let (prepared_expr, mut comments) = if o.mode == WriteMode::Merge {
+                self.merge_source(o, &self.var(from))
+            } else {
+                (
+                    call(
+                        "conform",
+                        vec![code(self.var(from)), code(Self::columns_const(&o.table))],
+                    ),
+                    vec![format!(
+                        "# {}: the table's columns, in its order and types.",
+                        o.table
+                    )],
+                )
+            };
+            let mut code_text = assign(&var, &prepared_expr);
             if let Some(n) = o.files {
                 code_text.push('\n');
                 code_text.push_str(&format!("{var} = {var}.repartition({n})"));

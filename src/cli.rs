@@ -634,7 +634,7 @@ pub fn run(cli: Cli) -> Exit {
                 );
                 return Exit::Usage;
             }
-            review(&base, head, &on.generated, format, &fail_on)
+            review(&base, head, &on.generated, format, &fail_on, on.env.name())
         }
         Command::Graph {
             file,
@@ -736,12 +736,14 @@ fn review(
     generated: &std::path::Path,
     format: ReviewFormat,
     fail_on: &[FailOn],
+    env: Option<&str>,
 ) -> Exit {
     use crate::review::{Concern, render};
     let opts = crate::review::Options {
         base: base.to_string(),
         head,
         generated: generated.to_path_buf(),
+        env: env.map(str::to_string),
     };
     let r = match crate::review::load(&opts) {
         Ok(r) => r,

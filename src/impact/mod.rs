@@ -11,6 +11,7 @@
 //! reports them.
 
 pub mod iam;
+pub mod iceberg;
 pub mod replacement;
 pub mod tables;
 
@@ -209,6 +210,8 @@ struct Resource {
     properties: Value,
     deletion: String,
     replace: String,
+    /// `Metadata.pipec:iceberg` of a job: the Iceberg tables it creates.
+    iceberg: Value,
 }
 
 /// Compares the deployed template (`None`: the stack is new) with the new one.
@@ -272,7 +275,8 @@ fn changed(id: &str, o: &Resource, n: &Resource) -> Option<ResourceImpact> {
     }
     let mut properties = Vec::new();
     differences(&o.properties, &n.properties, "", &mut properties);
-    if policies.is_empty() && properties.is_empty() && o.ty == n.ty {
+    let iceberg = iceberg::compare(&o.iceberg, &n.iceberg);
+    if policies.is_empty() && properties.is_empty() && iceberg.is_empty() && o.ty == n.ty {
         return None;
     }
     let (change, replacing) = if o.ty != n.ty {
@@ -295,6 +299,8 @@ fn changed(id: &str, o: &Resource, n: &Resource) -> Option<ResourceImpact> {
     };
     let table = if change == Change::Modified && n.ty == "AWS::Glue::Table" {
         tables::compare(&o.properties, &n.properties)
+    } else if n.ty == "AWS::Glue::Job" {
+        iceberg
     } else {
         Vec::new()
     };
@@ -421,6 +427,11 @@ fn resources(text: &str, side: Side) -> Result<IndexMap<String, Resource>, Impac
                     .unwrap_or(Value::Object(Default::default())),
                 deletion: policy("DeletionPolicy"),
                 replace: policy("UpdateReplacePolicy"),
+                iceberg: r
+                    .get("Metadata")
+                    .and_then(|m| m.get("pipec:iceberg"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
             },
         );
     }

@@ -96,6 +96,8 @@ pub struct Options {
     pub head: Option<String>,
     /// The output folder, relative to the current directory.
     pub generated: std::path::PathBuf,
+    /// `--env`: only that environment's folders (`<pipeline>/<env>/`).
+    pub env: Option<String>,
 }
 
 /// Reads both versions and compares them. The base is where `--base` and
@@ -114,5 +116,15 @@ pub fn load(opts: &Options) -> Result<Review, ReviewError> {
         }
         _ => tree::from_dir(&opts.generated)?,
     };
-    compare(&base_tree, &head_tree)
+    match &opts.env {
+        Some(env) => compare(&only_env(base_tree, env), &only_env(head_tree, env)),
+        None => compare(&base_tree, &head_tree),
+    }
+}
+
+/// The files of one environment's folders, `<pipeline>/<env>/...`.
+fn only_env(mut t: tree::Tree, env: &str) -> tree::Tree {
+    t.files
+        .retain(|path, _| path.split('/').nth(1) == Some(env) && path.matches('/').count() >= 2);
+    t
 }

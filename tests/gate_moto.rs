@@ -247,3 +247,94 @@ fn data_destroying_edits_are_refused_before_anything_runs() {
         }
     }
 }
+
+/// Iceberg tables are created and evolved by their job, so their schema
+/// lives in the job's `pipec:iceberg` metadata, and the gate grades it as it
+/// grades a Glue table: a dropped column or a changed partition spec is
+/// refused before anything runs, an added column deploys without a flag.
+#[test]
+fn breaking_iceberg_edits_are_refused_before_anything_runs() {
+    let moto = Moto::start();
+    let work = Work(root().join(format!("target/gate-moto-iceberg-{}", std::process::id())));
+    let dir = &work.0;
+    let _ = std::fs::remove_dir_all(dir);
+    copy_dir(
+        &root().join("pipelines/samples/orders"),
+        &dir.join("pipelines/samples/orders"),
+    );
+    let src = std::fs::read_to_string(root().join("pipelines/orders.yaml")).unwrap();
+    let base = dir.join("pipelines/orders.yaml");
+    std::fs::write(&base, &src).unwrap();
+    let base = base.to_str().unwrap();
+    let deploy = |file: &str, flags: &[&str]| {
+        let mut args = vec!["deploy", file, "--yes", "--format", "json"];
+        args.extend(flags);
+        moto.pipec(&args)
+    };
+    check(&deploy(base, &[]), 0, "deploy orders");
+    let before = templates(&moto);
+
+    let breaking = [
+        (
+            "iceberg-column-dropped",
+            edit(&src, "  orders:", "      amount: decimal(10,2)\n", ""),
+            "column amount (decimal(10,2)) removed",
+        ),
+        (
+            "iceberg-partition-changed",
+            edit(
+                &src,
+                "  orders:",
+                "bucket(8, order_id)",
+                "bucket(16, order_id)",
+            ),
+            "partition keys changed",
+        ),
+    ];
+    for (name, pipeline, refusal) in &breaking {
+        let file = dir.join(format!("pipelines/{name}.yaml"));
+        std::fs::write(&file, pipeline).unwrap();
+        let out = deploy(file.to_str().unwrap(), &[]);
+        check(&out, 1, name);
+        let err = text(&out.stderr);
+        assert!(err.contains("StageUpsertJob"), "{name}: {err}");
+        assert!(err.contains(refusal), "{name}: {err}");
+        assert!(
+            err.contains("--allow-breaking-schema allows it"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("no stack of this run was changed"), "{err}");
+        for e in &events(&out) {
+            let what = e["event"].as_str().unwrap_or("");
+            assert!(
+                !["start", "uploaded", "execute", "done"].contains(&what),
+                "{name}: {e}"
+            );
+        }
+        assert_eq!(templates(&moto), before, "{name}: a stack changed");
+    }
+
+    // A column added (one the source has) is compatible: the job adds it
+    // on its next run.
+    let added = edit(
+        &src,
+        "  orders:",
+        "      changed_at: timestamp\n",
+        "      changed_at: timestamp\n      test_order: boolean\n",
+    );
+    let file = dir.join("pipelines/iceberg-column-added.yaml");
+    std::fs::write(&file, &added).unwrap();
+    check(
+        &deploy(file.to_str().unwrap(), &[]),
+        0,
+        "iceberg column added",
+    );
+    let after = templates(&moto);
+    assert_ne!(after, before, "the added column deployed nothing");
+
+    // With its flag, a breaking edit deploys.
+    let file = dir.join("pipelines/iceberg-partition-changed.yaml");
+    let out = deploy(file.to_str().unwrap(), &["--allow-breaking-schema"]);
+    check(&out, 0, "partition change with --allow-breaking-schema");
+    assert_ne!(templates(&moto), after);
+}

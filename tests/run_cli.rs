@@ -98,7 +98,7 @@ fn run_local_reports_usage_and_failures_with_their_exit_codes() {
         (
             vec!["--local", "--generated", "generated"],
             2,
-            "holds 4 pipelines (etl, leads, survey, trips); give one pipeline FILE",
+            "holds 5 pipelines (etl, leads, orders, survey, trips); give one pipeline FILE",
         ),
         (
             vec!["--local", "--generated", "/nonexistent/generated"],

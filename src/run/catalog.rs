@@ -30,7 +30,7 @@ pub struct Catalog {
 pub struct CatalogTable {
     /// The local directory of the table's files.
     pub location: String,
-    /// `csv`, `json`, `parquet` or `orc` (the table's `classification`).
+    /// `csv`, `json`, `parquet`, `orc` or `iceberg` (the table's `classification`).
     pub format: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv: Option<CsvSerde>,
@@ -91,10 +91,8 @@ pub fn format_word(f: Format) -> &'static str {
 /// One declared zone table as the `glue-catalog` stack registers it
 /// (src/render/stacks/catalog.rs: the same names, types and SerDe choice).
 pub fn declared_table(name: &str, t: &TableSchema, layout: &LocalLayout) -> Option<CatalogTable> {
-    // An Iceberg table's files include rows later snapshots deleted: only
-    // its metadata says which count, so the local query engine leaves it out.
     if t.format == Some(Format::Iceberg) {
-        return None;
+        return iceberg_table(name, t, layout);
     }
     let location = layout.table(name, t)?;
     let format = table_format(t);
@@ -136,6 +134,28 @@ pub fn declared_table(name: &str, t: &TableSchema, layout: &LocalLayout) -> Opti
         }),
         columns,
         partition_keys,
+        partitions: Vec::new(),
+        crawled_by: None,
+    })
+}
+
+/// An Iceberg table where a local run's Hadoop catalog keeps it: the zone
+/// is the namespace, so `<zone>/<table>/` (templates/iceberg.py.j2,
+/// `iceberg_ident`). Its files include rows later snapshots deleted, so the
+/// query tool reads it through its metadata (pyiceberg), never file by file.
+/// Partitions are hidden in Iceberg: every column is a plain column.
+fn iceberg_table(name: &str, t: &TableSchema, layout: &LocalLayout) -> Option<CatalogTable> {
+    let zone = t.zone.as_deref()?;
+    Some(CatalogTable {
+        location: layout.zone(zone).join(name).to_string_lossy().into_owned(),
+        format: format_word(Format::Iceberg).to_string(),
+        csv: None,
+        columns: t
+            .columns
+            .iter()
+            .map(|(c, col)| CatalogColumn::new(c, col.ty()))
+            .collect(),
+        partition_keys: Vec::new(),
         partitions: Vec::new(),
         crawled_by: None,
     })

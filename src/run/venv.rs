@@ -14,6 +14,12 @@ use std::process::Command;
 /// The environment variable naming the Python to use, as `--python` does.
 pub const PYTHON_ENV: &str = "PIPEC_PYTHON";
 
+/// The packages a Spark 3.5 environment adds for Iceberg tables, as
+/// `tests/requirements.txt` pins them: the PyPI package holding the Iceberg
+/// Spark runtime jar (built for Spark 3.5 only), and pyiceberg, with which
+/// `pipec query --local` reads a table's current snapshot.
+pub const ICEBERG: &[&str] = &["snowpark-connect-deps-iceberg==1.0.3", "pyiceberg==0.12.0"];
+
 /// The packages of one Glue version's local environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pins {
@@ -66,13 +72,18 @@ impl Pins {
         crate::glue::local_pyspark_version(self.glue_version).unwrap_or("3.5.4")
     }
 
-    /// The pip requirements, one per line.
+    /// The pip requirements, one per line; a Spark 3.5 environment also
+    /// gets `ICEBERG`.
     pub fn requirements(&self) -> Vec<String> {
-        vec![
+        let mut out = vec![
             format!("pyspark=={}", self.pyspark()),
             format!("pyarrow=={}", self.pyarrow),
             format!("duckdb=={}", self.duckdb),
-        ]
+        ];
+        if self.pyspark().starts_with("3.5.") {
+            out.extend(ICEBERG.iter().map(|p| p.to_string()));
+        }
+        out
     }
 
     /// The hash written to the marker file of an installed environment.
@@ -268,5 +279,25 @@ mod tests {
                 ("6.0", "4.1.1")
             ]
         );
+    }
+
+    #[test]
+    fn spark_3_5_environments_get_the_iceberg_packages_the_tests_pin() {
+        let tested = include_str!("../../tests/requirements.txt");
+        for pin in ICEBERG {
+            assert!(
+                tested.lines().any(|l| l.trim() == *pin),
+                "{pin} is not in tests/requirements.txt"
+            );
+            for p in TABLE {
+                let has = p.requirements().iter().any(|r| r == pin);
+                assert_eq!(
+                    has,
+                    p.pyspark().starts_with("3.5."),
+                    "Glue {}",
+                    p.glue_version
+                );
+            }
+        }
     }
 }

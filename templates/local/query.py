@@ -5,7 +5,9 @@ In: a JSON request on stdin, {"catalog": <the catalog file's object>,
 [...], "rows": [[...]]}, or {"error": "..."} when DuckDB refuses the
 query (exit status 0 either way: a non-zero status is a crash). Each table
 is a view by its name and by `database.table`, with its partition keys as
-columns, read the way Athena reads it through the table's SerDe.
+columns, read the way Athena reads it through the table's SerDe. An Iceberg
+table is read as Athena reads it: its current snapshot, through its metadata
+(pyiceberg), so rows that later snapshots deleted or replaced are not seen.
 """
 
 import datetime
@@ -85,10 +87,30 @@ def partition_values(table, path):
     return values
 
 
+def iceberg_snapshot(table):
+    """The current snapshot of a local (Hadoop catalog) Iceberg table as an
+    Arrow table, or None before its first commit."""
+    meta = os.path.join(table["location"], "metadata")
+    hint = os.path.join(meta, "version-hint.text")
+    if not os.path.isfile(hint):
+        return None
+    from pyiceberg.table import StaticTable
+
+    with open(hint, encoding="utf-8") as f:
+        version = f.read().strip()
+    path = os.path.join(meta, f"v{version}.metadata.json")
+    return StaticTable.from_metadata(path).scan().to_arrow()
+
+
 def source(con, name, table):
     """A SELECT that reads one table as Athena would, or None when the
     table has no files (an empty result of the declared columns)."""
-    files = files_of(table)
+    snapshot = None
+    if table["format"] == "iceberg":
+        snapshot = iceberg_snapshot(table)
+        files = [] if snapshot is None else [table["location"]]
+    else:
+        files = files_of(table)
     cols = table["columns"]
     keys = table["partition_keys"]
     if not files:
@@ -134,7 +156,11 @@ def source(con, name, table):
                 expr = f"CASE WHEN {raw} = {null} THEN NULL ELSE {cast} END"
             parts.append(f"{expr} AS {q(col['name'])}")
     else:
-        if fmt == "parquet":
+        if fmt == "iceberg":
+            view = f"__iceberg_{len(con.execute('SHOW TABLES').fetchall())}"
+            con.register(view, snapshot)
+            reader = q(view)
+        elif fmt == "parquet":
             reader = f"read_parquet({file_list}, union_by_name = true{hive})"
         elif fmt == "json":
             reader = (

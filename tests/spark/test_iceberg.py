@@ -10,13 +10,13 @@ Spark, and compared row for row with a pandas replay of the batches.
 """
 
 import datetime as dt
-import importlib
 import runpy
 import sys
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_same_rows, script
+
+from conftest import ICEBERG_JARS, ROOT, assert_same_rows, script
 
 pytest.importorskip("pyiceberg")
 pytest.importorskip("snowpark_connect_deps_iceberg")
@@ -24,25 +24,14 @@ pytest.importorskip("snowpark_connect_deps_iceberg")
 COLUMNS = ["id", "day", "status", "amount"]
 
 
-def iceberg_jars(cache):
-    spec = importlib.util.spec_from_file_location(
-        "iceberg_jars", ROOT / "templates" / "local" / "iceberg_jars.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.jars(str(cache))
-
-
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory):
     from pyspark.sql import SparkSession
 
-    cache = ROOT / "target" / "iceberg-jars"
-    jars = iceberg_jars(cache)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("pipec-iceberg-tests")
-        .config("spark.jars", ",".join(jars))
+        .config("spark.jars", ",".join(ICEBERG_JARS))
         .config(
             "spark.sql.extensions",
             "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
@@ -201,6 +190,21 @@ def test_merge_refuses_duplicate_keys_and_writes_nothing(spark, tmp_path):
         )
     assert_same_rows(
         p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, unchanged"
+    )
+    # The message names the duplicate key; a null key is refused the same way.
+    with pytest.raises(RuntimeError, match=r"for example \(1\);.*nothing was written"):
+        p.run(
+            "merge_strict",
+            ["--pipec_input_batch", str(tmp_path / "b2"), "--pipec_output_strict", "x"],
+        )
+    write_batch(tmp_path / "b3", [(None, "2026-03-04", "placed", 1.0, 1, False)])
+    with pytest.raises(RuntimeError, match="a source row has a null key"):
+        p.run(
+            "merge_strict",
+            ["--pipec_input_batch", str(tmp_path / "b3"), "--pipec_output_strict", "x"],
+        )
+    assert_same_rows(
+        p.read("gold", "strict"), first[COLUMNS], COLUMNS, "strict, still unchanged"
     )
 
 

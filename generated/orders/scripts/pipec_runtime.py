@@ -9,6 +9,7 @@ sys.path.
 """
 
 import argparse
+import re
 import sys
 import threading
 
@@ -257,10 +258,10 @@ def iceberg_table(spark, spec, location):
         if (old, new) in PROMOTIONS or widens_decimal(old, new):
             widened.append((field.name, new))
         else:
-            problems.append(f"column {field.name!r} is {old} in the table, {new} declared")
-    want_parts = [
-        (t, c.lower(), w) for t, c, w in spec["partition"]
-    ]
+            problems.append(
+                f"column {field.name!r} is {old} in the table, {new} declared"
+            )
+    want_parts = [(t, c.lower(), w) for t, c, w in spec["partition"]]
     have_parts = [(t, c.lower(), w) for t, c, w in partition_fields(spark, ident)]
     if want_parts != have_parts:
         problems.append(f"partition spec is {have_parts}, declared {want_parts}")
@@ -300,38 +301,62 @@ def read_iceberg(spark, spec):
 
 def merge_source(df, columns, keys, latest_by=None, delete_when=None):
     """The rows a merge applies: one per key (the greatest `latest_by`, or
-    an error naming duplicate keys), with the table's columns and the
+    an error naming a duplicate key), with the table's columns and the
     delete flag of `delete_when`. A null key is an error: it would never
-    match, and each run would insert it again."""
+    match, and each run would insert it again. Both errors are raised by
+    Spark while the MERGE reads its source, so the checks cost no extra
+    pass over the data, and Iceberg commits nothing when one fires."""
     if delete_when is not None:
         df = df.withColumn(DELETE_FLAG, F.coalesce(F.expr(delete_when), F.lit(False)))
     else:
         df = df.withColumn(DELETE_FLAG, F.lit(False))
     key_cols = [col(k) for k in keys]
-    nulls = df.where(
-        F.greatest(*[c.isNull().cast("int") for c in key_cols]) > 0
-        if len(key_cols) > 1
-        else key_cols[0].isNull()
-    ).limit(1).count()
-    if nulls:
-        raise RuntimeError(
-            f"merge on {', '.join(keys)}: a source row has a null key; nothing was written"
-        )
+    on = ", ".join(keys)
+    any_null = key_cols[0].isNull()
+    for c in key_cols[1:]:
+        any_null = any_null | c.isNull()
+    df = df.where(
+        F.when(
+            any_null, refuse(f"merge on {on}: a source row has a null key")
+        ).otherwise(F.lit(True))
+    )
     if latest_by is not None:
         order = Window.partitionBy(*key_cols).orderBy(col(latest_by).desc_nulls_last())
         df = df.withColumn("_pipec_rank", F.row_number().over(order))
         df = df.where(F.col("_pipec_rank") == 1).drop("_pipec_rank")
     else:
-        dupes = df.groupBy(*key_cols).count().where(F.col("count") > 1).limit(3).collect()
-        if dupes:
-            examples = ", ".join(repr(tuple(r)[:-1]) for r in dupes)
-            raise RuntimeError(
-                f"merge on {', '.join(keys)}: several source rows share a key, "
-                f"for example {examples}; nothing was written (set "
-                "`duplicates: {latest_by: COLUMN}` to keep the latest)"
-            )
+        shown = F.concat_ws(", ", *[c.cast("string") for c in key_cols])
+        # A window function may not sit in a filter, so the count is a column.
+        df = df.withColumn(
+            "_pipec_keys", F.count(F.lit(1)).over(Window.partitionBy(*key_cols))
+        )
+        many = F.col("_pipec_keys") > 1
+        text = F.concat(
+            F.lit(f"merge on {on}: several source rows share a key, for example ("),
+            shown,
+            F.lit("); set `duplicates: {latest_by: COLUMN}` to keep the latest"),
+        )
+        df = df.where(F.when(many, refuse(text)).otherwise(F.lit(True)))
+        df = df.drop("_pipec_keys")
     typed = {**columns, DELETE_FLAG: "boolean"}
     return conform(df, typed)
+
+
+# Ends every message `refuse` raises, so that `refused` can find it in the
+# JVM's error text.
+REFUSED = " [pipec: nothing was written]"
+
+
+def refuse(message):
+    """A column that fails the query with `message` when Spark evaluates it."""
+    text = F.lit(message) if isinstance(message, str) else message
+    return F.raise_error(F.concat(text, F.lit(REFUSED)))
+
+
+def refused(error):
+    """The message of a `refuse` inside a Spark error, or None."""
+    found = re.search(r"(merge on .*?)" + re.escape(REFUSED), str(error))
+    return None if found is None else found.group(1) + "; nothing was written"
 
 
 def iceberg_optimizers(spec, location, role_arn):
@@ -406,10 +431,17 @@ def write_iceberg(spark, df, spec, location, mode, keys=None, optimizer_role=Non
     cols = ", ".join(quote(n) for n in names)
     values = ", ".join(f"s.{quote(n)}" for n in names)
     flag = f"s.{quote(DELETE_FLAG)}"
-    spark.sql(
-        f"MERGE INTO {ident} t USING {quote(view)} s ON {on} "
-        f"WHEN MATCHED AND {flag} THEN DELETE "
-        f"WHEN MATCHED THEN UPDATE SET {sets} "
-        f"WHEN NOT MATCHED AND NOT {flag} THEN INSERT ({cols}) VALUES ({values})"
-    )
-    spark.catalog.dropTempView(view)
+    try:
+        spark.sql(
+            f"MERGE INTO {ident} t USING {quote(view)} s ON {on} "
+            f"WHEN MATCHED AND {flag} THEN DELETE "
+            f"WHEN MATCHED THEN UPDATE SET {sets} "
+            f"WHEN NOT MATCHED AND NOT {flag} THEN INSERT ({cols}) VALUES ({values})"
+        )
+    except Exception as error:
+        message = refused(error)
+        if message is None:
+            raise
+        raise RuntimeError(message) from None
+    finally:
+        spark.catalog.dropTempView(view)

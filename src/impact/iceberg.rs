@@ -21,7 +21,11 @@ pub fn compare(old: &Value, new: &Value) -> Vec<TableChange> {
     let mut out = Vec::new();
     for (name, o) in old {
         let Some(n) = new.get(name) else { continue };
-        out.extend(tables::compare(&as_table(o), &as_table(n)));
+        out.extend(
+            tables::compare(&as_table(o), &as_table(n))
+                .into_iter()
+                .map(iceberg_promotion),
+        );
         let version = |v: &Value| {
             v.get("format_version")
                 .and_then(|f| {
@@ -42,6 +46,40 @@ pub fn compare(old: &Value, new: &Value) -> Vec<TableChange> {
         }
     }
     out
+}
+
+/// A widening Hive reads but Iceberg cannot make in place is breaking:
+/// Iceberg promotes only int to bigint, float to double and a decimal's
+/// precision at the same scale
+/// (https://iceberg.apache.org/spec/#schema-evolution), and the job refuses
+/// any other type change before it writes (templates/iceberg.py.j2).
+fn iceberg_promotion(change: TableChange) -> TableChange {
+    match change {
+        TableChange::ColumnWidened { name, from, to } if !iceberg_promotes(&from, &to) => {
+            TableChange::ColumnNarrowed { name, from, to }
+        }
+        other => other,
+    }
+}
+
+fn iceberg_promotes(from: &str, to: &str) -> bool {
+    let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+    let decimal = |t: &str| -> Option<(u32, u32)> {
+        let inner = t.replace(' ', "");
+        let inner = inner
+            .strip_prefix("decimal(")?
+            .strip_suffix(')')?
+            .to_string();
+        let (p, s) = inner.split_once(',')?;
+        Some((p.parse().ok()?, s.parse().ok()?))
+    };
+    match (from.as_str(), to.as_str()) {
+        ("int", "bigint") | ("float", "double") => true,
+        _ => match (decimal(&from), decimal(&to)) {
+            (Some((p, s)), Some((q, t))) => s == t && q > p,
+            _ => false,
+        },
+    }
 }
 
 /// The declaration in the shape of a Glue `TableInput`: columns in order,
@@ -138,5 +176,25 @@ mod tests {
                 .any(|c| matches!(c, TableChange::FormatChanged { .. })),
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn only_the_promotions_iceberg_makes_in_place_are_compatible() {
+        let table = |ty: &str| decl(json!({"id": "bigint", "v": ty}), json!([]), "2");
+        let grade = |from: &str, to: &str| {
+            let c = compare(&table(from), &table(to));
+            assert_eq!(c.len(), 1, "{from} -> {to}: {c:?}");
+            c[0].grade()
+        };
+        use tables::Grade::{Breaking, Compatible};
+        // Iceberg's promotions.
+        assert_eq!(grade("int", "bigint"), Compatible);
+        assert_eq!(grade("float", "double"), Compatible);
+        assert_eq!(grade("decimal(10,2)", "decimal(12,2)"), Compatible);
+        // Hive reads these as wider, Iceberg cannot change them in place.
+        assert_eq!(grade("decimal(10,2)", "decimal(12,3)"), Breaking);
+        assert_eq!(grade("int", "decimal(12,0)"), Breaking);
+        assert_eq!(grade("varchar(10)", "varchar(20)"), Breaking);
+        assert_eq!(grade("bigint", "int"), Breaking);
     }
 }

@@ -11,6 +11,7 @@ puts a script's folder first on sys.path, as for a user running
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -69,30 +70,42 @@ def script(pipeline, stage):
 
 
 def spark_env(extra=None):
-    """Environment of a local job: fast JVM settings, UTC, no network."""
+    """Environment of a local job: fast JVM settings, UTC, no network, and
+    the Iceberg jars where they exist. `SUBMIT_EXTRA` in `extra` adds
+    spark-submit arguments (its `--jars` joins the Iceberg ones)."""
+    extra = dict(extra or {})
+    submit = extra.pop("SUBMIT_EXTRA", "")
+    jars = list(ICEBERG_JARS or [])
+    given = re.match(r"\s*--jars\s+(\S+)", submit)
+    if given:
+        jars += given.group(1).split(",")
+        submit = submit[given.end() :]
     env = dict(os.environ)
     env.update(
         {
             "SPARK_LOCAL_IP": "127.0.0.1",
             "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_SUBMIT_ARGS": " ".join(
-                [
-                    "--master local[2]",
-                    "--conf spark.ui.enabled=false",
-                    "--conf spark.ui.showConsoleProgress=false",
-                    "--conf spark.sql.shuffle.partitions=4",
-                    "--conf spark.driver.memory=2g",
-                    (extra or {}).pop("SUBMIT_EXTRA", ""),
-                    "pyspark-shell",
-                ]
-            ),
             "JDK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
             "-Duser.timezone=UTC",
             "TZ": "UTC",
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
-    env.update(extra or {})
+    env.update(extra)
+    # Set last: `extra` is often a copy of os.environ, whose value is the
+    # in-process JVM's.
+    env["PYSPARK_SUBMIT_ARGS"] = " ".join(
+        [
+            "--master local[2]",
+            "--conf spark.ui.enabled=false",
+            "--conf spark.ui.showConsoleProgress=false",
+            "--conf spark.sql.shuffle.partitions=4",
+            "--conf spark.driver.memory=2g",
+            f"--jars {','.join(jars)}" if jars else "",
+            submit,
+            "pyspark-shell",
+        ]
+    )
     return env
 
 

@@ -165,28 +165,36 @@ impl Drop for Work {
     }
 }
 
+/// A work folder `target/<tag>-<pid>` holding the pipeline's samples and
+/// `pipelines/<name>.yaml` with `src`; returns it and that file's path.
+fn workspace(tag: &str, name: &str, src: &str) -> (Work, String) {
+    let work = Work(root().join(format!("target/{tag}-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&work.0);
+    let samples = format!("pipelines/samples/{name}");
+    copy_dir(&root().join(&samples), &work.0.join(&samples));
+    let base = work.0.join(format!("pipelines/{name}.yaml"));
+    std::fs::write(&base, src).unwrap();
+    let base = base.to_str().unwrap().to_string();
+    (work, base)
+}
+
+/// `pipec deploy FILE --yes --format json FLAGS...` against moto.
+fn deploy(moto: &Moto, file: &str, flags: &[&str]) -> Output {
+    let mut args = vec!["deploy", file, "--yes", "--format", "json"];
+    args.extend(flags);
+    moto.pipec(&args)
+}
+
 #[test]
 fn data_destroying_edits_are_refused_before_anything_runs() {
     let moto = Moto::start();
-    let work = Work(root().join(format!("target/gate-moto-{}", std::process::id())));
-    let dir = &work.0;
-    let _ = std::fs::remove_dir_all(dir);
-    copy_dir(
-        &root().join("pipelines/samples/etl"),
-        &dir.join("pipelines/samples/etl"),
-    );
     // Without its environments (and what follows them): one pipeline
     // folder, stacks named `etl-*`, as any pipeline without them has.
     let src = std::fs::read_to_string(root().join("pipelines/etl.yaml")).unwrap();
     let src = src.split("\nenvironments:").next().unwrap().to_string();
-    let base = dir.join("pipelines/etl.yaml");
-    std::fs::write(&base, &src).unwrap();
-    let base = base.to_str().unwrap();
-    let deploy = |file: &str, flags: &[&str]| {
-        let mut args = vec!["deploy", file, "--yes", "--format", "json"];
-        args.extend(flags);
-        moto.pipec(&args)
-    };
+    let (work, base) = workspace("gate-moto", "etl", &src);
+    let (dir, base) = (&work.0, base.as_str());
+    let deploy = |file: &str, flags: &[&str]| deploy(&moto, file, flags);
 
     check(&deploy(base, &[]), 0, "deploy etl");
     let before = templates(&moto);
@@ -255,22 +263,10 @@ fn data_destroying_edits_are_refused_before_anything_runs() {
 #[test]
 fn breaking_iceberg_edits_are_refused_before_anything_runs() {
     let moto = Moto::start();
-    let work = Work(root().join(format!("target/gate-moto-iceberg-{}", std::process::id())));
-    let dir = &work.0;
-    let _ = std::fs::remove_dir_all(dir);
-    copy_dir(
-        &root().join("pipelines/samples/orders"),
-        &dir.join("pipelines/samples/orders"),
-    );
     let src = std::fs::read_to_string(root().join("pipelines/orders.yaml")).unwrap();
-    let base = dir.join("pipelines/orders.yaml");
-    std::fs::write(&base, &src).unwrap();
-    let base = base.to_str().unwrap();
-    let deploy = |file: &str, flags: &[&str]| {
-        let mut args = vec!["deploy", file, "--yes", "--format", "json"];
-        args.extend(flags);
-        moto.pipec(&args)
-    };
+    let (work, base) = workspace("gate-moto-iceberg", "orders", &src);
+    let (dir, base) = (&work.0, base.as_str());
+    let deploy = |file: &str, flags: &[&str]| deploy(&moto, file, flags);
     check(&deploy(base, &[]), 0, "deploy orders");
     let before = templates(&moto);
 

@@ -55,30 +55,10 @@ pub fn compare(old: &Value, new: &Value) -> Vec<TableChange> {
 /// any other type change before it writes (templates/iceberg.py.j2).
 fn iceberg_promotion(change: TableChange) -> TableChange {
     match change {
-        TableChange::ColumnWidened { name, from, to } if !iceberg_promotes(&from, &to) => {
+        TableChange::ColumnWidened { name, from, to } if !tables::iceberg_promotes(&from, &to) => {
             TableChange::ColumnNarrowed { name, from, to }
         }
         other => other,
-    }
-}
-
-fn iceberg_promotes(from: &str, to: &str) -> bool {
-    let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
-    let decimal = |t: &str| -> Option<(u32, u32)> {
-        let inner = t.replace(' ', "");
-        let inner = inner
-            .strip_prefix("decimal(")?
-            .strip_suffix(')')?
-            .to_string();
-        let (p, s) = inner.split_once(',')?;
-        Some((p.parse().ok()?, s.parse().ok()?))
-    };
-    match (from.as_str(), to.as_str()) {
-        ("int", "bigint") | ("float", "double") => true,
-        _ => match (decimal(&from), decimal(&to)) {
-            (Some((p, s)), Some((q, t))) => s == t && q > p,
-            _ => false,
-        },
     }
 }
 

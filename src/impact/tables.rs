@@ -242,6 +242,16 @@ enum Ty {
     Other(String),
 }
 
+/// Whether Iceberg changes type `from` to `to` in place (Hive type text):
+/// int to bigint, float to double, a decimal's precision at the same scale.
+pub fn iceberg_promotes(from: &str, to: &str) -> bool {
+    match (parse(from), parse(to)) {
+        (Some(Ty::Int(4)), Some(Ty::Int(8))) | (Some(Ty::Float(4)), Some(Ty::Float(8))) => true,
+        (Some(Ty::Decimal(p, s)), Some(Ty::Decimal(q, t))) => s == t && q > p,
+        _ => false,
+    }
+}
+
 /// Whether every value of type `from` reads as type `to` (Hive type text).
 pub fn widens(from: &str, to: &str) -> bool {
     match (parse(from), parse(to)) {

@@ -95,7 +95,12 @@ echo "mermaid parser: $PIPEC_MERMAID_DIR"
 
 step "cargo test"
 cargo_status=0
+# Free disk is printed before and after: test binaries are large, and a full
+# disk fails the build before any test runs.
+df -h . | tail -1 | awk '{print "disk before cargo test: " $4 " free"}'
 cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$logs/cargo" || cargo_status=$?
+df -h . | tail -1 | awk '{print "disk after cargo test: " $4 " free"}'
+du -sh target 2>/dev/null | awk '{print "target/: " $1}'
 
 # ---- PostgreSQL server and JDBC driver (tests/spark/test_jdbc.py) -------------
 # The JDBC test starts its own server in a temporary directory and gives Spark
@@ -158,6 +163,15 @@ for line in open(cargo_log, errors="replace"):
 if int(cargo_status) != 0 and failed == 0:
     failed = 1
 lines.append(f"cargo test: {passed} passed, {failed} failed ({binaries} test binaries)")
+# A build that failed before any test ran says why in the closing lines,
+# which are the part of the output a CI report keeps.
+if int(cargo_status) != 0 and binaries == 0:
+    errors = [
+        l.rstrip()
+        for l in open(cargo_log, errors="replace")
+        if l.startswith("error") or "No space left" in l or "signal: 9" in l
+    ]
+    lines.extend(f"  cargo: {l[:300]}" for l in errors[:5])
 total_passed += passed
 total_failed += failed
 

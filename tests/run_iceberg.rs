@@ -66,7 +66,8 @@ const CORRECTIONS: &str = "\
 
 /// The table after `batch` is merged into `state`: one row per key, the
 /// greatest `changed_at` winning; a winning test order cancelled deletes.
-fn replay(state: &mut BTreeMap<i64, [String; 5]>, batch: &str) {
+/// Returns the merge source's size and how many of its rows delete.
+fn replay(state: &mut BTreeMap<i64, [String; 5]>, batch: &str) -> (usize, usize) {
     let mut latest: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for line in batch.lines().filter(|l| !l.is_empty() && *l != HEADER) {
         let f: Vec<String> = line.split(',').map(str::to_string).collect();
@@ -75,8 +76,10 @@ fn replay(state: &mut BTreeMap<i64, [String; 5]>, batch: &str) {
             latest.insert(key, f);
         }
     }
+    let (rows, mut deletes) = (latest.len(), 0);
     for (key, f) in latest {
         if f[5] == "true" && f[1] == "cancelled" {
+            deletes += 1;
             state.remove(&key);
         } else {
             state.insert(
@@ -91,6 +94,7 @@ fn replay(state: &mut BTreeMap<i64, [String; 5]>, batch: &str) {
             );
         }
     }
+    (rows, deletes)
 }
 
 fn query(local: &Path) -> Vec<[String; 5]> {
@@ -145,7 +149,15 @@ fn daily_batches_upsert_into_the_iceberg_table_as_a_replay_says() {
         args.extend(extra.iter().copied());
         let stdout = ok(&pipec(&args, &local), &format!("run {n}"));
         assert!(stdout.contains("upsert  succeeded"), "run {n}: {stdout}");
-        replay(&mut state, batch);
+        let (rows, deletes) = replay(&mut state, batch);
+        let merged = format!(
+            "merged  orders: {rows} rows (upserts {}, deletes {deletes})",
+            rows - deletes
+        );
+        assert!(
+            stdout.contains(&merged),
+            "run {n}: want {merged:?} in\n{stdout}"
+        );
         let want: Vec<[String; 5]> = state.values().cloned().collect();
         assert_eq!(query(&local), want, "after batch {n}");
     }

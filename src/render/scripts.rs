@@ -113,6 +113,7 @@ fn runtime(
         (uses.quality, "check_quality"),
         (uses.iceberg, "read_iceberg"),
         (uses.iceberg, "merge_source"),
+        (uses.iceberg, "observed_merge"),
         (uses.iceberg, "write_iceberg"),
     ] {
         if used {

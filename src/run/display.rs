@@ -110,6 +110,12 @@ pub fn summary(
             for (t, rows) in &r.rows_written {
                 out.push_str(&format!("      wrote   {t}: {rows} rows\n"));
             }
+            for (t, rows, deletes) in &r.rows_merged {
+                out.push_str(&format!(
+                    "      merged  {t}: {rows} rows (upserts {}, deletes {deletes})\n",
+                    rows.saturating_sub(*deletes)
+                ));
+            }
             for q in &r.quality {
                 let word = if q.passed { "passed" } else { "FAILED" };
                 let reason = q

@@ -535,6 +535,22 @@ impl<'a> LocalExecutor<'a> {
         match kind {
             "rows_read" => r.rows_read.push((table, rows)),
             "rows_written" => r.rows_written.push((table, rows)),
+            // A merge reports its source's rows and its deleting rows apart,
+            // in either order; both land on one entry per table.
+            "rows_merged" | "rows_deleting" => {
+                let i = match r.rows_merged.iter().position(|m| m.0 == table) {
+                    Some(i) => i,
+                    None => {
+                        r.rows_merged.push((table, 0, 0));
+                        r.rows_merged.len() - 1
+                    }
+                };
+                if kind == "rows_merged" {
+                    r.rows_merged[i].1 = rows;
+                } else {
+                    r.rows_merged[i].2 = rows;
+                }
+            }
             "quality" => r.quality.push(QualityOutcome {
                 table,
                 rule: f

@@ -84,6 +84,9 @@ pub struct StageReport {
     pub rows_read: Vec<(String, u64)>,
     /// Rows written per output table, in declaration order.
     pub rows_written: Vec<(String, u64)>,
+    /// Per Iceberg table merged into: the merge source's rows, and how many
+    /// of them delete their key's row (the rest update or insert).
+    pub rows_merged: Vec<(String, u64, u64)>,
     /// Data-quality outcomes: table, rule, passed, and the reason when not.
     pub quality: Vec<QualityOutcome>,
     /// Values that casts turned into nulls, per frame and column.

@@ -37,6 +37,7 @@ __all__ = [
     "observed",
     "read_iceberg",
     "merge_source",
+    "observed_merge",
     "write_iceberg",
 ]
 
@@ -340,6 +341,20 @@ def merge_source(df, columns, keys, latest_by=None, delete_when=None):
         df = df.drop("_pipec_keys")
     typed = {**columns, DELETE_FLAG: "boolean"}
     return conform(df, typed)
+
+
+def observed_merge(df, table):
+    """`observed` for a merge source: its rows (`rows_merged`) and, in the
+    same pass, those that delete (`rows_deleting`)."""
+    if getattr(LOCAL, "report", None) is None:
+        return df
+    from pyspark.sql import Observation
+
+    deleting = Observation(f"pipec_rows_deleting_{table}")
+    pending = getattr(LOCAL, "observations", None) or []
+    LOCAL.observations = [*pending, ("rows_deleting", table, deleting)]
+    flag = F.coalesce(F.sum(F.col(DELETE_FLAG).cast("long")), F.lit(0))
+    return observed(df, table, "rows_merged").observe(deleting, flag.alias("rows"))
 
 
 # Ends every message `refuse` raises, so that `refused` can find it in the

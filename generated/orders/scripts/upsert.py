@@ -8,7 +8,14 @@ from pipec_runtime.py. Every location is an argument (ARGUMENTS); locally:
     python upsert.py --JOB_NAME upsert --pipec_input_TABLE DIR ...
 """
 
-from pipec_runtime import merge_source, observed, schema_of, start, write_iceberg
+from pipec_runtime import (
+    merge_source,
+    observed,
+    observed_merge,
+    schema_of,
+    start,
+    write_iceberg,
+)
 
 ARGUMENTS = [
     "JOB_NAME",
@@ -97,7 +104,7 @@ orders_out = merge_source(
 
 # Write the outputs.
 # orders: Iceberg table through the catalog, merge on order_id.
-orders_out = observed(orders_out, "orders", "rows_written")
+orders_out = observed_merge(orders_out, "orders")
 write_iceberg(
     spark,
     orders_out,

@@ -29,6 +29,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "jdbc_options",
     "merge_source",
     "observed",
+    "observed_merge",
     "quote",
     "read_iceberg",
     "read_jdbc",

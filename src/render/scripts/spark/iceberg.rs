@@ -154,9 +154,19 @@ impl Builder<'_> {
         }
         let comment = format!("{}: Iceberg table through the catalog, {text}.", o.table);
         let e = call("write_iceberg", args);
+        let count = match o.mode {
+            WriteMode::Merge => assign(
+                var,
+                &call(
+                    "observed_merge",
+                    vec![code(var.to_string()), s(o.table.clone())],
+                ),
+            ),
+            _ => counted(var, &o.table),
+        };
         Block {
             comments: py::comment_lines(&comment, 0),
-            code: format!("{}\n{}", counted(var, &o.table), e.fmt(0, 0, 0)),
+            code: format!("{count}\n{}", e.fmt(0, 0, 0)),
         }
     }
 }
